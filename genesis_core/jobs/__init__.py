@@ -1,0 +1,1 @@
+"""Background jobs: durable store, queue, worker processes."""

@@ -1,0 +1,149 @@
+"""Submit, watch and steer training jobs: the one job API that pages, the CLI and scripts share."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import signal
+import time
+from collections import deque
+from typing import Any, Callable
+
+from genesis_core.config import ConfigError, from_dict, to_dict
+from genesis_core.jobs import scheduler
+from genesis_core.jobs.store import TERMINAL, Job, JobStateError, JobStore
+from genesis_core.registry import TASKS
+from genesis_core.store.workspace import Workspace
+
+
+def _store(workspace: Workspace | None) -> tuple[Workspace, JobStore]:
+    ws = workspace or Workspace()
+    return ws, JobStore(ws.jobs_db)
+
+
+def validate_config(config: Any, task: str | None = None) -> Any:
+    """Turn a dict (or a task config) into the task's frozen config, raising ConfigError if it is wrong."""
+    if dataclasses.is_dataclass(config):
+        config = to_dict(config)
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: expected a mapping, got {type(config).__name__}")
+    task = task or config.get("task")
+    if not task:
+        raise ConfigError("task: required key is missing (which task to train, e.g. 'image_autoencoder')")
+    try:
+        task_cls = TASKS.get(task)
+    except KeyError as exc:
+        raise ConfigError(f"task: {exc}") from None
+    return from_dict(task_cls.config_cls, {**config, "task": task})
+
+
+def submit(config: Any, task: str | None = None, nproc: int = 1, workspace: Workspace | None = None,
+           tags: list[str] | None = None) -> Job:
+    """Validate `config`, create its run, queue the job and start it if a slot is free."""
+    from genesis_core.device import pick_device
+
+    cfg = validate_config(config, task)
+    device = pick_device(cfg.trainer.device).type
+    if nproc < 1:
+        raise ConfigError("nproc: must be at least 1")
+    ws, store = _store(workspace)
+    try:
+        plain = to_dict(cfg)
+        run = ws.create_run(cfg.task, plain, name=cfg.name, tags=tags)
+        job = store.insert(cfg.task, run.id, plain, device, nproc=nproc, name=cfg.name, total=cfg.trainer.steps)
+    finally:
+        store.close()
+    scheduler.tick(ws)
+    return get(job.id, ws)
+
+
+def get(job_id: str, workspace: Workspace | None = None) -> Job:
+    ws, store = _store(workspace)
+    try:
+        return store.get(job_id)
+    finally:
+        store.close()
+
+
+def list_jobs(workspace: Workspace | None = None, status: str | tuple[str, ...] | None = None,
+              limit: int | None = None, refresh: bool = True) -> list[Job]:
+    """Jobs, newest first. With `refresh`, the queue is ticked first (dead workers noticed, slots filled)."""
+    ws, store = _store(workspace)
+    try:
+        if refresh:
+            scheduler.tick(ws)
+        return store.list(status, limit)
+    finally:
+        store.close()
+
+
+def wait(job_id: str, workspace: Workspace | None = None, timeout: float | None = None, poll_s: float = 0.5,
+         on_update: Callable[[Job], None] | None = None) -> Job:
+    """Block until the job ends (or `timeout` seconds pass: TimeoutError). Returns the final Job."""
+    ws = workspace or Workspace()
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        scheduler.tick(ws)
+        job = get(job_id, ws)
+        if on_update is not None:
+            on_update(job)
+        if job.status in TERMINAL:
+            return job
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {job.status} after {timeout} s")
+        time.sleep(poll_s)
+
+
+def cancel(job_id: str, workspace: Workspace | None = None) -> Job:
+    """Queued: cancelled at once. Running: the worker checkpoints and stops within about a second."""
+    ws, store = _store(workspace)
+    try:
+        with store.transaction():
+            job = store.get(job_id)
+            if job.status == "queued":
+                store.update(job_id, status="cancelled", finished=time.time())
+            elif job.status == "running":
+                store.update(job_id, cancel_requested=1)
+            else:
+                raise JobStateError(f"job {job_id} is already {job.status}")
+        if job.status == "running" and job.pid:
+            try:  # SIGTERM is handled by the worker exactly like a cancel request
+                os.kill(job.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        return store.get(job_id)
+    finally:
+        store.close()
+
+
+def resume(job_id: str, workspace: Workspace | None = None) -> Job:
+    """Queue a failed or cancelled job again; it continues its run from the last checkpoint."""
+    ws, store = _store(workspace)
+    try:
+        with store.transaction():
+            job = store.get(job_id)
+            if job.status not in ("failed", "cancelled"):
+                raise JobStateError(f"job {job_id} is {job.status}; only failed or cancelled jobs can be resumed")
+            store.update(job_id, status="queued", resume=1, cancel_requested=0, error=None, finished=None,
+                         attempts=job.attempts + 1, eta_s=None)
+    finally:
+        store.close()
+    scheduler.tick(ws)
+    return get(job_id, ws)
+
+
+def retry(job_id: str, workspace: Workspace | None = None) -> Job:
+    """Start the same config again from scratch, as a new job in a new run."""
+    ws = workspace or Workspace()
+    job = get(job_id, ws)
+    return submit(job.config, job.task, nproc=job.nproc, workspace=ws)
+
+
+def log_tail(job: Job, workspace: Workspace | None = None, lines: int = 40) -> str:
+    ws = workspace or Workspace()
+    try:
+        path = ws.get_run(job.run_id).log_path
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return "".join(deque(fh, maxlen=lines))
+    except (OSError, KeyError):
+        return ""

@@ -1,0 +1,130 @@
+"""The queue: starts queued jobs up to a per-device limit, and notices workers that died.
+
+There is no daemon. Every process that touches jobs (a page refresh, the CLI, `wait`, a worker that
+just finished) calls `tick()`, which in one exclusive transaction:
+  1. marks running jobs whose worker is gone (process dead, or heartbeat stale) as failed;
+  2. starts the oldest queued jobs while their device has a free slot.
+Workers are detached OS processes (`python -m genesis_core.jobs.worker JOB_ID`, a fresh interpreter,
+never a fork), so they outlive the page, the tab and the app that started them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import psutil
+
+from genesis_core.jobs.store import Job, JobStore
+from genesis_core.store.workspace import Workspace
+
+HEARTBEAT_INTERVAL_S = 1.0
+STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
+STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its job
+DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
+
+# Worker processes this process started; polled so they never linger as zombies.
+_children: list[subprocess.Popen] = []
+
+
+def max_concurrent(device: str) -> int:
+    """Jobs that may run at once on `device` (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS overrides)."""
+    env = os.environ.get(f"GENESIS_MAX_JOBS_{device.upper()}")
+    if env:
+        return max(1, int(env))
+    if device == "cuda":
+        import torch
+
+        return max(1, torch.cuda.device_count())
+    return DEFAULT_LIMITS.get(device, 1)
+
+
+def process_alive(pid: int | None, started: float | None) -> bool:
+    if not pid:
+        return False
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        # a recycled pid belongs to a process that started later than our worker
+        return started is None or abs(proc.create_time() - started) < 1.0
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _reap_children() -> None:
+    for proc in list(_children):
+        if proc.poll() is not None:
+            _children.remove(proc)
+
+
+def _worker_gone(job: Job, now: float) -> str | None:
+    if job.pid is None:
+        if job.started and now - job.started > STARTUP_GRACE_S:
+            return "the worker process never started (see the log)"
+        return None
+    if not process_alive(job.pid, job.pid_started):
+        return "the worker process ended without reporting (killed or crashed); resume it from its last checkpoint"
+    if job.heartbeat and now - job.heartbeat > STALE_AFTER_S:
+        return f"no heartbeat for {now - job.heartbeat:.0f} s; the worker is considered lost"
+    return None
+
+
+def worker_command(job: Job) -> list[str]:
+    if job.nproc > 1:
+        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={job.nproc}",
+                "-m", "genesis_core.jobs.worker", job.id]
+    return [sys.executable, "-m", "genesis_core.jobs.worker", job.id]
+
+
+def launch(job: Job, workspace: Workspace) -> subprocess.Popen:
+    run_log = workspace.get_run(job.run_id).log_path
+    run_log.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "GENESIS_HOME": str(workspace.root), "PYTHONUNBUFFERED": "1"}
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    with open(run_log, "ab") as log:
+        proc = subprocess.Popen(worker_command(job), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=root, start_new_session=True, close_fds=True)
+    _children.append(proc)
+    return proc
+
+
+def tick(workspace: Workspace | None = None) -> list[str]:
+    """Reconcile dead workers and start what fits. Returns the ids of the jobs it started."""
+    workspace = workspace or Workspace()
+    store = JobStore(workspace.jobs_db)
+    _reap_children()
+    to_start: list[Job] = []
+    now = time.time()
+    try:
+        with store.transaction():
+            running = store.list("running")
+            for job in running:
+                reason = _worker_gone(job, now)
+                if reason:
+                    store.finish(job.id, "failed", reason)
+            busy = Counter(j.device for j in store.list("running"))
+            for job in reversed(store.list("queued")):  # oldest first
+                if busy[job.device] >= max_concurrent(job.device):
+                    continue
+                if any(j.run_id == job.run_id for j in store.list("running")):
+                    continue  # two jobs never write the same run
+                busy[job.device] += 1
+                store.update(job.id, status="running", started=now, heartbeat=now, pid=None, error=None,
+                             finished=None)
+                to_start.append(job)
+        started = []
+        for job in to_start:
+            try:
+                launch(job, workspace)
+                started.append(job.id)
+            except OSError as exc:
+                store.finish(job.id, "failed", f"could not start the worker: {exc}")
+        return started
+    finally:
+        store.close()

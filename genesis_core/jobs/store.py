@@ -1,0 +1,200 @@
+"""The durable job store: one SQLite table that every process (pages, CLI, workers) reads and writes.
+
+A job's life: queued -> running -> succeeded | failed | cancelled. A failed or cancelled job can be
+resumed (same run, from its last checkpoint), which queues it again. Nothing about a job lives in a
+page's memory: closing a tab or restarting the app loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+from contextlib import contextmanager
+
+from genesis_core.store.metrics import connect
+
+STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+TERMINAL = ("succeeded", "failed", "cancelled")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    task TEXT NOT NULL,
+    name TEXT NOT NULL DEFAULT '',
+    run_id TEXT NOT NULL,
+    config TEXT NOT NULL,
+    device TEXT NOT NULL,
+    nproc INTEGER NOT NULL DEFAULT 1,
+    status TEXT NOT NULL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL,
+    heartbeat REAL,
+    pid INTEGER,
+    pid_started REAL,
+    step INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    eta_s REAL,
+    metrics TEXT NOT NULL DEFAULT '{}',
+    error TEXT,
+    cancel_requested INTEGER NOT NULL DEFAULT 0,
+    resume INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
+"""
+
+
+class JobNotFoundError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class JobStateError(ValueError):
+    """An action that the job's current state does not allow (e.g. resuming a running job)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    task: str
+    name: str
+    run_id: str
+    config: dict[str, Any]
+    device: str
+    nproc: int
+    status: str
+    created: float
+    started: float | None
+    finished: float | None
+    heartbeat: float | None
+    pid: int | None
+    pid_started: float | None
+    step: int
+    total: int
+    eta_s: float | None
+    metrics: dict[str, float]
+    error: str | None
+    cancel_requested: bool
+    resume: bool
+    attempts: int
+
+    @property
+    def progress(self) -> float:
+        return min(1.0, self.step / self.total) if self.total else 0.0
+
+    @property
+    def done(self) -> bool:
+        return self.status in TERMINAL
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Job:
+        d = dict(row)
+        d["config"] = json.loads(d["config"])
+        d["metrics"] = json.loads(d["metrics"] or "{}")
+        d["cancel_requested"] = bool(d["cancel_requested"])
+        d["resume"] = bool(d["resume"])
+        return cls(**d)
+
+
+def new_job_id() -> str:
+    return f"job-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(3)}"
+
+
+class JobStore:
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.path)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """An exclusive write transaction: the scheduler's decisions never interleave across processes."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- reads ----------------------------------------------------------------------------------
+    def get(self, job_id: str) -> Job:
+        row = self._conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise JobNotFoundError(f"no job {job_id!r}")
+        return Job.from_row(row)
+
+    def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[Job]:
+        sql, params = "SELECT * FROM jobs", []
+        if status:
+            statuses = (status,) if isinstance(status, str) else tuple(status)
+            sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
+            params.extend(statuses)
+        sql += " ORDER BY created DESC"
+        if limit:
+            sql += f" LIMIT {int(limit)}"
+        return [Job.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
+
+    def for_run(self, run_id: str) -> list[Job]:
+        rows = self._conn.execute("SELECT * FROM jobs WHERE run_id = ? ORDER BY created DESC", (run_id,))
+        return [Job.from_row(r) for r in rows.fetchall()]
+
+    # -- writes ---------------------------------------------------------------------------------
+    def insert(self, task: str, run_id: str, config: dict[str, Any], device: str, nproc: int = 1,
+               name: str = "", total: int = 0) -> Job:
+        job_id = new_job_id()
+        self._conn.execute(
+            "INSERT INTO jobs (id, task, name, run_id, config, device, nproc, status, created, total)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
+            (job_id, task, name, run_id, json.dumps(config), device, nproc, time.time(), total),
+        )
+        return self.get(job_id)
+
+    def update(self, job_id: str, **fields: Any) -> None:
+        if "metrics" in fields:
+            fields["metrics"] = json.dumps(fields["metrics"])
+        cols = ", ".join(f"{k} = ?" for k in fields)
+        self._conn.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*fields.values(), job_id))
+
+    def claim(self, job_id: str, pid: int, pid_started: float) -> bool:
+        """The worker takes its job: true if the job is still running (not cancelled meanwhile)."""
+        cur = self._conn.execute(
+            "UPDATE jobs SET pid = ?, pid_started = ?, heartbeat = ? WHERE id = ? AND status = 'running'",
+            (pid, pid_started, time.time(), job_id),
+        )
+        return cur.rowcount == 1
+
+    def heartbeat(self, job_id: str) -> bool:
+        """Record that the worker is alive; returns whether a cancel was requested."""
+        self._conn.execute("UPDATE jobs SET heartbeat = ? WHERE id = ?", (time.time(), job_id))
+        row = self._conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    def report(self, job_id: str, step: int, total: int, eta_s: float | None, metrics: dict[str, float]) -> None:
+        self._conn.execute(
+            "UPDATE jobs SET step = ?, total = ?, eta_s = ?, metrics = ?, heartbeat = ? WHERE id = ?",
+            (int(step), int(total), eta_s, json.dumps(metrics), time.time(), job_id),
+        )
+
+    def finish(self, job_id: str, status: str, error: str | None = None) -> None:
+        assert status in TERMINAL
+        self._conn.execute(
+            "UPDATE jobs SET status = ?, error = ?, finished = ?, pid = NULL, eta_s = NULL WHERE id = ?"
+            " AND status = 'running'",
+            (status, error, time.time(), job_id),
+        )
+
+    def delete(self, job_id: str) -> None:
+        self._conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))

@@ -1,0 +1,150 @@
+"""The worker process of one job: `python -m genesis_core.jobs.worker JOB_ID`.
+
+It claims the job, beats a heartbeat every second (a cancel request reaches it there), locks the run
+folder so no other job writes it, trains through the shared Trainer, and records the outcome. Under
+`torchrun` only rank 0 talks to the job store. SIGTERM and a cancel request both stop gracefully: the
+Trainer checkpoints and the job ends as cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+
+
+def _log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+class RunLock:
+    """An exclusive advisory lock on a run folder, held for the life of the worker."""
+
+    def __init__(self, run_dir):
+        self.path = os.path.join(run_dir, ".lock")
+        self.fh = None
+
+    def __enter__(self) -> RunLock:
+        self.fh = open(self.path, "w")
+        try:
+            fcntl.flock(self.fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.fh.close()
+            raise RuntimeError("another job is writing this run; it cannot be written twice at once") from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self.fh, fcntl.LOCK_UN)
+        self.fh.close()
+
+
+def _heartbeat_loop(store_path, job_id: str, stop_event: threading.Event, done: threading.Event) -> None:
+    from genesis_core.jobs.scheduler import HEARTBEAT_INTERVAL_S
+    from genesis_core.jobs.store import JobStore
+
+    store = JobStore(store_path)
+    try:
+        while not done.wait(HEARTBEAT_INTERVAL_S):
+            try:
+                if store.heartbeat(job_id) and not stop_event.is_set():
+                    _log("cancel requested: checkpointing and stopping")
+                    stop_event.set()
+            except Exception as exc:  # a locked database must not kill the training
+                _log(f"heartbeat skipped: {exc}")
+    finally:
+        store.close()
+
+
+def run_job(job_id: str) -> int:
+    import psutil
+
+    from genesis_core.jobs.scheduler import tick
+    from genesis_core.jobs.store import JobStore
+    from genesis_core.store.workspace import Workspace
+
+    rank = int(os.environ.get("RANK", "0"))
+    is_main = rank == 0
+    workspace = Workspace()
+    store = JobStore(workspace.jobs_db)
+    job = store.get(job_id)
+    stop_event = threading.Event()
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop_event.set())
+
+    if is_main:
+        me = psutil.Process()
+        if not store.claim(job_id, me.pid, me.create_time()):
+            _log(f"job {job_id} is no longer waiting to run ({store.get(job_id).status}); exiting")
+            return 0
+        threading.Thread(target=_heartbeat_loop, args=(workspace.jobs_db, job_id, stop_event, done),
+                         daemon=True).start()
+        _log(f"job {job_id} started (task {job.task}, run {job.run_id}, attempt {job.attempts + 1},"
+             f" {'resume' if job.resume else 'fresh'})")
+
+    status, error = "failed", None
+    try:
+        run = workspace.get_run(job.run_id)
+        with RunLock(run.dir) if is_main else contextlib.nullcontext():
+            result = train_from_job(job, run, stop_event, store if is_main else None)
+        status = "succeeded" if result.reason in ("finished", "early_stopped") else "cancelled"
+        _log(f"training {result.reason} at step {result.step}/{result.total_steps}; "
+             + ", ".join(f"{k}={v:.4g}" for k, v in result.eval_metrics.items()))
+    except Exception as exc:
+        traceback.print_exc()
+        error = f"{type(exc).__name__}: {exc}"
+        _log(f"job failed: {error}")
+    finally:
+        done.set()
+        if is_main:
+            store.finish(job_id, status, error)
+            store.close()
+            tick(workspace)  # start whatever was waiting for this slot
+    return 0 if status != "failed" else 1
+
+
+def train_from_job(job, run, stop_event, store):
+    from genesis_core.config import from_dict
+    from genesis_core.device import pick_device
+    from genesis_core.registry import TASKS
+    from genesis_core.training.trainer import Trainer
+
+    task_cls = TASKS.get(job.task)
+    config = from_dict(task_cls.config_cls, job.config)
+    task = task_cls(config, pick_device(config.trainer.device))
+    milestones = {"next": 0.0}
+
+    def reporter(p):
+        if store is not None:
+            store.report(job.id, p["step"], p["total"], p["eta_s"], p["metrics"])
+        frac = p["step"] / max(p["total"], 1)
+        if frac >= milestones["next"]:
+            milestones["next"] = frac + 0.1
+            loss = p["metrics"].get("loss")
+            eta = f", eta {p['eta_s']:.0f} s" if p["eta_s"] is not None else ""
+            _log(f"step {p['step']}/{p['total']} ({frac:.0%})" + (f", loss {loss:.4g}" if loss is not None else "")
+                 + eta)
+
+    trainer = Trainer(task, run, stop_event=stop_event, reporter=reporter, resume=job.resume)
+    try:
+        return trainer.fit()
+    finally:
+        from genesis_core.training.distributed import shutdown_distributed
+
+        shutdown_distributed()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m genesis_core.jobs.worker JOB_ID", file=sys.stderr)
+        return 2
+    return run_job(argv[0])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

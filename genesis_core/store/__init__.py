@@ -1,0 +1,1 @@
+"""Durable state on disk: workspace, runs, checkpoints, metrics, cache."""

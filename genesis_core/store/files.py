@@ -1,0 +1,57 @@
+"""Atomic file writes and paths that cannot escape their root."""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+class UnsafePathError(ValueError):
+    """A name or path that would leave the workspace."""
+
+
+def safe_name(name: str, what: str = "name") -> str:
+    """Return `name` if it is a plain file or folder name (letters, digits, . _ -), else raise."""
+    if not isinstance(name, str) or not _SAFE_NAME.match(name) or name in (".", ".."):
+        raise UnsafePathError(f"{what} {name!r} is not allowed; use letters, digits, '.', '_' and '-'.")
+    return name
+
+
+def sanitize_filename(name: str) -> str:
+    """Turn an uploaded file's name into a safe plain name (its folder parts are dropped)."""
+    base = re.split(r"[\\/]", name or "")[-1]
+    base = re.sub(r"[^A-Za-z0-9._-]+", "_", base).lstrip("._-")[:128]
+    return base or "upload"
+
+
+def safe_join(root: str | Path, *parts: str) -> Path:
+    """Join `parts` under `root`, refusing anything that resolves outside `root`."""
+    root_resolved = Path(root).resolve()
+    candidate = root_resolved.joinpath(*parts).resolve()
+    if candidate != root_resolved and root_resolved not in candidate.parents:
+        raise UnsafePathError(f"path {'/'.join(parts)!r} leaves {root_resolved}")
+    return candidate
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write `data` to `path` so readers see the old file or the new one, never half of one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,119 @@
+"""The one metrics store of a run: SQLite with a scalar table and an events table.
+
+Writers batch rows and commit every `flush_every` rows (and on `flush()`), so logging stays off the
+hot path. Readers open the same file (WAL mode) while a job writes it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+import pandas as pd
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS scalars (step INTEGER NOT NULL, wall REAL NOT NULL, key TEXT NOT NULL,
+                                    value REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS scalars_key_step ON scalars (key, step);
+CREATE TABLE IF NOT EXISTS events (step INTEGER NOT NULL, wall REAL NOT NULL, kind TEXT NOT NULL,
+                                   message TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}');
+"""
+
+
+def connect(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A SQLite connection in WAL mode that waits (not fails) while another process writes."""
+    conn = sqlite3.connect(str(path), timeout=timeout, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+    return conn
+
+
+class MetricsWriter:
+    def __init__(self, path: str | Path, flush_every: int = 200):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._conn = connect(self.path)
+        self._conn.executescript(_SCHEMA)
+        self._pending: list[tuple[int, float, str, float]] = []
+        self.flush_every = flush_every
+
+    def log_scalars(self, step: int, values: dict[str, float], wall: float | None = None) -> None:
+        wall = time.time() if wall is None else wall
+        self._pending.extend((int(step), wall, k, float(v)) for k, v in values.items())
+        if len(self._pending) >= self.flush_every:
+            self.flush()
+
+    def log_event(self, step: int, kind: str, message: str, **data: Any) -> None:
+        self.flush()
+        self._conn.execute(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?)",
+            (int(step), time.time(), kind, message, json.dumps(data)),
+        )
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows logged after `step` (a resumed run rewrites them from its checkpoint)."""
+        self.flush()
+        self._conn.execute("DELETE FROM scalars WHERE step > ?", (int(step),))
+        self._conn.execute("DELETE FROM events WHERE step > ? AND kind != 'resume'", (int(step),))
+
+    def flush(self) -> None:
+        if self._pending:
+            with self._conn:
+                self._conn.execute("BEGIN")
+                self._conn.executemany("INSERT INTO scalars VALUES (?, ?, ?, ?)", self._pending)
+            self._pending.clear()
+
+    def close(self) -> None:
+        self.flush()
+        self._conn.close()
+
+
+class MetricsReader:
+    """Read-only views of a run's metrics as pandas frames."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
+        if not self.path.exists():
+            return pd.DataFrame()
+        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
+        try:
+            return pd.read_sql_query(sql, conn, params=list(params))
+        except (sqlite3.OperationalError, pd.errors.DatabaseError):
+            return pd.DataFrame()
+        finally:
+            conn.close()
+
+    def keys(self) -> list[str]:
+        df = self._query("SELECT DISTINCT key FROM scalars ORDER BY key")
+        return df["key"].tolist() if not df.empty else []
+
+    def scalars(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
+        """Long frame: step, wall, key, value."""
+        keys = list(keys) if keys is not None else None
+        if keys:
+            marks = ",".join("?" * len(keys))
+            return self._query(
+                f"SELECT step, wall, key, value FROM scalars WHERE key IN ({marks}) ORDER BY step", keys
+            )
+        return self._query("SELECT step, wall, key, value FROM scalars ORDER BY step")
+
+    def series(self, key: str) -> pd.DataFrame:
+        return self._query("SELECT step, wall, value FROM scalars WHERE key = ? ORDER BY step", [key])
+
+    def latest(self) -> dict[str, float]:
+        df = self._query(
+            "SELECT key, value FROM scalars s WHERE step = (SELECT MAX(step) FROM scalars WHERE key = s.key)"
+        )
+        return dict(zip(df["key"], df["value"])) if not df.empty else {}
+
+    def events(self) -> pd.DataFrame:
+        df = self._query("SELECT step, wall, kind, message, data FROM events ORDER BY wall")
+        if not df.empty:
+            df["data"] = df["data"].map(json.loads)
+        return df

@@ -1,0 +1,215 @@
+"""The workspace on disk under GENESIS_HOME (default ./workspace): one folder per run.
+
+    workspace/
+      jobs.db                 the job queue (genesis_core.jobs.store)
+      cache/                  diskcache of expensive results (genesis_core.store.cache)
+      uploads/                files users handed in, under sanitised names
+      runs/<run_id>/
+        run.json              id, task, name, created, tags, favorite
+        config.yaml           the frozen config the run was started with
+        checkpoints/step_N/   safetensors + JSON (genesis_core.store.checkpoint); `latest` names the newest
+        metrics.db            scalars and events (genesis_core.store.metrics)
+        tb/                   TensorBoard event files
+        artifacts/            images, videos, reports
+        logs/worker.log       what the worker printed
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genesis_core.store.files import atomic_write_text, safe_join, safe_name, sanitize_filename
+
+
+def genesis_home() -> Path:
+    return Path(os.environ.get("GENESIS_HOME", "workspace")).resolve()
+
+
+class RunNotFoundError(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass
+class Run:
+    """A run folder and its metadata."""
+
+    dir: Path
+    meta: dict[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.meta["id"]
+
+    @property
+    def task(self) -> str:
+        return self.meta.get("task", "")
+
+    @property
+    def name(self) -> str:
+        return self.meta.get("name") or self.id
+
+    @property
+    def tags(self) -> list[str]:
+        return list(self.meta.get("tags", []))
+
+    @property
+    def favorite(self) -> bool:
+        return bool(self.meta.get("favorite", False))
+
+    @property
+    def config_path(self) -> Path:
+        return self.dir / "config.yaml"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.dir / "metrics.db"
+
+    @property
+    def checkpoints_dir(self) -> Path:
+        return self.dir / "checkpoints"
+
+    @property
+    def artifacts_dir(self) -> Path:
+        return self.dir / "artifacts"
+
+    @property
+    def log_path(self) -> Path:
+        return self.dir / "logs" / "worker.log"
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.dir / "tb"
+
+    def config(self) -> dict[str, Any]:
+        from genesis_core.config import read_mapping
+
+        return read_mapping(self.config_path)
+
+    def latest_checkpoint(self) -> Path | None:
+        pointer = self.checkpoints_dir / "latest"
+        if pointer.exists():
+            path = self.checkpoints_dir / pointer.read_text().strip()
+            if (path / "meta.json").exists():
+                return path
+        found = sorted(p for p in self.checkpoints_dir.glob("step_*") if (p / "meta.json").exists())
+        return found[-1] if found else None
+
+    def artifact_path(self, name: str) -> Path:
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        return safe_join(self.artifacts_dir, sanitize_filename(name))
+
+    def artifacts(self) -> list[Path]:
+        if not self.artifacts_dir.exists():
+            return []
+        return sorted(p for p in self.artifacts_dir.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+class Workspace:
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).resolve() if root is not None else genesis_home()
+        self.runs_dir = self.root / "runs"
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+
+    # -- paths --------------------------------------------------------------------------------
+    @property
+    def jobs_db(self) -> Path:
+        return self.root / "jobs.db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    def upload_path(self, filename: str) -> Path:
+        uploads = self.root / "uploads"
+        uploads.mkdir(parents=True, exist_ok=True)
+        return safe_join(uploads, sanitize_filename(filename))
+
+    # -- runs ---------------------------------------------------------------------------------
+    def create_run(self, task: str, config: dict[str, Any], name: str = "", tags: list[str] | None = None) -> Run:
+        from genesis_core.config import write_mapping
+
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        slug = "".join(c if c.isalnum() else "-" for c in task.lower())[:40].strip("-") or "run"
+        for _ in range(100):
+            run_id = f"{stamp}-{slug}-{secrets.token_hex(2)}"
+            run_dir = self.runs_dir / run_id
+            try:
+                run_dir.mkdir()
+                break
+            except FileExistsError:
+                continue
+        else:  # pragma: no cover - 100 collisions of 16 random bits in one second
+            raise RuntimeError("could not allocate a run id")
+        meta = {"id": run_id, "task": task, "name": name, "created": time.time(), "tags": tags or [],
+                "favorite": False}
+        for sub in ("checkpoints", "artifacts", "logs"):
+            (run_dir / sub).mkdir()
+        write_mapping(config, run_dir / "config.yaml")
+        atomic_write_text(run_dir / "run.json", json.dumps(meta, indent=2))
+        return Run(run_dir, meta)
+
+    def run_dir(self, run_id: str) -> Path:
+        return safe_join(self.runs_dir, safe_name(run_id, "run id"))
+
+    def get_run(self, run_id: str) -> Run:
+        run_dir = self.run_dir(run_id)
+        try:
+            meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise RunNotFoundError(f"no run {run_id!r} in {self.runs_dir}") from exc
+        return Run(run_dir, meta)
+
+    def list_runs(self, task: str | None = None, tag: str | None = None, favorite: bool | None = None,
+                  text: str | None = None) -> list[Run]:
+        """Runs, newest first, filtered by task, tag, favorite flag and free text (id or name)."""
+        runs = []
+        for run_dir in self.runs_dir.iterdir():
+            try:
+                meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                continue
+            run = Run(run_dir, meta)
+            if task and run.task != task:
+                continue
+            if tag and tag not in run.tags:
+                continue
+            if favorite is not None and run.favorite != favorite:
+                continue
+            if text and text.lower() not in f"{run.id} {run.name}".lower():
+                continue
+            runs.append(run)
+        runs.sort(key=lambda r: r.meta.get("created", 0), reverse=True)
+        return runs
+
+    def _update(self, run_id: str, **changes: Any) -> Run:
+        run = self.get_run(run_id)
+        run.meta.update(changes)
+        atomic_write_text(run.dir / "run.json", json.dumps(run.meta, indent=2))
+        return run
+
+    def set_tags(self, run_id: str, tags: list[str]) -> Run:
+        clean = sorted({t.strip() for t in tags if t and t.strip()})
+        return self._update(run_id, tags=clean)
+
+    def add_tag(self, run_id: str, tag: str) -> Run:
+        return self.set_tags(run_id, self.get_run(run_id).tags + [tag])
+
+    def set_favorite(self, run_id: str, favorite: bool = True) -> Run:
+        return self._update(run_id, favorite=bool(favorite))
+
+    def rename(self, run_id: str, name: str) -> Run:
+        return self._update(run_id, name=name.strip())
+
+    def delete_run(self, run_id: str) -> None:
+        run = self.get_run(run_id)
+        trash = self.runs_dir / f".deleted-{run.id}-{secrets.token_hex(2)}"
+        os.replace(run.dir, trash)  # atomic: the run disappears from listings at once
+        shutil.rmtree(trash, ignore_errors=True)

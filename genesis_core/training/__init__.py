@@ -1,0 +1,1 @@
+"""The shared training loop, its callbacks, loaders and distributed set-up."""

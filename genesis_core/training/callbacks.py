@@ -1,0 +1,244 @@
+"""Callbacks of the shared Trainer: metrics writer, checkpointer, progress/ETA, early stop, previews.
+
+A callback sees the trainer's public state (step, total_steps, model, run, last_eval) and may keep
+state of its own, which goes into every checkpoint through `state_dict` / `load_state_dict`.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+import torch
+
+from genesis_core.store import checkpoint as ckpt
+from genesis_core.store.files import atomic_write_bytes, atomic_write_text
+from genesis_core.store.metrics import MetricsWriter
+from genesis_core.store.workspace import Run
+
+if TYPE_CHECKING:
+    from genesis_core.training.trainer import Trainer
+
+
+class Callback:
+    def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
+        """Called once before the first step (after a resume restored the state)."""
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
+        """Called after every step; `logs` holds floats on log steps and is None otherwise."""
+
+    def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        """Called after each evaluation with the eval/ metrics."""
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        """Called once when the loop ends: finished, cancelled or early_stopped."""
+
+    def close(self) -> None:
+        """Release files and handles, also after an error."""
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what state_dict returned."""
+
+
+class MetricsCallback(Callback):
+    """Writes scalars and events to the run's SQLite store and to TensorBoard."""
+
+    def __init__(self, run: Run, tensorboard: bool = True):
+        self.run = run
+        self.writer = MetricsWriter(run.metrics_path)
+        self.tb = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(run.tensorboard_dir))
+        self._last_time: float | None = None
+        self._last_step = 0
+
+    def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
+        if resumed_from is not None:
+            self.writer.truncate_after(trainer.step)
+            self.writer.log_event(trainer.step, "resume", f"resumed from {resumed_from.name}",
+                                  checkpoint=resumed_from.name)
+        else:
+            self.writer.log_event(0, "start", f"training on {trainer.device} ({trainer.precision.name})",
+                                  device=str(trainer.device), world_size=trainer.ctx.world_size)
+        self._last_time, self._last_step = time.perf_counter(), trainer.step
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
+        if logs is None:
+            return
+        now = time.perf_counter()
+        values = dict(logs)
+        if self._last_time is not None and trainer.step > self._last_step:
+            values["time/steps_per_s"] = (trainer.step - self._last_step) / max(now - self._last_time, 1e-9)
+        self._last_time, self._last_step = now, trainer.step
+        self.writer.log_scalars(trainer.step, values)
+        if self.tb is not None:
+            for k, v in values.items():
+                self.tb.add_scalar(k, v, trainer.step)
+
+    def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        self.writer.log_scalars(trainer.step, metrics)
+        if self.tb is not None:
+            for k, v in metrics.items():
+                self.tb.add_scalar(k, v, trainer.step)
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        self.writer.log_event(trainer.step, reason, f"training {reason.replace('_', ' ')} at step {trainer.step}")
+        self.writer.flush()
+
+    def close(self) -> None:
+        self.writer.close()
+        if self.tb is not None:
+            self.tb.close()
+
+
+class CheckpointCallback(Callback):
+    """Saves every `every` steps, and always when training ends (finished, cancelled, early stop)."""
+
+    def __init__(self, run: Run, every: int, keep: int = 2):
+        self.run = run
+        self.every = every
+        self.keep = max(1, keep)
+        self.last_saved: Path | None = None
+
+    def save(self, trainer: Trainer) -> Path:
+        folder = self.run.checkpoints_dir / f"step_{trainer.step:08d}"
+        ckpt.save_checkpoint(folder, trainer.model.state_dict(), trainer.checkpoint_meta(), trainer.train_state())
+        atomic_write_text(self.run.checkpoints_dir / "latest", folder.name)
+        self.last_saved = folder
+        old = sorted(p for p in self.run.checkpoints_dir.glob("step_*") if p.is_dir())[:-self.keep]
+        for p in old:
+            shutil.rmtree(p, ignore_errors=True)
+        return folder
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
+        if self.every and trainer.step % self.every == 0 and trainer.step < trainer.total_steps:
+            self.save(trainer)
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        if self.last_saved is None or self.last_saved.name != f"step_{trainer.step:08d}":
+            self.save(trainer)
+
+
+class ProgressCallback(Callback):
+    """Progress and ETA: reported to the job store (throttled) and, optionally, as a terminal bar."""
+
+    def __init__(self, reporter: Callable[[dict[str, Any]], None] | None = None, bar: bool = False,
+                 min_interval_s: float = 0.5):
+        self.reporter = reporter
+        self.min_interval_s = min_interval_s
+        self.bar = None
+        self._bar_enabled = bar
+        self._start_time = 0.0
+        self._start_step = 0
+        self._last_report = 0.0
+        self.latest: dict[str, float] = {}
+
+    def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
+        self._start_time, self._start_step = time.perf_counter(), trainer.step
+        if self._bar_enabled:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=trainer.total_steps, initial=trainer.step, unit="step", file=sys.stderr,
+                            dynamic_ncols=True)
+        self._report(trainer, force=True)
+
+    def eta_seconds(self, trainer: Trainer) -> float | None:
+        done = trainer.step - self._start_step
+        if done <= 0:
+            return None
+        rate = done / max(time.perf_counter() - self._start_time, 1e-9)
+        return (trainer.total_steps - trainer.step) / rate
+
+    def _report(self, trainer: Trainer, force: bool = False) -> None:
+        now = time.perf_counter()
+        if not force and now - self._last_report < self.min_interval_s:
+            return
+        self._last_report = now
+        if self.reporter is not None:
+            self.reporter({"step": trainer.step, "total": trainer.total_steps, "eta_s": self.eta_seconds(trainer),
+                           "metrics": {**self.latest, **trainer.last_eval}})
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
+        if logs:
+            self.latest = {k: v for k, v in logs.items() if math.isfinite(v)}
+            if self.bar is not None:
+                self.bar.set_postfix(loss=f"{logs['loss']:.4g}", refresh=False)
+        if self.bar is not None:
+            self.bar.update(trainer.step - self.bar.n)
+        self._report(trainer)
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        self._report(trainer, force=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class EarlyStopping(Callback):
+    """Stops when `metric` has not improved for `patience` evaluations."""
+
+    def __init__(self, metric: str, mode: str = "min", patience: int = 5, min_delta: float = 0.0):
+        self.metric, self.mode, self.patience, self.min_delta = metric, mode, patience, min_delta
+        self.best: float | None = None
+        self.bad_evals = 0
+
+    def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        if self.metric not in metrics:
+            return
+        value = metrics[self.metric]
+        better = self.best is None or (
+            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        )
+        if better:
+            self.best, self.bad_evals = value, 0
+        else:
+            self.bad_evals += 1
+            if self.bad_evals >= self.patience:
+                trainer.request_stop("early_stopped")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_evals": self.bad_evals}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.bad_evals = state["best"], int(state["bad_evals"])
+
+
+class PreviewCallback(Callback):
+    """Saves the task's sample previews (images) as run artifacts every `every` steps and at the end."""
+
+    def __init__(self, run: Run, every: int):
+        self.run = run
+        self.every = every
+
+    def save(self, trainer: Trainer) -> None:
+        trainer.model.eval()
+        with torch.random.fork_rng(devices=[]), torch.no_grad():
+            previews = trainer.task.preview(trainer.model)
+        trainer.model.train()
+        for name, item in previews.items():
+            if isinstance(item, bytes):
+                data = item
+            else:  # a PIL image
+                buf = io.BytesIO()
+                item.save(buf, format="PNG")
+                data = buf.getvalue()
+                name = f"{name}.png"
+            atomic_write_bytes(self.run.artifact_path(f"preview_{name}"), data)
+
+    def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
+        if self.every and trainer.step % self.every == 0 and trainer.step < trainer.total_steps:
+            self.save(trainer)
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        self.save(trainer)

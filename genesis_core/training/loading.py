@@ -1,0 +1,52 @@
+"""Load a trained model back from a run or a checkpoint folder (safetensors + JSON; nothing unpickled)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from genesis_core.config import ConfigError, from_dict
+from genesis_core.device import pick_device
+from genesis_core.registry import TASKS
+from genesis_core.store import checkpoint as ckpt
+from genesis_core.store.workspace import Workspace
+
+
+@dataclass
+class LoadedModel:
+    model: nn.Module
+    task: Any  # the TrainingTask, for its data and helpers
+    config: Any
+    meta: dict[str, Any]
+    checkpoint: Path
+
+
+def load_model(run_or_checkpoint: str | Path, workspace: Workspace | None = None,
+               device: str | torch.device | None = "cpu") -> LoadedModel:
+    """`run_or_checkpoint`: a run id (its latest checkpoint) or a checkpoint folder path."""
+    path = Path(run_or_checkpoint)
+    if not (path / "meta.json").exists():
+        run = (workspace or Workspace()).get_run(str(run_or_checkpoint))
+        latest = run.latest_checkpoint()
+        if latest is None:
+            raise ckpt.CheckpointError(f"run {run.id} has no checkpoint yet.")
+        path = latest
+    meta = ckpt.read_meta(path)
+    try:
+        task_cls = TASKS.get(meta["task"])
+        config = from_dict(task_cls.config_cls, meta["config"])
+    except (KeyError, ConfigError) as exc:
+        raise ckpt.CheckpointError(f"{path}: its task or config is not usable here ({exc}).") from exc
+    dev = device if isinstance(device, torch.device) else pick_device(device)
+    task = task_cls(config, dev)
+    model = task.build_model()
+    try:
+        model.load_state_dict(ckpt.load_weights(path))
+    except RuntimeError as exc:
+        raise ckpt.CheckpointError(f"{path}: weights do not fit the model ({str(exc).splitlines()[0]}).") from exc
+    model.to(dev).eval()
+    return LoadedModel(model, task, config, meta, path)

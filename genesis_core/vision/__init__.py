@@ -1,0 +1,1 @@
+"""Image lab: datasets, autoencoders and their training task."""
