@@ -68,4 +68,5 @@ def mean_across_ranks(values: dict[str, float], ctx: DistContext, device: torch.
 
 def shutdown_distributed() -> None:
     if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # a rank that left early would abort the others' last collective
         dist.destroy_process_group()

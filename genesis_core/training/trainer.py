@@ -246,8 +246,6 @@ class Trainer:
                 reason = "finished"
             else:
                 reason = self._stop_reason or "cancelled"
-            if reason != "finished" and not self.last_eval:
-                self._evaluate()
             for cb in self.callbacks:
                 cb.on_train_end(self, reason)
         finally:

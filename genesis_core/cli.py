@@ -1,0 +1,305 @@
+"""`python -m genesis_core`: train, watch jobs and manage runs from the terminal.
+
+    python -m genesis_core config image_autoencoder > ae.yaml     # a task's defaults, to edit
+    python -m genesis_core train --config ae.yaml --set trainer.steps=500
+    python -m genesis_core jobs list
+    python -m genesis_core runs list --favorites
+    torchrun --nproc-per-node=2 -m genesis_core train --config ae.yaml   # DDP, in the foreground
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from genesis_core import __version__
+
+
+class CLIError(Exception):
+    """An error to print as one line (exit code 2)."""
+
+
+def _fmt_time(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
+
+
+def _fmt_eta(eta: float | None) -> str:
+    if eta is None:
+        return "-"
+    return f"{eta:.0f}s" if eta < 120 else f"{eta / 60:.1f}m"
+
+
+def _table(rows: list[list[Any]], header: list[str]) -> str:
+    cells = [header] + [[str(c) for c in r] for r in rows]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
+
+
+# ---------------------------------------------------------------------------------------------
+# train
+
+
+def load_task_config(path: str | None, overrides: list[str], task: str | None) -> dict[str, Any]:
+    from genesis_core.config import apply_overrides, read_mapping
+
+    data = read_mapping(path) if path else {}
+    if task:
+        data["task"] = task
+    return apply_overrides(data, overrides)
+
+
+def follow(job_id: str, ws) -> int:
+    """Show a job's progress as a terminal bar until it ends; Ctrl-C detaches (the job keeps running)."""
+    from tqdm import tqdm
+
+    from genesis_core.jobs import api
+
+    bar = tqdm(total=1, unit="step", dynamic_ncols=True, file=sys.stderr)
+
+    def update(job):
+        bar.total = max(job.total, 1)
+        bar.set_description(job.status)
+        if job.metrics.get("loss") is not None:
+            bar.set_postfix(loss=f"{job.metrics['loss']:.4g}", refresh=False)
+        bar.update(job.step - bar.n)
+
+    try:
+        job = api.wait(job_id, ws, on_update=update)
+    except KeyboardInterrupt:
+        bar.close()
+        print(f"\ndetached; the job keeps running. Watch it with: python -m genesis_core jobs show {job_id}")
+        return 0
+    bar.close()
+    print(f"job {job.id}: {job.status}" + (f" — {job.error}" if job.error else ""))
+    metrics = {k: v for k, v in job.metrics.items() if k.startswith("eval/")}
+    if metrics:
+        print("  " + ", ".join(f"{k} = {v:.4g}" for k, v in metrics.items()))
+    print(f"  run: {job.run_id}")
+    return 0 if job.status == "succeeded" else 1
+
+
+def train_foreground(config: dict[str, Any]) -> int:
+    """Train in this process (the path torchrun uses); rank 0 creates the run and writes it."""
+    import torch.distributed as dist
+
+    from genesis_core.config import to_dict
+    from genesis_core.device import pick_device
+    from genesis_core.jobs.api import validate_config
+    from genesis_core.registry import TASKS
+    from genesis_core.store.workspace import Workspace
+    from genesis_core.training.distributed import init_distributed, shutdown_distributed
+    from genesis_core.training.trainer import Trainer
+
+    cfg = validate_config(config)
+    device = pick_device(cfg.trainer.device)
+    ctx = init_distributed(device)
+    ws = Workspace()
+    run_id = [ws.create_run(cfg.task, to_dict(cfg), name=cfg.name).id if ctx.is_main else None]
+    if ctx.enabled:
+        dist.broadcast_object_list(run_id, src=0)
+    run = ws.get_run(run_id[0])
+    try:
+        task = TASKS.get(cfg.task)(cfg, device)
+        result = Trainer(task, run, progress_bar=ctx.is_main).fit()
+    finally:
+        shutdown_distributed()
+    if ctx.is_main:
+        print(f"training {result.reason} at step {result.step}/{result.total_steps} (world size {ctx.world_size})")
+        for k, v in result.eval_metrics.items():
+            print(f"  {k} = {v:.4g}")
+        print(f"  run: {run.id}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from genesis_core.jobs import api
+    from genesis_core.training.distributed import launched_by_torchrun
+
+    config = load_task_config(args.config, args.set, args.task)
+    if args.foreground or launched_by_torchrun():
+        return train_foreground(config)
+    job = api.submit(config, nproc=args.nproc)
+    print(f"submitted {job.id} (run {job.run_id}, {job.status})")
+    if args.detach:
+        return 0
+    from genesis_core.store.workspace import Workspace
+
+    return follow(job.id, Workspace())
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from genesis_core.config import to_dict
+    from genesis_core.registry import TASKS
+
+    if not args.task:
+        for name in TASKS.names():
+            cls = TASKS.get(name)
+            print(f"{name:24s} {cls.description}")
+        return 0
+    cfg = TASKS.get(args.task).config_cls()
+    print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# jobs
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from genesis_core.jobs import api
+    from genesis_core.store.workspace import Workspace
+
+    ws = Workspace()
+    if args.action == "list":
+        jobs = api.list_jobs(ws, status=args.status, limit=args.limit)
+        rows = [[j.id, j.task, j.status, f"{j.progress:.0%}", f"{j.step}/{j.total}", _fmt_eta(j.eta_s),
+                 _fmt_time(j.created), j.run_id] for j in jobs]
+        print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN"]) if rows
+              else "no jobs")
+        return 0
+    if not args.job_id:
+        raise CLIError(f"jobs {args.action} needs a job id")
+    job_id = args.job_id
+    if args.action == "show":
+        api.list_jobs(ws, limit=1)  # tick: the status shown is the reconciled one
+        job = api.get(job_id, ws)
+        print(json.dumps({k: v for k, v in job.__dict__.items() if k != "config"}, indent=2, default=str))
+        return 0
+    if args.action == "cancel":
+        job = api.cancel(job_id, ws)
+        print(f"{job.id}: {'cancel requested' if job.status == 'running' else job.status}")
+        return 0
+    if args.action == "resume":
+        job = api.resume(job_id, ws)
+        print(f"{job.id}: {job.status} (resuming run {job.run_id})")
+        return 0 if args.detach else follow(job.id, ws)
+    if args.action == "retry":
+        job = api.retry(job_id, ws)
+        print(f"retrying as {job.id} (run {job.run_id})")
+        return 0 if args.detach else follow(job.id, ws)
+    if args.action == "wait":
+        return follow(job_id, ws)
+    if args.action == "logs":
+        job = api.get(job_id, ws)
+        print(api.log_tail(job, ws, lines=args.lines), end="")
+        return 0
+    raise CLIError(f"unknown jobs action {args.action}")
+
+
+# ---------------------------------------------------------------------------------------------
+# runs
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from genesis_core.store.metrics import MetricsReader
+    from genesis_core.store.workspace import Workspace
+
+    ws = Workspace()
+    if args.action == "list":
+        runs = ws.list_runs(task=args.task, tag=args.tag, favorite=True if args.favorites else None)
+        rows = [[("★ " if r.favorite else "") + r.id, r.task, r.name or "-", ",".join(r.tags) or "-",
+                 _fmt_time(r.meta.get("created"))] for r in runs]
+        print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED"]) if rows else "no runs")
+        return 0
+    if not args.run_id:
+        raise CLIError(f"runs {args.action} needs a run id")
+    run = ws.get_run(args.run_id)
+    if args.action == "show":
+        latest = run.latest_checkpoint()
+        print(json.dumps({**run.meta, "dir": str(run.dir), "latest_checkpoint": latest.name if latest else None,
+                          "metrics": MetricsReader(run.metrics_path).latest(),
+                          "artifacts": [p.name for p in run.artifacts()]}, indent=2))
+        return 0
+    if args.action == "delete":
+        if not args.yes:
+            raise CLIError(f"deleting {run.id} removes its checkpoints and metrics; add --yes to confirm")
+        ws.delete_run(run.id)
+        print(f"deleted {run.id}")
+        return 0
+    if args.action == "tag":
+        if not args.value:
+            raise CLIError("runs tag needs a tag: runs tag RUN_ID TAG")
+        print(f"{run.id}: tags {ws.add_tag(run.id, args.value).tags}")
+        return 0
+    if args.action == "favorite":
+        ws.set_favorite(run.id, not args.off)
+        print(f"{run.id}: {'not ' if args.off else ''}a favorite")
+        return 0
+    raise CLIError(f"unknown runs action {args.action}")
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m genesis_core",
+                                description="Genesis Workbench, headless. The workspace is $GENESIS_HOME "
+                                            "(default ./workspace).")
+    p.add_argument("--version", action="version", version=f"genesis_core {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train a model as a background job and show its progress",
+                       description="Submit a training job from a config file and follow it with a progress "
+                                   "bar (Ctrl-C detaches; the job keeps running). Under torchrun, or with "
+                                   "--foreground, training runs in this process instead.")
+    t.add_argument("--config", "-c", help="YAML, TOML or JSON config (see `config TASK` for the defaults)")
+    t.add_argument("--task", help="task name, if the config file does not name one")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config key, dotted for sections (repeatable): --set trainer.steps=500")
+    t.add_argument("--nproc", type=int, default=1, help="processes for DDP (launched with torchrun)")
+    t.add_argument("--detach", action="store_true", help="submit and return at once")
+    t.add_argument("--foreground", action="store_true", help="train in this process, not as a job")
+    t.set_defaults(func=cmd_train)
+
+    c = sub.add_parser("config", help="list tasks, or print a task's default config as YAML")
+    c.add_argument("task", nargs="?", help="task name; omit to list the tasks")
+    c.set_defaults(func=cmd_config)
+
+    j = sub.add_parser("jobs", help="list, show, cancel, resume, retry, wait for jobs, or read their logs",
+                       description="list: all jobs, newest first. show: one job's state. cancel: stop gracefully "
+                                   "(checkpoint first). resume: continue a failed or cancelled job from its "
+                                   "last checkpoint. retry: start its config again as a new run. wait: follow "
+                                   "a job until it ends. logs: the tail of its worker log.")
+    j.add_argument("action", choices=["list", "show", "cancel", "resume", "retry", "wait", "logs"])
+    j.add_argument("job_id", nargs="?")
+    j.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
+    j.add_argument("--limit", type=int, default=50)
+    j.add_argument("--lines", type=int, default=40, help="log lines to show")
+    j.add_argument("--detach", action="store_true", help="do not follow after resume/retry")
+    j.set_defaults(func=cmd_jobs)
+
+    r = sub.add_parser("runs", help="list, show, delete, tag runs or mark them as favorites",
+                       description="list: runs, newest first (filter with --task, --tag, --favorites). show: a "
+                                   "run's metadata, latest metrics and artifacts. delete: remove a run (--yes). "
+                                   "tag RUN TAG: add a tag. favorite RUN [--off]: mark or unmark.")
+    r.add_argument("action", choices=["list", "show", "delete", "tag", "favorite"])
+    r.add_argument("run_id", nargs="?")
+    r.add_argument("value", nargs="?", help="the tag, for `tag`")
+    r.add_argument("--task")
+    r.add_argument("--tag")
+    r.add_argument("--favorites", action="store_true")
+    r.add_argument("--off", action="store_true", help="with favorite: unmark")
+    r.add_argument("--yes", action="store_true", help="with delete: confirm")
+    r.set_defaults(func=cmd_runs)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from genesis_core.config import ConfigError
+    from genesis_core.jobs.store import JobNotFoundError, JobStateError
+    from genesis_core.store.checkpoint import CheckpointError
+    from genesis_core.store.files import UnsafePathError
+    from genesis_core.store.workspace import RunNotFoundError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CLIError, ConfigError, JobNotFoundError, JobStateError, RunNotFoundError, UnsafePathError,
+            CheckpointError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
