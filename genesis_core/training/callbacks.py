@@ -38,6 +38,9 @@ class Callback:
     def on_train_end(self, trainer: Trainer, reason: str) -> None:
         """Called once when the loop ends: finished, cancelled or early_stopped."""
 
+    def flush(self) -> None:
+        """Make what was logged so far durable (called before every checkpoint)."""
+
     def close(self) -> None:
         """Release files and handles, also after an error."""
 
@@ -95,6 +98,12 @@ class MetricsCallback(Callback):
         self.writer.log_event(trainer.step, reason, f"training {reason.replace('_', ' ')} at step {trainer.step}")
         self.writer.flush()
 
+    def flush(self) -> None:
+        # rows up to a checkpoint must be on disk before it: a resume keeps them and rewrites the rest
+        self.writer.flush()
+        if self.tb is not None:
+            self.tb.flush()
+
     def close(self) -> None:
         self.writer.close()
         if self.tb is not None:
@@ -112,6 +121,8 @@ class CheckpointCallback(Callback):
 
     def save(self, trainer: Trainer) -> Path:
         folder = self.run.checkpoints_dir / f"step_{trainer.step:08d}"
+        for cb in trainer.callbacks:
+            cb.flush()
         ckpt.save_checkpoint(folder, trainer.model.state_dict(), trainer.checkpoint_meta(), trainer.train_state())
         atomic_write_text(self.run.checkpoints_dir / "latest", folder.name)
         self.last_saved = folder
