@@ -72,25 +72,29 @@ class MetricsWriter:
         self._conn.close()
 
 
+_LONG = ("step", "wall", "key", "value")
+
+
 class MetricsReader:
     """Read-only views of a run's metrics as pandas frames."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
 
-    def _query(self, sql: str, params: Iterable[Any] = ()) -> pd.DataFrame:
+    def _query(self, sql: str, params: Iterable[Any] = (), columns: tuple[str, ...] = ()) -> pd.DataFrame:
+        """Rows as a frame; an empty frame with `columns` when the file or table is not there yet."""
         if not self.path.exists():
-            return pd.DataFrame()
+            return pd.DataFrame(columns=list(columns))
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
         try:
             return pd.read_sql_query(sql, conn, params=list(params))
         except (sqlite3.OperationalError, pd.errors.DatabaseError):
-            return pd.DataFrame()
+            return pd.DataFrame(columns=list(columns))
         finally:
             conn.close()
 
     def keys(self) -> list[str]:
-        df = self._query("SELECT DISTINCT key FROM scalars ORDER BY key")
+        df = self._query("SELECT DISTINCT key FROM scalars ORDER BY key", columns=("key",))
         return df["key"].tolist() if not df.empty else []
 
     def scalars(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -99,12 +103,13 @@ class MetricsReader:
         if keys:
             marks = ",".join("?" * len(keys))
             return self._query(
-                f"SELECT step, wall, key, value FROM scalars WHERE key IN ({marks}) ORDER BY step", keys
+                f"SELECT step, wall, key, value FROM scalars WHERE key IN ({marks}) ORDER BY step", keys, _LONG
             )
-        return self._query("SELECT step, wall, key, value FROM scalars ORDER BY step")
+        return self._query("SELECT step, wall, key, value FROM scalars ORDER BY step", columns=_LONG)
 
     def series(self, key: str) -> pd.DataFrame:
-        return self._query("SELECT step, wall, value FROM scalars WHERE key = ? ORDER BY step", [key])
+        return self._query("SELECT step, wall, value FROM scalars WHERE key = ? ORDER BY step", [key],
+                           ("step", "wall", "value"))
 
     def latest(self) -> dict[str, float]:
         df = self._query(
@@ -113,7 +118,8 @@ class MetricsReader:
         return dict(zip(df["key"], df["value"])) if not df.empty else {}
 
     def events(self) -> pd.DataFrame:
-        df = self._query("SELECT step, wall, kind, message, data FROM events ORDER BY wall")
+        df = self._query("SELECT step, wall, kind, message, data FROM events ORDER BY wall",
+                         columns=("step", "wall", "kind", "message", "data"))
         if not df.empty:
             df["data"] = df["data"].map(json.loads)
         return df

@@ -30,3 +30,7 @@ def test_truncate_after_drops_later_rows(tmp_path):
 def test_reader_of_a_missing_file_is_empty(tmp_path):
     r = MetricsReader(tmp_path / "none.db")
     assert r.keys() == [] and r.scalars().empty and r.latest() == {}
+def test_empty_frames_keep_their_columns(tmp_path):
+    r = MetricsReader(tmp_path / "none.db")
+    assert list(r.series("loss").columns) == ["step", "wall", "value"]
+    assert list(r.events().columns) == ["step", "wall", "kind", "message", "data"]

@@ -1,0 +1,1 @@
+"""Streamlit pages: widgets, layout and calls into genesis_core; no model logic here."""

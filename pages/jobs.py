@@ -1,0 +1,118 @@
+"""Jobs: a live table of every job with progress, ETA, log tail and loss sparkline; cancel, resume, retry."""
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from genesis_core.config import ConfigError, apply_overrides, to_dict
+from genesis_core.jobs import api
+from genesis_core.jobs.store import JobStateError
+from genesis_core.registry import TASKS
+from genesis_core.store.metrics import MetricsReader
+from pages.common import STATUS_ICONS, fmt_eta, fmt_time, show_error, workspace
+
+st.title("Jobs")
+ws = workspace()
+
+with st.expander("Start a job", expanded=False):
+    task_name = st.selectbox("Task", TASKS.names(), key="new_task")
+    defaults = yaml.safe_dump(to_dict(TASKS.get(task_name).config_cls()), sort_keys=False)
+    text = st.text_area("Config (YAML)", defaults, height=320, key=f"new_config_{task_name}")
+    overrides = st.text_input("Overrides (key=value, space separated)", placeholder="trainer.steps=100",
+                              key="new_overrides")
+    if st.button("Submit", type="primary", key="submit_job"):
+        try:
+            data = yaml.safe_load(text) or {}
+            if not isinstance(data, dict):
+                raise ConfigError("the config must be a mapping of keys to values")
+            data = apply_overrides(data, overrides.split())
+            job = api.submit(data)
+        except yaml.YAMLError as exc:
+            st.error(f"The config is not valid YAML: {str(exc).splitlines()[0]}")
+        except Exception as exc:
+            show_error(exc)
+        else:
+            st.success(f"Submitted {job.id} ({job.status}).")
+
+
+def loss_history(run_id: str, points: int = 60) -> list[float]:
+    try:
+        series = MetricsReader(ws.get_run(run_id).metrics_path).series("loss")
+    except (KeyError, ValueError):
+        return []
+    values = series["value"].tolist()
+    step = max(1, len(values) // points)
+    return values[::step][-points:]
+
+
+@st.fragment(run_every=2)
+def live_table() -> None:
+    jobs = api.list_jobs(ws, limit=200)
+    if not jobs:
+        st.info("No jobs yet. Start one above or from the Home page.")
+        return
+    counts = pd.Series([j.status for j in jobs]).value_counts()
+    st.caption(" · ".join(f"{STATUS_ICONS[s]} {s}: {counts.get(s, 0)}" for s in STATUS_ICONS))
+    table = pd.DataFrame(
+        {
+            "job": [j.id for j in jobs],
+            "name": [j.name or j.task for j in jobs],
+            "status": [f"{STATUS_ICONS[j.status]} {j.status}" for j in jobs],
+            "progress": [j.progress for j in jobs],
+            "step": [f"{j.step}/{j.total}" for j in jobs],
+            "ETA": [fmt_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
+            "loss": [j.metrics.get("loss") for j in jobs],
+            "loss curve": [loss_history(j.run_id) for j in jobs],
+            "created": [fmt_time(j.created) for j in jobs],
+        }
+    )
+    event = st.dataframe(
+        table, hide_index=True, on_select="rerun", selection_mode="single-row", key="jobs_table",
+        column_config={
+            "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
+            "loss": st.column_config.NumberColumn("loss", format="%.4f"),
+            "loss curve": st.column_config.LineChartColumn("loss curve"),
+        },
+    )
+    rows = event.selection.rows if event is not None else []
+    wanted = st.query_params.get("job")
+    if rows:
+        selected = jobs[rows[0]]
+    else:
+        selected = next((j for j in jobs if j.id == wanted), jobs[0])
+    details(selected)
+
+
+def details(job) -> None:
+    st.subheader(f"{STATUS_ICONS[job.status]} {job.name or job.task}")
+    st.caption(f"{job.id} · task {job.task} · device {job.device} · attempt {job.attempts + 1}")
+    if job.status == "running":
+        st.progress(job.progress, text=f"step {job.step} of {job.total} · ETA {fmt_eta(job.eta_s)}"
+                    + (" · cancelling…" if job.cancel_requested else ""))
+    if job.error:
+        st.error(job.error)
+    metrics = {k: v for k, v in job.metrics.items() if k != "lr"}
+    if metrics:
+        cols = st.columns(min(len(metrics), 6))
+        for col, (k, v) in zip(cols, list(metrics.items())[:6]):
+            col.metric(k, f"{v:.4g}")
+    buttons = st.columns(4)
+    try:
+        if buttons[0].button("Cancel", disabled=job.status not in ("queued", "running"), key=f"cancel_{job.id}"):
+            api.cancel(job.id, ws)
+            st.toast("Cancel requested: the job checkpoints and stops.")
+        if buttons[1].button("Resume", disabled=job.status not in ("failed", "cancelled"), key=f"resume_{job.id}"):
+            api.resume(job.id, ws)
+            st.toast("Resumed from the last checkpoint.")
+        if buttons[2].button("Retry", disabled=not job.done, key=f"retry_{job.id}"):
+            new = api.retry(job.id, ws)
+            st.toast(f"Retrying as {new.id}.")
+    except (JobStateError, KeyError, ValueError) as exc:
+        show_error(exc)
+    with buttons[3]:
+        st.page_link("pages/runs.py", label="Open the run", icon=":material/folder_open:", query_params={"run": job.run_id})
+    st.markdown("**Log tail**")
+    st.code(api.log_tail(job, ws, lines=25) or "(no output yet)", language="text")
+
+
+live_table()

