@@ -1,0 +1,75 @@
+"""A real browser (Debian's chromium, driven by Playwright) opens the app, starts a job from the Home
+page and watches it finish on the Jobs page."""
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not os.path.exists(CHROMIUM),
+                                 reason="Debian's chromium is not installed (./workbench test installs it)")]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(workspace):
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.headless", "true"],
+        cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        pytest.fail("the app did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace):
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(server)
+        expect(page.get_by_role("heading", name="Genesis Workbench")).to_be_visible(timeout=60_000)
+        page.get_by_role("button", name="Train a digits autoencoder on the defaults").click()
+        expect(page.get_by_text("Started job")).to_be_visible(timeout=60_000)
+        page.get_by_text("Watch it on the Jobs page").click()
+        expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+        # the live fragment refreshes every 2 s until the log shows the end of training
+        expect(page.get_by_text("training finished at step 300/300")).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("✔ digits autoencoder (defaults)")).to_be_visible(timeout=10_000)
+        page.screenshot(path=str(workspace.root / "jobs-page.png"), full_page=True)
+        browser.close()
+    from genesis_core.jobs import api
+    (job,) = api.list_jobs(workspace)
+    assert job.status == "succeeded" and job.metrics["eval/mse"] < job.metrics["eval/pca_mse"]  # beats PCA
