@@ -9,7 +9,7 @@ st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics
 navigation = st.navigation(
     {
         "Home": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-        "Workbench": [
+        "Jobs": [
             st.Page("pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
             st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
         ],

@@ -79,17 +79,22 @@ def test_cancel_checkpoints_and_stops_then_resume_finishes(workspace, tiny_confi
 
 
 def test_sigkill_is_noticed_and_resume_gives_identical_metrics(workspace, tiny_config):
-    tiny_config["trainer"].update(steps=600, checkpoint_every=50, eval_every=100)
+    tiny_config["trainer"].update(steps=1000, checkpoint_every=50, eval_every=100)
     reference = api.wait(api.submit(tiny_config, workspace=workspace).id, workspace, timeout=180)
     assert reference.status == "succeeded"
 
     job = api.submit(tiny_config, workspace=workspace)
     run = workspace.get_run(job.run_id)
-    wait_until(lambda: run.latest_checkpoint() is not None and api.get(job.id, workspace).step > 120)
+    wait_until(lambda: run.latest_checkpoint() is not None and api.get(job.id, workspace).step > 60)
     os.kill(api.get(job.id, workspace).pid, signal.SIGKILL)
     killed_at = time.monotonic()
-    failed = wait_until(lambda: (j := api.list_jobs(workspace) and api.get(job.id, workspace)).status == "failed"
-                        and j, timeout=15)
+
+    def reconciled_failure():
+        api.list_jobs(workspace)  # what any page or CLI call does: tick the queue
+        job_now = api.get(job.id, workspace)
+        return job_now if job_now.status == "failed" else None
+
+    failed = wait_until(reconciled_failure, timeout=15)
     assert time.monotonic() - killed_at < 10  # noticed within seconds
     assert "ended without reporting" in failed.error
 

@@ -1,0 +1,19 @@
+"""genesis_core never imports streamlit, and `import genesis_core` is light."""
+
+import subprocess
+import sys
+
+
+def test_core_imports_without_streamlit():
+    code = ("import sys, genesis_core, genesis_core.jobs.api, genesis_core.training.trainer, genesis_core.cli;"
+            "from genesis_core.registry import load_plugins; load_plugins();"
+            "print('streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"
+
+
+def test_package_import_does_not_load_torch():
+    out = subprocess.run([sys.executable, "-c", "import sys, genesis_core; print('torch' in sys.modules)"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "False"
