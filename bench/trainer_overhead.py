@@ -20,8 +20,28 @@ import torch  # noqa: E402
 from bench.common import report  # noqa: E402
 from genesis_core.config import from_dict  # noqa: E402
 from genesis_core.store.workspace import Workspace  # noqa: E402
-from genesis_core.training.trainer import Trainer, bare_step_time  # noqa: E402
+from genesis_core.training.task import TrainingTask  # noqa: E402
+from genesis_core.training.trainer import Trainer, seed_everything  # noqa: E402
 from genesis_core.vision.tasks import ImageAutoencoderConfig, ImageAutoencoderTask  # noqa: E402
+
+
+def bare_step_time(task: TrainingTask, steps: int) -> float:
+    """Seconds for `steps` of the same task in a plain loop (the benchmark's baseline)."""
+    seed_everything(task.config.trainer.seed)
+    model = task.build_model().to(task.device)
+    opt = task.build_optimizer(model)
+    loader = task.build_loader()
+    clip = task.config.trainer.grad_clip
+    model.train()
+    start = time.perf_counter()
+    for _ in range(steps):
+        loss, _ = task.training_step(model, loader.next_batch())
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if clip > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+        opt.step()
+    return time.perf_counter() - start
 
 
 def main() -> None:

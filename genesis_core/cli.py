@@ -202,7 +202,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ws = Workspace()
     if args.action == "list":
         runs = ws.list_runs(task=args.task, tag=args.tag, favorite=True if args.favorites else None)
-        rows = [[("★ " if r.favorite else "") + r.id, r.task, r.name or "-", ",".join(r.tags) or "-",
+        rows = [[("★ " if r.favorite else "") + r.id, r.task, r.meta.get("name") or "-", ",".join(r.tags) or "-",
                  _fmt_time(r.meta.get("created"))] for r in runs]
         print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED"]) if rows else "no runs")
         return 0

@@ -108,13 +108,14 @@ def tick(workspace: Workspace | None = None) -> list[str]:
                 reason = _worker_gone(job, now)
                 if reason:
                     store.finish(job.id, "failed", reason)
-            busy = Counter(j.device for j in store.list("running"))
+            still_running = store.list("running")
+            busy = Counter(j.device for j in still_running)
+            busy_runs = {j.run_id for j in still_running}
             for job in reversed(store.list("queued")):  # oldest first
-                if busy[job.device] >= max_concurrent(job.device):
-                    continue
-                if any(j.run_id == job.run_id for j in store.list("running")):
-                    continue  # two jobs never write the same run
+                if busy[job.device] >= max_concurrent(job.device) or job.run_id in busy_runs:
+                    continue  # no free slot, or its run is being written (two jobs never write one run)
                 busy[job.device] += 1
+                busy_runs.add(job.run_id)
                 store.update(job.id, status="running", started=now, heartbeat=now, pid=None, error=None,
                              finished=None)
                 to_start.append(job)

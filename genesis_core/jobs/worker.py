@@ -92,8 +92,9 @@ def run_job(job_id: str) -> int:
         with RunLock(run.dir) if is_main else contextlib.nullcontext():
             result = train_from_job(job, run, stop_event, store if is_main else None)
         status = "succeeded" if result.reason in ("finished", "early_stopped") else "cancelled"
-        _log(f"training {result.reason} at step {result.step}/{result.total_steps}; "
-             + ", ".join(f"{k}={v:.4g}" for k, v in result.eval_metrics.items()))
+        if is_main:
+            _log(f"training {result.reason} at step {result.step}/{result.total_steps}; "
+                 + ", ".join(f"{k}={v:.4g}" for k, v in result.eval_metrics.items()))
     except Exception as exc:
         traceback.print_exc()
         error = f"{type(exc).__name__}: {exc}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -255,21 +254,3 @@ class Trainer:
         return TrainResult(self.step, self.total_steps, reason, dict(self.last_eval),
                            cb.last_saved if cb else None)
 
-
-def bare_step_time(task: TrainingTask, steps: int) -> float:
-    """Seconds for `steps` of the same task in a plain loop (the benchmark's baseline)."""
-    seed_everything(task.config.trainer.seed)
-    model = task.build_model().to(task.device)
-    opt = task.build_optimizer(model)
-    loader = task.build_loader()
-    clip = task.config.trainer.grad_clip
-    model.train()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss, _ = task.training_step(model, loader.next_batch())
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if clip > 0:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-    return time.perf_counter() - start

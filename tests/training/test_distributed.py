@@ -28,3 +28,15 @@ def test_torchrun_two_processes_train_one_run(workspace, tiny_config, tmp_path):
     start = reader.events().iloc[0]
     assert start["kind"] == "start" and start["data"]["world_size"] == 2
     assert run.latest_checkpoint().name == "step_00000030"
+
+
+def test_a_ddp_job_runs_under_torchrun_as_a_background_job(workspace, tiny_config):
+    from genesis_core.jobs import api
+
+    tiny_config["trainer"].update(steps=30, eval_every=30)
+    job = api.wait(api.submit(tiny_config, nproc=2, workspace=workspace).id, workspace, timeout=300)
+    assert job.status == "succeeded", api.log_tail(job, workspace)
+    log = api.log_tail(job, workspace)
+    assert log.count("training finished at step 30/30") == 1  # only rank 0 reports
+    events = MetricsReader(workspace.get_run(job.run_id).metrics_path).events()
+    assert events.iloc[0]["data"]["world_size"] == 2
