@@ -1,17 +1,21 @@
-"""Genesis Workbench: router and frame. Each page lives in pages/; the work happens in genesis_core."""
+"""Genesis Workbench: router and frame. Each page lives in app_pages/; the work happens in genesis_core.
+
+The folder is not called `pages/`: Streamlit treats a `pages/` folder beside the entry point as its older
+multipage layout and serves a deep link such as /jobs from it directly, without this router and sidebar.
+"""
 
 import streamlit as st
 
-from pages.common import device_label, sidebar_jobs
+from app_pages.common import device_label, sidebar_jobs
 
 st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics:", layout="wide")
 
 navigation = st.navigation(
     {
-        "Home": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Home": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
         "Jobs": [
-            st.Page("pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
-            st.Page("pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
+            st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
+            st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
         ],
     }
 )

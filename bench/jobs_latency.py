@@ -61,7 +61,7 @@ def main() -> None:
     refresh = []
     for _ in range(5):
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.switch_page("pages/jobs.py")
+        at.switch_page("app_pages/jobs.py")
         t0 = time.perf_counter()
         at.run()
         refresh.append(time.perf_counter() - t0)

@@ -117,14 +117,16 @@ def train_from_job(job, run, stop_event, store):
     task_cls = TASKS.get(job.task)
     config = from_dict(task_cls.config_cls, job.config)
     task = task_cls(config, pick_device(config.trainer.device))
-    milestones = {"next": 0.0}
+    milestones = {"next": 0.0, "at": 0.0}
 
     def reporter(p):
         if store is not None:
             store.report(job.id, p["step"], p["total"], p["eta_s"], p["metrics"])
         frac = p["step"] / max(p["total"], 1)
-        if frac >= milestones["next"]:
+        # a log line every 10% of the run, and at least every 30 s on long runs
+        if frac >= milestones["next"] or time.monotonic() - milestones["at"] > 30:
             milestones["next"] = frac + 0.1
+            milestones["at"] = time.monotonic()
             loss = p["metrics"].get("loss")
             eta = f", eta {p['eta_s']:.0f} s" if p["eta_s"] is not None else ""
             _log(f"step {p['step']}/{p['total']} ({frac:.0%})" + (f", loss {loss:.4g}" if loss is not None else "")

@@ -59,6 +59,11 @@ def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace):
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        # a deep link opens the page inside the app's frame (router, sidebar), not on its own
+        page.goto(server + "/runs")
+        expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Active jobs")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Device: cpu")).to_be_visible()
         page.goto(server)
         expect(page.get_by_role("heading", name="Genesis Workbench")).to_be_visible(timeout=60_000)
         page.get_by_role("button", name="Train a digits autoencoder on the defaults").click()

@@ -32,7 +32,7 @@ def test_app_frame_shows_home_device_and_navigation(workspace):
 
 
 def test_home_one_click_start_submits_a_real_job(workspace):
-    at = app("pages/home.py").run()
+    at = app("app_pages/home.py").run()
     assert not at.exception
     at.button(key="start_image_ae").click().run()
     assert not at.exception
@@ -45,7 +45,7 @@ def test_home_one_click_start_submits_a_real_job(workspace):
 
 def test_jobs_page_lists_jobs_with_details_and_log(workspace, tiny_config):
     job = finished_job(workspace, tiny_config)
-    at = app("pages/jobs.py").run()
+    at = app("app_pages/jobs.py").run()
     assert not at.exception
     df = at.dataframe[0].value
     assert df["job"].tolist() == [job.id] and df["progress"].tolist() == [1.0]
@@ -55,7 +55,7 @@ def test_jobs_page_lists_jobs_with_details_and_log(workspace, tiny_config):
 
 
 def test_jobs_page_submits_configs_and_reports_bad_ones_in_one_sentence(workspace, tiny_config):
-    at = app("pages/jobs.py").run()
+    at = app("app_pages/jobs.py").run()
     at.text_area[0].set_value("trainer: [1, 2").run()
     at.button(key="submit_job").click().run()
     assert not at.exception and "not valid YAML" in at.error[0].value
@@ -75,11 +75,11 @@ def test_jobs_page_submits_configs_and_reports_bad_ones_in_one_sentence(workspac
 def test_jobs_page_cancel_and_resume_buttons_drive_the_job(workspace, tiny_config):
     tiny_config["trainer"]["steps"] = 200000
     job = api.submit(tiny_config, workspace=workspace)
-    at = app("pages/jobs.py").run()
+    at = app("app_pages/jobs.py").run()
     at.button(key=f"cancel_{job.id}").click().run()
     assert not at.exception
     assert api.wait(job.id, workspace, timeout=60).status == "cancelled"
-    at = app("pages/jobs.py").run()
+    at = app("app_pages/jobs.py").run()
     at.button(key=f"resume_{job.id}").click().run()
     assert not at.exception
     assert api.get(job.id, workspace).status in ("running", "queued")
@@ -89,7 +89,7 @@ def test_jobs_page_cancel_and_resume_buttons_drive_the_job(workspace, tiny_confi
 
 def test_runs_page_shows_curves_and_edits_tags_and_favorites(workspace, tiny_config):
     job = finished_job(workspace, tiny_config)
-    at = app("pages/runs.py").run()
+    at = app("app_pages/runs.py").run()
     assert not at.exception
     assert at.dataframe[0].value["run"].tolist() == [job.run_id]
     assert len(at.get("plotly_chart")) == 1
@@ -101,7 +101,7 @@ def test_runs_page_shows_curves_and_edits_tags_and_favorites(workspace, tiny_con
 
 def test_runs_page_refuses_a_path_traversal_run_id_in_one_sentence(workspace, tiny_config):
     workspace.create_run("image_autoencoder", tiny_config)
-    at = app("pages/runs.py")
+    at = app("app_pages/runs.py")
     at.query_params["run"] = "../../etc"
     at.run()
     assert not at.exception

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from genesis_core.jobs import api
-from pages.common import show_error, workspace
+from app_pages.common import show_error, workspace
 
 st.title("Genesis Workbench")
 st.write(
@@ -45,7 +45,7 @@ with st.container(border=True):
                 show_error(exc)
             else:
                 st.success(f"Started job {job.id} ({job.status}).")
-                st.page_link("pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
+                st.page_link("app_pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
                              query_params={"job": job.id})
     with picture:
         st.image(digits_picture(), caption="Test digits the autoencoder learns to reconstruct",
@@ -60,4 +60,4 @@ if favorites:
             previews = [p for p in run.artifacts() if p.suffix == ".png"]
             if previews:
                 st.image(str(previews[-1]), caption=run.name, width="stretch")
-            st.page_link("pages/runs.py", label=f"Open {run.name}", query_params={"run": run.id})
+            st.page_link("app_pages/runs.py", label=f"Open {run.name}", query_params={"run": run.id})

@@ -9,7 +9,7 @@ from genesis_core.jobs import api
 from genesis_core.jobs.store import JobStateError
 from genesis_core.registry import TASKS
 from genesis_core.store.metrics import MetricsReader
-from pages.common import STATUS_ICONS, fmt_eta, fmt_time, show_error, workspace
+from app_pages.common import STATUS_ICONS, fmt_eta, fmt_time, show_error, workspace
 
 st.title("Jobs")
 ws = workspace()
@@ -110,7 +110,7 @@ def details(job) -> None:
     except (JobStateError, KeyError, ValueError) as exc:
         show_error(exc)
     with buttons[3]:
-        st.page_link("pages/runs.py", label="Open the run", icon=":material/folder_open:", query_params={"run": job.run_id})
+        st.page_link("app_pages/runs.py", label="Open the run", icon=":material/folder_open:", query_params={"run": job.run_id})
     st.markdown("**Log tail**")
     st.code(api.log_tail(job, ws, lines=25) or "(no output yet)", language="text")
 

@@ -7,7 +7,7 @@ import yaml
 
 from genesis_core.jobs.api import list_jobs
 from genesis_core.store.metrics import MetricsReader
-from pages.common import STATUS_ICONS, fmt_time, show_error, workspace
+from app_pages.common import STATUS_ICONS, fmt_time, show_error, workspace
 
 st.title("Runs")
 ws = workspace()
