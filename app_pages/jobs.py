@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from genesis_core.config import ConfigError, apply_overrides, to_dict
+from genesis_core.config import apply_overrides, parse_mapping, to_dict
 from genesis_core.jobs import api
 from genesis_core.jobs.store import JobStateError
 from genesis_core.registry import TASKS
@@ -22,27 +22,27 @@ with st.expander("Start a job", expanded=False):
                               key="new_overrides")
     if st.button("Submit", type="primary", key="submit_job"):
         try:
-            data = yaml.safe_load(text) or {}
-            if not isinstance(data, dict):
-                raise ConfigError("the config must be a mapping of keys to values")
-            data = apply_overrides(data, overrides.split())
-            job = api.submit(data)
-        except yaml.YAMLError as exc:
-            st.error(f"The config is not valid YAML: {str(exc).splitlines()[0]}")
-        except Exception as exc:
+            job = api.submit(apply_overrides(parse_mapping(text), overrides.split()))
+        except Exception as exc:  # config, device or path errors: one sentence, nothing lost
             show_error(exc)
         else:
             st.success(f"Submitted {job.id} ({job.status}).")
 
 
-def loss_history(run_id: str, points: int = 60) -> list[float]:
+def _loss_curve(run_id: str) -> list[float]:
     try:
-        series = MetricsReader(ws.get_run(run_id).metrics_path).series("loss")
-    except (KeyError, ValueError):
+        return MetricsReader(ws.get_run(run_id).metrics_path).sparkline("loss")
+    except (KeyError, ValueError):  # the run was deleted, or its id is unusable
         return []
-    values = series["value"].tolist()
-    step = max(1, len(values) // points)
-    return values[::step][-points:]
+
+
+@st.cache_data(show_spinner=False, max_entries=1000)
+def _finished_loss_curve(run_id: str, finished: float) -> list[float]:
+    return _loss_curve(run_id)  # a finished job's curve no longer changes: keyed by its end time
+
+
+def loss_history(job) -> list[float]:
+    return _finished_loss_curve(job.run_id, job.finished) if job.done and job.finished else _loss_curve(job.run_id)
 
 
 @st.fragment(run_every=2)
@@ -62,7 +62,7 @@ def live_table() -> None:
             "step": [f"{j.step}/{j.total}" for j in jobs],
             "ETA": [fmt_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
             "loss": [j.metrics.get("loss") for j in jobs],
-            "loss curve": [loss_history(j.run_id) for j in jobs],
+            "loss curve": [loss_history(j) for j in jobs],
             "created": [fmt_time(j.created) for j in jobs],
         }
     )

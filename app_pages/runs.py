@@ -7,6 +7,7 @@ import yaml
 
 from genesis_core.jobs.api import list_jobs
 from genesis_core.store.metrics import MetricsReader
+from genesis_core.store.workspace import filter_runs
 from app_pages.common import STATUS_ICONS, fmt_time, show_error, workspace
 
 st.title("Runs")
@@ -20,8 +21,8 @@ tags = sorted({t for r in all_runs for t in r.tags})
 task = filters[1].selectbox("Task", ["all"] + tasks, key="runs_task")
 tag = filters[2].selectbox("Tag", ["all"] + tags, key="runs_tag")
 only_favorites = filters[3].toggle("★ only", key="runs_fav")
-runs = ws.list_runs(task=None if task == "all" else task, tag=None if tag == "all" else tag,
-                    favorite=True if only_favorites else None, text=text or None)
+runs = filter_runs(all_runs, task=None if task == "all" else task, tag=None if tag == "all" else tag,
+                   favorite=True if only_favorites else None, text=text or None)
 
 status_by_run = {}
 for job in list_jobs(ws, limit=500, refresh=False):
@@ -55,7 +56,7 @@ else:
     run = runs[0]
 
 st.divider()
-st.subheader(("★ " if run.favorite else "") + (run.meta.get("name") or run.id))
+st.subheader(("★ " if run.favorite else "") + run.name)
 st.caption(f"{run.id} · task {run.task} · created {fmt_time(run.meta.get('created'))} · {run.dir}")
 
 edit = st.columns([3, 1, 1])

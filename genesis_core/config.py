@@ -171,7 +171,13 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read config file {path}: {exc}") from exc
-    suffix = path.suffix.lower()
+    return parse_mapping(text, path.suffix, source=str(path))
+
+
+def parse_mapping(text: str, suffix: str = ".yaml", source: str = "the config") -> dict[str, Any]:
+    """Parse YAML, TOML or JSON text into a dict; `source` names it in errors."""
+    path = source
+    suffix = suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
             data = yaml.safe_load(text) or {}
@@ -182,7 +188,8 @@ def read_mapping(path: str | Path) -> dict[str, Any]:
         else:
             raise ConfigError(f"{path}: unknown config format {suffix!r}; use .yaml, .toml or .json")
     except (yaml.YAMLError, tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{path}: not valid {suffix[1:].upper()}: {exc}") from exc
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: not valid {suffix[1:].upper()}: {first_line}") from exc
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of keys to values")
     return data

@@ -65,6 +65,16 @@ def test_overrides_parse_values_as_yaml_and_reach_nested_keys():
         apply_overrides({"name": "x"}, ["name.sub=1"])
 
 
+def test_text_from_a_page_parses_like_a_file():
+    from genesis_core.config import parse_mapping
+
+    assert parse_mapping("a: 1\nb: [x]\n") == {"a": 1, "b": ["x"]}
+    with pytest.raises(ConfigError, match="the config: not valid YAML"):
+        parse_mapping("a: [1, 2")
+    with pytest.raises(ConfigError, match="top level must be a mapping"):
+        parse_mapping("- 1\n- 2\n")
+
+
 def test_bad_files_fail_with_one_sentence(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: [1, 2\n")

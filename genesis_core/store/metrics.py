@@ -111,6 +111,11 @@ class MetricsReader:
         return self._query("SELECT step, wall, value FROM scalars WHERE key = ? ORDER BY step", [key],
                            ("step", "wall", "value"))
 
+    def sparkline(self, key: str, points: int = 60) -> list[float]:
+        """At most `points` evenly spaced values of `key`, ending with the newest (for small charts)."""
+        values = self.series(key)["value"].tolist()
+        return values[::max(1, len(values) // points)][-points:]
+
     def latest(self) -> dict[str, float]:
         df = self._query(
             "SELECT key, value FROM scalars s WHERE step = (SELECT MAX(step) FROM scalars WHERE key = s.key)"

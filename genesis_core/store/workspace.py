@@ -112,6 +112,16 @@ class Run:
         return sorted(p for p in self.artifacts_dir.iterdir() if p.is_file() and not p.name.startswith("."))
 
 
+def filter_runs(runs: list[Run], task: str | None = None, tag: str | None = None, favorite: bool | None = None,
+                text: str | None = None) -> list[Run]:
+    """The runs that match every filter given (a page filters the list it already read)."""
+    needle = text.lower() if text else None
+    return [r for r in runs
+            if (not task or r.task == task) and (not tag or tag in r.tags)
+            and (favorite is None or r.favorite == favorite)
+            and (not needle or needle in f"{r.id} {r.name}".lower())]
+
+
 class Workspace:
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root).resolve() if root is not None else genesis_home()
@@ -176,18 +186,9 @@ class Workspace:
                 meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
                 continue
-            run = Run(run_dir, meta)
-            if task and run.task != task:
-                continue
-            if tag and tag not in run.tags:
-                continue
-            if favorite is not None and run.favorite != favorite:
-                continue
-            if text and text.lower() not in f"{run.id} {run.name}".lower():
-                continue
-            runs.append(run)
+            runs.append(Run(run_dir, meta))
         runs.sort(key=lambda r: r.meta.get("created", 0), reverse=True)
-        return runs
+        return filter_runs(runs, task, tag, favorite, text)
 
     def _update(self, run_id: str, **changes: Any) -> Run:
         run = self.get_run(run_id)

@@ -34,3 +34,13 @@ def test_empty_frames_keep_their_columns(tmp_path):
     r = MetricsReader(tmp_path / "none.db")
     assert list(r.series("loss").columns) == ["step", "wall", "value"]
     assert list(r.events().columns) == ["step", "wall", "kind", "message", "data"]
+
+
+def test_sparkline_is_evenly_spaced_and_ends_near_the_newest(tmp_path):
+    w = MetricsWriter(tmp_path / "m.db")
+    for step in range(1, 201):
+        w.log_scalars(step, {"loss": float(step)})
+    w.close()
+    line = MetricsReader(tmp_path / "m.db").sparkline("loss", points=20)
+    assert len(line) == 20 and line == sorted(line) and line[-1] >= 190
+    assert MetricsReader(tmp_path / "none.db").sparkline("loss") == []
