@@ -18,6 +18,7 @@ T = TypeVar("T")
 # Modules that register things when imported. A lab appends its module here once.
 PLUGIN_MODULES: list[str] = [
     "genesis_core.vision.tasks",
+    "genesis_core.vision.restoration",
 ]
 
 

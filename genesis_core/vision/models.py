@@ -1,49 +1,245 @@
-"""Autoencoders whose encoder and decoder are separate components (checkpoint prefixes
-"encoder." and "decoder."), so any encoder can later meet any decoder."""
+"""Autoencoders whose encoder and decoder are separate components (checkpoint prefixes "encoder." and
+"decoder."), so any encoder can later meet any decoder.
+
+One `Autoencoder` covers the variants the lab compares:
+  arch          "conv" (strided convolutions) or "mlp"
+  variational   a VAE: the encoder outputs mean and log-variance; `encode` returns the mean
+  conditioning  how the decoder is told the class: "none", "onehot" (one-hot concatenated to z),
+                "embedding" (learned embedding concatenated), "bias" (a learned per-class bias added
+                to the decoder's first layer), "film" (per-class scale and shift in every decoder block)
+The encoder never sees the label, so z is free to drop what the decoder is told (see the label probe).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.registry import MODELS
 
+CONDITIONING = ("none", "onehot", "embedding", "bias", "film")
+
 
 @dataclass(frozen=True)
 class AutoencoderConfig:
-    kind: str = "mlp_autoencoder"  # a registered model name
-    latent_dim: int = 8  # size of z
-    hidden: int = 256  # width of the hidden layers
+    arch: Literal["conv", "mlp"] = "conv"
+    latent_dim: int = 16  # size of z
+    hidden: int = 256  # width of the MLP layers (arch "mlp")
+    channels: int = 32  # channels of the first conv block; the second has twice as many (arch "conv")
+    variational: bool = False  # a VAE with a standard normal prior
+    beta: float = 1.0  # weight of the KL term (VAE only); beta > 1 asks for a more disentangled z
+    conditioning: Literal["none", "onehot", "embedding", "bias", "film"] = "none"
+    embed_dim: int = 16  # size of the learned class embedding (conditioning "embedding")
 
     def __post_init__(self) -> None:
-        if self.latent_dim < 1:
-            raise ValueError("latent_dim must be at least 1")
-        if self.hidden < 1:
-            raise ValueError("hidden must be at least 1")
+        for name in ("latent_dim", "hidden", "channels", "embed_dim"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        if self.beta < 0:
+            raise ValueError("beta must not be negative")
+
+    @property
+    def conditional(self) -> bool:
+        return self.conditioning != "none"
 
 
-@MODELS.register("mlp_autoencoder")
-class MLPAutoencoder(nn.Module):
-    """Image -> z -> image with two-layer MLPs; the decoder ends in a sigmoid (pixels in [0, 1])."""
+class ClassConditioning(nn.Module):
+    """The decoder's class input under one strategy. `widths` are the channel counts of the decoder
+    blocks that FiLM modulates; `first_width` is the size of the decoder's first layer output."""
 
-    def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int]):
+    def __init__(self, strategy: str, num_classes: int, embed_dim: int, first_width: int, widths: list[int]):
         super().__init__()
-        self.image_shape = tuple(image_shape)
-        n = math.prod(image_shape)
-        h = config.hidden
-        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(n, h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
-                                     nn.Linear(h, config.latent_dim))
-        self.decoder = nn.Sequential(nn.Linear(config.latent_dim, h), nn.GELU(), nn.Linear(h, h), nn.GELU(),
-                                     nn.Linear(h, n), nn.Sigmoid(), nn.Unflatten(1, self.image_shape))
+        self.strategy = strategy
+        self.num_classes = num_classes
+        self.extra_inputs = {"onehot": num_classes, "embedding": embed_dim}.get(strategy, 0)
+        if strategy == "embedding":
+            self.embedding = nn.Embedding(num_classes, embed_dim)
+        if strategy == "bias":
+            self.bias = nn.Embedding(num_classes, first_width)
+            nn.init.zeros_(self.bias.weight)
+        if strategy == "film":
+            self.film = nn.ModuleList(nn.Embedding(num_classes, 2 * w) for w in widths)
+            for emb in self.film:
+                nn.init.zeros_(emb.weight)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encoder(x)
+    def _check(self, y: torch.Tensor | None) -> torch.Tensor:
+        if y is None:
+            raise ValueError("this decoder is class-conditional: pass the class labels")
+        return y
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return self.decoder(z)
+    def inputs(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.strategy == "onehot":
+            return torch.cat([z, F.one_hot(self._check(y), self.num_classes).to(z.dtype)], 1)
+        if self.strategy == "embedding":
+            return torch.cat([z, self.embedding(self._check(y)).to(z.dtype)], 1)
+        return z
+
+    def first(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.strategy == "bias":
+            b = self.bias(self._check(y))
+            return h + b.view(*b.shape, *([1] * (h.dim() - 2)))
+        return h
+
+    def modulate(self, h: torch.Tensor, y: torch.Tensor | None, block: int) -> torch.Tensor:
+        if self.strategy != "film":
+            return h
+        gamma, shift = self.film[block](self._check(y)).chunk(2, dim=1)
+        shape = (*gamma.shape, *([1] * (h.dim() - 2)))
+        return h * (1 + gamma.view(shape)) + shift.view(shape)
+
+
+# -- encoders ------------------------------------------------------------------------------------
+@MODELS.register("conv_encoder")
+class ConvEncoder(nn.Module):
+    """(C, H, W) -> two stride-2 conv blocks -> linear -> out_dim."""
+
+    def __init__(self, image_shape: tuple[int, int, int], channels: int, out_dim: int):
+        super().__init__()
+        c, h, w = image_shape
+        self.features = nn.Sequential(
+            nn.Conv2d(c, channels, 3, padding=1), nn.GELU(),
+            nn.Conv2d(channels, channels, 4, stride=2, padding=1), nn.GELU(),
+            nn.Conv2d(channels, 2 * channels, 4, stride=2, padding=1), nn.GELU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n = self.features(torch.zeros(1, c, h, w)).shape[1]
+        self.head = nn.Linear(n, out_dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+        return self.head(self.features(x))
+
+
+@MODELS.register("mlp_encoder")
+class MLPEncoder(nn.Module):
+    def __init__(self, image_shape: tuple[int, int, int], hidden: int, out_dim: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Flatten(), nn.Linear(math.prod(image_shape), hidden), nn.GELU(),
+                                 nn.Linear(hidden, hidden), nn.GELU(), nn.Linear(hidden, out_dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+# -- decoders ------------------------------------------------------------------------------------
+@MODELS.register("conv_decoder")
+class ConvDecoder(nn.Module):
+    """z (+ class) -> linear to a (2*channels, H/4, W/4) grid -> two transposed-conv blocks -> image."""
+
+    def __init__(self, image_shape: tuple[int, int, int], channels: int, latent_dim: int,
+                 conditioning: ClassConditioning | None = None):
+        super().__init__()
+        c, h, w = image_shape
+        self.image_shape = tuple(image_shape)
+        self.grid = (2 * channels, max(1, math.ceil(h / 4)), max(1, math.ceil(w / 4)))
+        self.cond = conditioning or ClassConditioning("none", 1, 1, 1, [])
+        self.fc = nn.Linear(latent_dim + self.cond.extra_inputs, math.prod(self.grid))
+        self.up1 = nn.ConvTranspose2d(2 * channels, channels, 4, stride=2, padding=1)
+        self.up2 = nn.ConvTranspose2d(channels, channels, 4, stride=2, padding=1)
+        self.out = nn.Conv2d(channels, c, 3, padding=1)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.cond.first(self.fc(self.cond.inputs(z, y)).view(-1, *self.grid), y)
+        h = self.cond.modulate(F.gelu(h), y, 0)
+        h = self.cond.modulate(F.gelu(self.up1(h)), y, 1)
+        h = self.cond.modulate(F.gelu(self.up2(h)), y, 2)
+        x = self.out(h)
+        if tuple(x.shape[-2:]) != self.image_shape[1:]:
+            x = F.interpolate(x, size=self.image_shape[1:], mode="bilinear", align_corners=False)
+        return torch.sigmoid(x)
+
+
+@MODELS.register("mlp_decoder")
+class MLPDecoder(nn.Module):
+    def __init__(self, image_shape: tuple[int, int, int], hidden: int, latent_dim: int,
+                 conditioning: ClassConditioning | None = None):
+        super().__init__()
+        self.image_shape = tuple(image_shape)
+        self.cond = conditioning or ClassConditioning("none", 1, 1, 1, [])
+        self.fc1 = nn.Linear(latent_dim + self.cond.extra_inputs, hidden)
+        self.fc2 = nn.Linear(hidden, hidden)
+        self.out = nn.Linear(hidden, math.prod(image_shape))
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.cond.modulate(F.gelu(self.cond.first(self.fc1(self.cond.inputs(z, y)), y)), y, 0)
+        h = self.cond.modulate(F.gelu(self.fc2(h)), y, 1)
+        return torch.sigmoid(self.out(h)).view(-1, *self.image_shape)
+
+
+# -- the autoencoder -----------------------------------------------------------------------------
+@MODELS.register("autoencoder")
+class Autoencoder(nn.Module):
+    """An encoder and a decoder; a VAE when `config.variational`; class-conditional decoder when
+    `config.conditioning` is not "none"."""
+
+    def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int], num_classes: int = 10):
+        super().__init__()
+        self.config = config
+        self.image_shape = tuple(image_shape)
+        self.num_classes = num_classes
+        z, out = config.latent_dim, config.latent_dim * (2 if config.variational else 1)
+        if config.arch == "conv":
+            ch = config.channels
+            # the per-class bias acts on the first (2*ch, H/4, W/4) grid, one value per channel
+            cond = ClassConditioning(config.conditioning, num_classes, config.embed_dim, 2 * ch, [2 * ch, ch, ch])
+            self.encoder = ConvEncoder(image_shape, ch, out)
+            self.decoder = ConvDecoder(image_shape, ch, z, cond)
+        elif config.arch == "mlp":
+            h = config.hidden
+            cond = ClassConditioning(config.conditioning, num_classes, config.embed_dim, h, [h, h])
+            self.encoder = MLPEncoder(image_shape, h, out)
+            self.decoder = MLPDecoder(image_shape, h, z, cond)
+        else:
+            raise ValueError(f"unknown arch {config.arch!r}; use conv or mlp")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.latent_dim
+
+    @property
+    def conditional(self) -> bool:
+        return self.config.conditional
+
+    def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Mean and log-variance of q(z|x) (log-variance None for a plain autoencoder)."""
+        h = self.encoder(x)
+        if self.config.variational:
+            mu, logvar = h.chunk(2, dim=1)
+            return mu, logvar.clamp(-12, 8)
+        return h, None
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encode_stats(x)[0]
+
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decoder(z, y if self.conditional else None)
+
+    def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.decode(self.encode(x), y)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
+        """Training forward: (reconstruction, mean, log-variance); a VAE samples z by reparameterisation."""
+        mu, logvar = self.encode_stats(x)
+        z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+        return self.decode(z, y), mu, logvar
+
+
+def autoencoder_loss(model_out, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Per-pixel binary cross-entropy (pixels in [0, 1]; unlike MSE it keeps a strong gradient through the
+    output sigmoid), plus for a VAE beta * KL divided by the pixel count (the ELBO per pixel, so learning
+    rates carry over between image sizes). The per-pixel MSE is logged beside it."""
+    recon, mu, logvar = model_out
+    recon = recon.float()
+    bce = F.binary_cross_entropy(recon, x)
+    extras = {"mse": F.mse_loss(recon.detach(), x)}
+    if logvar is None:
+        return bce, extras
+    mu, logvar = mu.float(), logvar.float()
+    kl = -0.5 * torch.mean(torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
+    extras["kl"] = kl.detach()
+    return bce + beta * kl / x[0].numel(), extras
