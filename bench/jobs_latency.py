@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import report  # noqa: E402
 
 TINY = {"task": "image_autoencoder", "data": {"dataset": "sklearn_digits", "batch_size": 32},
-        "model": {"latent_dim": 4, "hidden": 32},
+        "model": {"arch": "mlp", "latent_dim": 4, "hidden": 32},
         "trainer": {"steps": 30, "log_every": 1, "eval_every": 30, "checkpoint_every": 0, "device": "cpu"}}
 
 

@@ -51,7 +51,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     cfg = from_dict(ImageAutoencoderConfig, {
-        "model": {"latent_dim": 16, "hidden": 512},
+        "model": {"arch": "mlp", "latent_dim": 16, "hidden": 512},
         "trainer": {"steps": args.steps, "device": args.device, "log_every": 10, "eval_every": 0,
                     "checkpoint_every": 200, "preview_every": 0, "tensorboard": True},
     })

@@ -2,10 +2,10 @@
 
 A lab adds its pieces by registering them; the core never lists them by hand:
 
-    @MODELS.register("mlp_autoencoder")
-    class MLPAutoencoder(nn.Module): ...
+    @MODELS.register("autoencoder")
+    class Autoencoder(nn.Module): ...
 
-    model = MODELS.build("mlp_autoencoder", config)   # config is the class's frozen dataclass
+    model = MODELS.build("autoencoder", config, image_shape)   # config is the class's frozen dataclass
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ TINY = {
     "task": "image_autoencoder",
     "name": "tiny",
     "data": {"dataset": "sklearn_digits", "batch_size": 32},
-    "model": {"latent_dim": 4, "hidden": 32},
+    "model": {"arch": "mlp", "latent_dim": 4, "hidden": 32},
     "trainer": {"steps": 40, "lr": 3e-3, "log_every": 5, "eval_every": 20, "checkpoint_every": 10,
                 "device": "cpu", "tensorboard": False},
 }

@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import yaml
+\nfrom genesis_core.vision.tasks import ImageAutoencoderConfig
 
 
 def cli(*args, timeout=180):
@@ -26,7 +27,7 @@ def test_help_explains_each_command(workspace):
 def test_train_follow_then_manage_jobs_and_runs(workspace, tiny_config, tmp_path):
     cfg = tmp_path / "tiny.toml"
     defaults = cli("config", "image_autoencoder")
-    assert yaml.safe_load(defaults.stdout)["trainer"]["steps"] == 300
+    assert yaml.safe_load(defaults.stdout)["trainer"]["steps"] == ImageAutoencoderConfig().trainer.steps
     import tomli_w
     cfg.write_bytes(tomli_w.dumps(tiny_config).encode())
 

@@ -5,7 +5,8 @@ from genesis_core.registry import MODELS, TASKS, Registry, UnknownNameError
 
 def test_labs_register_their_pieces_by_name():
     assert "image_autoencoder" in TASKS.names()
-    assert "mlp_autoencoder" in MODELS.names()
+    assert {"image_autoencoder", "bottleneck_sweep", "image_restoration"} <= set(TASKS.names())
+    assert {"autoencoder", "conv_encoder", "conv_decoder", "restoration_net"} <= set(MODELS.names())
 
 
 def test_register_build_and_unknown_names():
@@ -26,5 +27,5 @@ def test_register_build_and_unknown_names():
 def test_factory_builds_a_model_from_config():
     from genesis_core.vision.models import AutoencoderConfig
 
-    model = MODELS.build("mlp_autoencoder", AutoencoderConfig(latent_dim=3, hidden=8), (1, 8, 8))
-    assert model.encoder[-1].out_features == 3
+    model = MODELS.build("autoencoder", AutoencoderConfig(arch="mlp", latent_dim=3, hidden=8), (1, 8, 8))
+    assert model.encoder.net[-1].out_features == 3

@@ -55,6 +55,8 @@ def server(workspace):
 def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace):
     from playwright.sync_api import expect, sync_playwright
 
+    from genesis_core.vision.tasks import ImageAutoencoderConfig
+
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
@@ -71,7 +73,8 @@ def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace):
         page.get_by_text("Watch it on the Jobs page").click()
         expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
         # the live fragment refreshes every 2 s until the log shows the end of training
-        expect(page.get_by_text("training finished at step 300/300")).to_be_visible(timeout=120_000)
+        steps = ImageAutoencoderConfig().trainer.steps
+        expect(page.get_by_text(f"training finished at step {steps}/{steps}")).to_be_visible(timeout=180_000)
         expect(page.get_by_text("✔ digits autoencoder (defaults)")).to_be_visible(timeout=10_000)
         page.screenshot(path=str(workspace.root / "jobs-page.png"), full_page=True)
         browser.close()

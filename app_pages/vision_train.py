@@ -1,0 +1,53 @@
+"""Images → Train: an autoencoder, a VAE, or a class-conditional model (one strategy or all four side by
+side), on built-in digits or the user's own images, as a background job."""
+
+import streamlit as st
+
+from app_pages.vision_common import dataset_form, submit
+
+st.title("Train an image model")
+st.write("Autoencoders and VAEs learn a latent code of the images; class-conditional ones are also told the "
+         "class when decoding. Every run reports test MSE, PSNR and SSIM beside PCA with as many components.")
+
+data = dataset_form("train")
+
+st.subheader("Model")
+c1, c2, c3 = st.columns(3)
+arch = c1.selectbox("Architecture", ["conv", "mlp"], key="train_arch",
+                    format_func={"conv": "convolutional", "mlp": "MLP"}.get)
+latent = c2.number_input("Latent size", 1, 512, 16, key="train_latent")
+steps = c3.number_input("Training steps", 10, 100_000, 600, step=100, key="train_steps")
+c1, c2, c3 = st.columns(3)
+variational = c1.toggle("VAE", key="train_vae", help="Encoder outputs a mean and a variance; KL to N(0, I).")
+beta = c2.number_input("β (KL weight)", 0.0, 100.0, 1.0, step=0.5, key="train_beta", disabled=not variational)
+lr = c3.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.4f", key="train_lr")
+strategies = {"none": "none (unconditional)", "onehot": "one-hot concatenated to z",
+              "embedding": "learned embedding concatenated to z", "bias": "additive per-class bias",
+              "film": "FiLM in every decoder block"}
+conditioning = st.selectbox("Class conditioning", list(strategies), format_func=strategies.get, key="train_cond")
+name = st.text_input("Run name", key="train_name", placeholder="digits conv AE z=16")
+
+config = {
+    "task": "image_autoencoder",
+    "name": name,
+    "data": data or {},
+    "model": {"arch": arch, "latent_dim": int(latent), "variational": variational, "beta": float(beta),
+              "conditioning": conditioning},
+    "trainer": {"steps": int(steps), "lr": float(lr), "eval_every": max(1, int(steps) // 3),
+                "checkpoint_every": max(1, int(steps) // 3)},
+}
+kind = ("VAE" if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
+config["name"] = name or f"{data['dataset'] if data else 'images'} {arch} {kind} z={int(latent)}"
+
+left, right = st.columns(2)
+if left.button("Train", type="primary", key="train_submit", disabled=data is None):
+    submit(config)
+if right.button("Compare all four conditioning strategies", key="train_compare", disabled=data is None,
+                help="Four jobs with these settings, one per strategy, tagged for comparison."):
+    import time
+
+    tag = "conditioning-" + time.strftime("%Y%m%d-%H%M%S")
+    for strategy in ("onehot", "embedding", "bias", "film"):
+        cfg = {**config, "model": {**config["model"], "conditioning": strategy},
+               "name": f"{config['name'].split(' [')[0]} [{strategy}]"}
+        submit(cfg, tags=[tag])

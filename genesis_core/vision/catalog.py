@@ -1,0 +1,102 @@
+"""The trained image models in a workspace, as the pages and the CLI pick them: every autoencoder run,
+and every member of a bottleneck sweep, loaded from safetensors with the data split it was trained on.
+Also the sweep's result table and the answer to "what is the smallest latent that reaches X dB"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from genesis_core.store import checkpoint as ckpt
+from genesis_core.store.workspace import Run, Workspace
+from genesis_core.training.loading import load_model
+
+AUTOENCODER_TASKS = ("image_autoencoder", "bottleneck_sweep")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    run_id: str
+    member: str  # "" for a single autoencoder, "z8" for a sweep member
+    label: str
+    image_shape: tuple[int, int, int]
+    latent_dim: int
+    conditional: bool
+    dataset: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.run_id}:{self.member}" if self.member else self.run_id
+
+
+def list_autoencoders(workspace: Workspace | None = None) -> list[ModelEntry]:
+    """Every autoencoder with a checkpoint, newest run first."""
+    ws = workspace or Workspace()
+    out = []
+    for run in ws.list_runs():
+        if run.task not in AUTOENCODER_TASKS:
+            continue
+        latest = run.latest_checkpoint()
+        if latest is None:
+            continue
+        try:
+            meta = ckpt.read_meta(latest)
+        except ckpt.CheckpointError:
+            continue
+        cfg = meta["config"]
+        model_cfg = cfg.get("model", {})
+        shape = tuple(meta.get("image_shape", ()))
+        cond = model_cfg.get("conditioning", "none") != "none"
+        kind = ("VAE" if model_cfg.get("variational") else "AE") + (f" [{model_cfg.get('conditioning')}]" if cond else "")
+        name = run.name or run.id
+        dataset = cfg.get("data", {}).get("dataset", "")
+        if run.task == "image_autoencoder":
+            out.append(ModelEntry(run.id, "", f"{name} · {model_cfg.get('arch', 'conv')} {kind} z={meta['latent_dim']}"
+                                  f" · {dataset} · {run.id}", shape, int(meta["latent_dim"]), cond, dataset))
+        else:
+            for k in meta.get("latent_sizes", []):
+                out.append(ModelEntry(run.id, f"z{k}", f"{name} · sweep member z={k} · {dataset} · {run.id}",
+                                      shape, int(k), cond, dataset))
+    return out
+
+
+def load_autoencoder(key: str, workspace: Workspace | None = None, device: str = "cpu"):
+    """`run_id` or `run_id:z8` -> (autoencoder in eval mode, the task with its data split)."""
+    run_id, _, member = key.partition(":")
+    loaded = load_model(run_id, workspace, device=device)
+    model = loaded.model
+    if member:
+        if not hasattr(model, "members") or member not in model.members:
+            raise ckpt.CheckpointError(f"run {run_id} has no member {member!r}.")
+        model = model.members[member]
+    elif hasattr(model, "members"):
+        raise ckpt.CheckpointError(f"run {run_id} is a sweep; pick one of its members, e.g. {run_id}:"
+                                   f"{next(iter(model.members))}.")
+    return model.eval(), loaded.task
+
+
+def bottleneck_table(run: Run) -> pd.DataFrame:
+    """One row per latent size from the sweep's latest evaluation: test MSE / PSNR / SSIM, train PSNR
+    and the train-test gap, and the same for PCA with as many components."""
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise ckpt.CheckpointError(f"run {run.id} has no checkpoint yet.")
+    meta = ckpt.read_meta(latest)
+    metrics = meta.get("metrics") or {}
+    rows = []
+    for k in meta.get("latent_sizes", []):
+        p = f"eval/z{k}/"
+        if p + "mse" not in metrics:
+            continue
+        rows.append({"latent": int(k), "step": int(meta["step"]),
+                     **{name[len(p):]: v for name, v in metrics.items() if name.startswith(p)}})
+    if not rows:
+        raise ckpt.CheckpointError(f"run {run.id} has not been evaluated yet.")
+    return pd.DataFrame(rows).sort_values("latent").reset_index(drop=True)
+
+
+def minimum_latent(table: pd.DataFrame, target_psnr_db: float, column: str = "psnr_db") -> int | None:
+    """The smallest latent size whose test PSNR reaches the target (None: no size does)."""
+    ok = table[table[column] >= target_psnr_db]
+    return int(ok["latent"].min()) if len(ok) else None

@@ -1,0 +1,153 @@
+"""The image-lab pages under AppTest, on real models trained in process into a real workspace."""
+
+import os
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from genesis_core.jobs import api
+from genesis_core.store.workspace import Workspace
+from tests.vision.helpers import config, train
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def app(page: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()  # pages with their own url_path are found only once st.navigation has registered them
+    at.switch_page(page)
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def image_captions(at: AppTest) -> list[str]:
+    def walk(node):
+        yield node
+        for child in getattr(node, "children", {}).values():
+            yield from walk(child)
+
+    return [img.caption for n in walk(at.main) if n.type == "image" for img in n.proto.imgs]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    home = tmp_path_factory.mktemp("vision-ui")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("GENESIS_HOME", str(home))
+        mp.setenv("GENESIS_DEVICE", "cpu")
+        ws = Workspace(home)
+        runs = {
+            "ae": train(ws, config(steps=150, name="ae", model={"latent_dim": 6, "channels": 8}))[0],
+            "ae2": train(ws, config(steps=150, name="ae2", model={"latent_dim": 4, "channels": 8},
+                                    trainer={"seed": 3}))[0],
+            "cvae": train(ws, config(steps=100, name="cvae", model={"latent_dim": 20, "channels": 8,
+                                                                    "variational": True, "conditioning": "film"}))[0],
+            "sweep": train(ws, config("bottleneck_sweep", steps=100, name="sweep", latent_sizes=[2, 8],
+                                      model={"channels": 8}))[0],
+            "restorer": train(ws, config("image_restoration", steps=60, name="restorer",
+                                         corruptions=["noise", "mask"], model={"channels": 8, "blocks": 2}))[0],
+        }
+        yield ws, runs
+
+
+def test_pages_without_models_say_what_to_do(workspace):
+    for page, text in [("app_pages/vision_latent.py", "No trained image model yet"),
+                       ("app_pages/vision_swap.py", "No trained image model yet"),
+                       ("app_pages/vision_bottleneck.py", "No sweep yet"),
+                       ("app_pages/vision_restoration.py", "No trained restorer yet")]:
+        at = app(page).run()
+        assert not at.exception, page
+        assert any(text in i.value for i in at.info), page
+
+
+def test_train_page_submits_one_job_or_all_four_strategies(workspace):
+    at = app("app_pages/vision_train.py").run()
+    assert not at.exception
+    at.number_input(key="train_latent").set_value(4)
+    at.number_input(key="train_steps").set_value(20)
+    at.selectbox(key="train_dataset").set_value("sklearn_digits")
+    at.button(key="train_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    at.button(key="train_compare").click().run()
+    jobs = api.list_jobs(workspace)
+    strategies = sorted(j.config["model"]["conditioning"] for j in jobs)
+    assert strategies == ["bias", "embedding", "film", "none", "onehot"]
+    assert all(j.config["model"]["latent_dim"] == 4 and j.config["data"]["dataset"] == "sklearn_digits" for j in jobs)
+    for job in jobs:
+        api.cancel(job.id, workspace)
+    for job in jobs:
+        assert api.wait(job.id, workspace, timeout=120).status in ("cancelled", "succeeded")
+
+
+def test_train_page_refuses_a_missing_folder_in_one_sentence(workspace):
+    at = app("app_pages/vision_train.py").run()
+    at.selectbox(key="train_dataset").set_value("image_folder").run()
+    at.text_input(key="train_folder").input("/nowhere/at/all").run()
+    assert not at.exception
+    assert at.error[0].value == "There is no folder '/nowhere/at/all' on this machine."
+    assert at.button(key="train_submit").disabled
+
+
+def test_latent_explorer_sliders_interpolation_projection_and_probe(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_latent.py", model=runs["ae"].id).run()
+    assert not at.exception
+    sliders = [s for s in at.slider if s.key and s.key.startswith("axis_")]
+    assert sorted(s.label for s in sliders) == [f"z[{i}]" for i in range(6)]  # one slider per dimension
+    sliders[0].set_value(2.5).run()
+    assert not at.exception and at.slider(key="axis_0").value == 2.5
+    assert {"Label probe accuracy (test)", "Trustworthiness (k = 10)"} <= {m.label for m in at.metric}
+    trust = float(next(m.value for m in at.metric if m.label.startswith("Trustworthiness")))
+    assert 0.5 < trust <= 1.0
+    df = at.dataframe[0].value
+    assert df["method"].tolist() == ["lerp", "slerp", "direction_slerp"] and (df["mean_step"] > 0).all()
+    at.radio(key="interp_mode").set_value("two class means").run()
+    assert not at.exception
+    at.selectbox(key="proj_method").set_value("tsne").run()
+    assert not at.exception and any("cannot place new points" in c.value for c in at.caption)
+
+
+def test_latent_explorer_uses_principal_axes_and_class_swap_for_a_conditional_vae(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_latent.py", model=runs["cvae"].id).run()
+    assert not at.exception
+    names = {s.label for s in at.slider if s.key and s.key.startswith("axis_")}
+    assert names == {f"PC{i}" for i in range(1, 17)}  # 20 dimensions -> 16 principal axes
+    assert at.selectbox(key="slider_class") is not None
+    assert any("each image's z decoded as class" in c for c in image_captions(at))
+
+
+def test_swap_page_scores_a_pair_and_fills_the_matrix(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_swap.py").run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["Swap vs B's own reconstruction", "Swap vs original", "B's own vs original (ceiling)"]
+    assert all(m.value.endswith(" dB") for m in at.metric)
+    at.button(key="swap_matrix").click().run()
+    assert not at.exception
+    assert len(at.get("plotly_chart")) == 2  # the anchor curve and the matrix
+
+
+def test_bottleneck_page_answers_the_minimum_size_question(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_bottleneck.py").run()
+    assert not at.exception
+    at.number_input(key="sweep_target").set_value(5.0).run()
+    assert "**2 dimensions**" in at.success[0].value
+    at.number_input(key="sweep_target").set_value(60.0).run()
+    assert "**none of the sizes tried**" in at.success[0].value
+
+
+def test_restoration_page_restores_at_the_chosen_level(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_restoration.py").run()
+    assert not at.exception
+    assert [m.label for m in at.metric] == ["Corrupted (identity) PSNR", "Restored PSNR", "Classical filter PSNR"]
+    before = at.metric[0].value
+    at.slider(key="restore_level").set_value(1.0).run()
+    assert not at.exception and at.metric[0].value != before  # more damage at a higher level
+    at.selectbox(key="restore_kind").set_value("mask").run()
+    assert not at.exception and len(at.get("plotly_chart")) == 2

