@@ -6,7 +6,8 @@ import sys
 
 import pytest
 import yaml
-\nfrom genesis_core.vision.tasks import ImageAutoencoderConfig
+
+from genesis_core.vision.tasks import ImageAutoencoderConfig
 
 
 def cli(*args, timeout=180):
