@@ -4,6 +4,7 @@
     python -m genesis_core train --config ae.yaml --set trainer.steps=500
     python -m genesis_core jobs list
     python -m genesis_core runs list --favorites
+    python -m genesis_core images bottleneck RUN --target 20     # the image lab's analyses (images --help)
     torchrun --nproc-per-node=2 -m genesis_core train --config ae.yaml   # DDP, in the foreground
 """
 
@@ -286,6 +287,10 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--off", action="store_true", help="with favorite: unmark")
     r.add_argument("--yes", action="store_true", help="with delete: confirm")
     r.set_defaults(func=cmd_runs)
+
+    from genesis_core.vision.cli import add_image_commands
+
+    add_image_commands(sub)
     return p
 
 

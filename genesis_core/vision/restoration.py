@@ -17,11 +17,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.registry import MODELS, TASKS
-from genesis_core.training.loader import TensorLoader
-from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
+from genesis_core.training.task import TaskConfigBase, TrainerConfig
 from genesis_core.vision.corruptions import CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
 from genesis_core.vision.images import psnr_from_mse, ssim, to_pil_grid
-from genesis_core.vision.tasks import ImageDataConfig
+from genesis_core.vision.tasks import ImageDataConfig, ImageTask
 
 
 @dataclass(frozen=True)
@@ -91,25 +90,17 @@ EVAL_LEVELS = (0.25, 0.5, 0.75, 1.0)
 
 
 @TASKS.register("image_restoration")
-class ImageRestorationTask(TrainingTask):
+class ImageRestorationTask(ImageTask):
     config_cls = ImageRestorationConfig
     title = "Image restoration"
     description = ("Learn to undo noise, blur, masking and pixelation at any level, told the level; the "
                    "corrupted image and a classical filter are the baselines.")
 
-    def __init__(self, config: ImageRestorationConfig, device: torch.device):
-        super().__init__(config, device)
-        self.split = config.data.load()
-
     def build_model(self) -> RestorationNet:
         return RestorationNet(self.config.model, self.split.image_shape[0], self.config.corruptions)
 
-    def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
-        return TensorLoader((self.split.train_x.to(self.device),), self.config.data.batch_size,
-                            seed=self.config.trainer.seed, rank=rank, world_size=world_size)
-
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        (x,) = batch
+        x, _ = batch  # labels are not used
         n, kinds = len(x), self.config.corruptions
         level = torch.rand(n, device=x.device) * self.config.max_level
         kind = torch.randint(len(kinds), (n,), device=x.device)

@@ -94,6 +94,19 @@ def _preview_scale(split: ImageSplit) -> int:
     return max(1, 112 // split.image_shape[-1])
 
 
+class ImageTask(TrainingTask):
+    """A task on an image split (config.data): loads it once and serves (images, labels) batches."""
+
+    def __init__(self, config: Any, device: torch.device):
+        super().__init__(config, device)
+        self.split = config.data.load()
+
+    def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
+        tensors = (self.split.train_x.to(self.device), self.split.train_y.to(self.device))
+        return TensorLoader(tensors, self.config.data.batch_size, seed=self.config.trainer.seed, rank=rank,
+                            world_size=world_size)
+
+
 # -- one autoencoder -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ImageAutoencoderConfig(TaskConfigBase):
@@ -105,23 +118,14 @@ class ImageAutoencoderConfig(TaskConfigBase):
 
 
 @TASKS.register("image_autoencoder")
-class ImageAutoencoderTask(TrainingTask):
+class ImageAutoencoderTask(ImageTask):
     config_cls = ImageAutoencoderConfig
     title = "Image autoencoder"
     description = ("Compress images into a small latent code and reconstruct them (AE or VAE, optionally "
                    "class-conditional); PCA of the same size is the baseline.")
 
-    def __init__(self, config: ImageAutoencoderConfig, device: torch.device):
-        super().__init__(config, device)
-        self.split = config.data.load()
-
     def build_model(self) -> Autoencoder:
         return Autoencoder(self.config.model, self.split.image_shape, self.split.num_classes)
-
-    def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
-        tensors = (self.split.train_x.to(self.device), self.split.train_y.to(self.device))
-        return TensorLoader(tensors, self.config.data.batch_size, seed=self.config.trainer.seed, rank=rank,
-                            world_size=world_size)
 
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y = batch

@@ -81,3 +81,29 @@ def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace):
     from genesis_core.jobs import api
     (job,) = api.list_jobs(workspace)
     assert job.status == "succeeded" and job.metrics["eval/mse"] < job.metrics["eval/pca_mse"]  # beats PCA
+
+
+def test_latent_explorer_decodes_sliders_and_projects_in_a_real_browser(server, workspace):
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.vision.helpers import config, train
+
+    run, _ = train(workspace, config(steps=60, name="browser ae", model={"latent_dim": 3, "channels": 8}))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/latent?model={run.id}")
+        expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Decoded from the sliders")).to_be_visible(timeout=60_000)
+        decoded = page.locator('[data-testid="stImage"]').filter(has_text="Decoded from the sliders").locator("img")
+        before = decoded.get_attribute("src")
+        slider = page.get_by_role("slider", name="z[0]")
+        slider.focus()
+        for _ in range(10):
+            page.keyboard.press("ArrowRight")
+        expect(decoded).not_to_have_attribute("src", before, timeout=30_000)  # the image follows the slider
+        page.get_by_role("tab", name="Projection").click()
+        expect(page.get_by_text("Trustworthiness (k = 10)")).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(workspace.root / "latent-explorer.png"), full_page=True)
+        browser.close()

@@ -109,5 +109,5 @@ def test_load_model_rebuilds_the_trained_model(workspace, tiny_config):
     Trainer(make_task(tiny_config), run).fit()
     loaded = load_model(run.id, workspace)
     x = loaded.task.split.test_x[:4]
-    assert loaded.model(x).shape == x.shape
+    assert loaded.model.reconstruct(x).shape == x.shape
     assert loaded.meta["components"] == ["encoder", "decoder"]

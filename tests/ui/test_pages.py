@@ -51,7 +51,8 @@ def test_jobs_page_lists_jobs_with_details_and_log(workspace, tiny_config):
     assert df["job"].tolist() == [job.id] and df["progress"].tolist() == [1.0]
     assert len(df["loss curve"][0]) >= 5
     assert any("training finished at step 40/40" in c.value for c in at.code)
-    assert [m.label for m in at.metric][:2] == ["loss", "grad_norm"]
+    labels = [m.label for m in at.metric]
+    assert labels[0] == "loss" and "grad_norm" in labels
 
 
 def test_jobs_page_submits_configs_and_reports_bad_ones_in_one_sentence(workspace, tiny_config):

@@ -1,0 +1,175 @@
+"""`python -m genesis_core images ...`: the image lab's analyses in the terminal, the same functions the
+pages call.
+
+    python -m genesis_core images models
+    python -m genesis_core images bottleneck RUN --target 20
+    python -m genesis_core images interpolate MODEL --from 3 --to 7 --method slerp -o path.gif
+    python -m genesis_core images project MODEL --method umap
+    python -m genesis_core images probe MODEL
+    python -m genesis_core images stitch --encoder MODEL_A --decoder MODEL_B --translator procrustes
+    python -m genesis_core images stitch --all --translator affine
+    python -m genesis_core images restore RUN --kind noise
+
+MODEL is a run id, or RUN:z8 for a member of a bottleneck sweep (`images models` lists them).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_image_commands(sub) -> None:
+    p = sub.add_parser("images", help="image lab analyses: bottleneck, interpolation, projection, probe, "
+                                      "stitching, restoration", description=__doc__,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("action", choices=["models", "bottleneck", "interpolate", "project", "probe", "stitch", "restore"])
+    p.add_argument("model", nargs="?", help="a model (run id or RUN:zK) or, for bottleneck/restore, a run id")
+    p.add_argument("--target", type=float, default=18.0, help="bottleneck: PSNR to reach, dB")
+    p.add_argument("--from", dest="start", type=int, default=0, help="interpolate: first test image (or class)")
+    p.add_argument("--to", dest="end", type=int, default=1, help="interpolate: last test image (or class)")
+    p.add_argument("--class-means", action="store_true", help="interpolate between class means, not images")
+    p.add_argument("--method", default="", help="interpolate: lerp|slerp|direction_slerp; project: pca|umap|tsne")
+    p.add_argument("--steps", type=int, default=12)
+    p.add_argument("-o", "--output", help="interpolate: .png strip, .gif or .mp4")
+    p.add_argument("--encoder")
+    p.add_argument("--decoder")
+    p.add_argument("--translator", default="affine", help="none|lstsq|procrustes|affine")
+    p.add_argument("--anchors", type=int, default=500)
+    p.add_argument("--all", action="store_true", help="stitch: every pair of models with the same image size")
+    p.add_argument("--kind", default="noise", help="restore: noise|blur|mask|pixelate")
+    p.set_defaults(func=cmd_images)
+
+
+def _need(value: str | None, what: str) -> str:
+    from genesis_core.cli import CLIError
+
+    if not value:
+        raise CLIError(f"give {what}")
+    return value
+
+
+def _print_table(df) -> None:
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from genesis_core.cli import CLIError
+    from genesis_core.store.workspace import Workspace
+    from genesis_core.vision import catalog
+    from genesis_core.vision.data import DatasetError
+
+    ws = Workspace()
+    try:
+        if args.action == "models":
+            entries = catalog.list_autoencoders(ws)
+            if not entries:
+                print("no trained image models yet")
+            for e in entries:
+                print(f"{e.key:<52} z={e.latent_dim:<4} {'conditional ' if e.conditional else ''}{e.label}")
+            return 0
+        if args.action == "bottleneck":
+            table = catalog.bottleneck_table(ws.get_run(_need(args.model, "a sweep run id")))
+            _print_table(table.drop(columns=["step"]))
+            ae, pca = catalog.minimum_latent(table, args.target), catalog.minimum_latent(table, args.target, "pca_psnr_db")
+            print(f"smallest latent reaching {args.target:g} dB: {ae if ae else 'none tried'} "
+                  f"(PCA: {pca if pca else 'none tried'})")
+            return 0
+        if args.action == "restore":
+            from genesis_core.training.loading import load_model
+            from genesis_core.vision.corruptions import CLASSICAL_FILTERS
+            from genesis_core.vision.restoration import EVAL_LEVELS, level_mismatch, psnr_vs_level
+
+            loaded = load_model(_need(args.model, "a restoration run id"), ws)
+            if args.kind not in loaded.config.corruptions:
+                raise CLIError(f"this restorer was trained on {', '.join(loaded.config.corruptions)}, not {args.kind}")
+            x = loaded.task.split.test_x[:300]
+            print(f"{args.kind}: PSNR (dB) on 300 test images; classical = {CLASSICAL_FILTERS[args.kind]}")
+            _print_table(pd.DataFrame(psnr_vs_level(loaded.model, x, args.kind))[
+                ["level", "restored_psnr_db", "identity_psnr_db", "classical_psnr_db", "restored_ssim"]])
+            m = level_mismatch(loaded.model, x, args.kind)
+            print("level mismatch (rows: level told, columns: true level), PSNR dB")
+            _print_table(pd.DataFrame(m, index=EVAL_LEVELS, columns=[f"{lv:g}" for lv in EVAL_LEVELS])
+                         .reset_index(names="told"))
+            return 0
+        if args.action == "stitch":
+            return _stitch(args, ws)
+        model, task = catalog.load_autoencoder(_need(args.model, "a model (run id or RUN:zK)"), ws)
+        split = task.split
+        if args.action == "interpolate":
+            from genesis_core.vision import latent as L
+
+            z = L.encode_images(model, split.test_x)
+            if args.class_means:
+                means = L.class_means(z, split.test_y)
+                z0, z1, ya, yb = means[args.start], means[args.end], args.start, args.end
+            else:
+                z0, z1 = z[args.start], z[args.end]
+                ya, yb = int(split.test_y[args.start]), int(split.test_y[args.end])
+            methods = [args.method] if args.method else list(L.METHODS)
+            import torch
+
+            y = torch.tensor([ya if i < args.steps / 2 else yb for i in range(args.steps)]) if model.conditional else None
+            for method in methods:
+                frames = L.decode_latents(model, L.interpolate(z0, z1, args.steps, method), y)
+                s = L.path_smoothness(frames)
+                print(f"{method:<16} mean step {s['mean_step']:.4f}  max step {s['max_step']:.4f}  "
+                      f"max/mean {s['max_over_mean']:.2f}")
+            if args.output:
+                out = Path(args.output)
+                export = {".png": L.strip_png, ".gif": L.animation_gif, ".mp4": L.animation_mp4}.get(out.suffix.lower())
+                if export is None:
+                    raise CLIError("the output must end in .png, .gif or .mp4")
+                out.write_bytes(export(frames))
+                print(f"wrote {out} ({methods[-1]})")
+            return 0
+        if args.action == "project":
+            from genesis_core.vision import latent as L
+
+            p = L.project(L.encode_images(model, split.test_x), args.method or "pca")
+            print(f"{p.method}: trustworthiness {p.trustworthiness:.3f} on {len(p.coords)} test points"
+                  + ("" if p.can_place_new_points else " (cannot place new points)"))
+            return 0
+        if args.action == "probe":
+            from genesis_core.vision.conditional import probe_model
+
+            r = probe_model(model, split)
+            print(f"label probe accuracy {r['probe_accuracy']:.3f} (majority class {r['majority_rate']:.3f})")
+            return 0
+    except (DatasetError, ValueError) as exc:
+        raise CLIError(str(exc)) from exc
+    return 2
+
+
+def _stitch(args: argparse.Namespace, ws) -> int:
+    import numpy as np
+
+    from genesis_core.cli import CLIError
+    from genesis_core.vision import catalog, stitching
+
+    if args.all:
+        entries = catalog.list_autoencoders(ws)
+        first = entries[0] if entries else None
+        if first is None:
+            raise CLIError("no trained image models yet")
+        pool = [e for e in entries if e.image_shape == first.image_shape]
+        models = {e.key: catalog.load_autoencoder(e.key, ws)[0] for e in pool}
+        split = catalog.load_autoencoder(first.key, ws)[1].split
+        m = stitching.stitching_matrix(models, split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500],
+                                       args.translator)
+        names = list(models)
+        print(f"PSNR (dB) of encoder (row) -> {args.translator} -> decoder (column) vs the decoder's own reconstruction")
+        for i, a in enumerate(names):
+            print(f"{a:<44} " + " ".join("   -  " if np.isnan(v) else f"{v:6.2f}" for v in m[i]))
+        return 0
+    a, task = catalog.load_autoencoder(_need(args.encoder, "--encoder"), ws)
+    b, task_b = catalog.load_autoencoder(_need(args.decoder, "--decoder"), ws)
+    split = task.split
+    if split.image_shape != task_b.split.image_shape:
+        raise CLIError("the two models were trained on images of different sizes")
+    r = stitching.stitch(a, b, split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500], args.translator)
+    print(f"{args.translator}: swap vs decoder's own reconstruction {r['psnr_db']:.2f} dB (MSE {r['mse']:.5f}); "
+          f"vs original {r['psnr_vs_original_db']:.2f} dB; decoder's own vs original {r['own_psnr_vs_original_db']:.2f} dB")
+    return 0
