@@ -19,6 +19,7 @@ T = TypeVar("T")
 PLUGIN_MODULES: list[str] = [
     "genesis_core.vision.tasks",
     "genesis_core.vision.restoration",
+    "genesis_core.lm.task",
 ]
 
 

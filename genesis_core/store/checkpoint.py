@@ -115,7 +115,12 @@ def save_checkpoint(
         shutil.rmtree(tmp)
     tmp.mkdir()
     try:
-        weights = {k: v.detach().cpu().contiguous() for k, v in model_state.items()}
+        weights, seen = {}, set()
+        for k, v in model_state.items():  # tied weights (one tensor under two names) are stored twice
+            v = v.detach().cpu().contiguous()
+            ptr = (v.untyped_storage().data_ptr(), v.storage_offset())
+            weights[k] = v.clone() if ptr in seen else v
+            seen.add(ptr)
         save_file(weights, str(tmp / "model.safetensors"))
         if train_state is not None:
             tensors, skeleton = flatten_state(train_state)

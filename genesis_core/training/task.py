@@ -113,6 +113,11 @@ class TrainingTask(abc.ABC):
         """Name -> PIL image (or bytes with a file suffix in the name), saved as run artifacts."""
         return {}
 
+    def callbacks(self) -> list:
+        """Callbacks the task needs on every rank (e.g. loss analytics that steer the LR); they run before
+        the Trainer's own, so what they add to a step's logs is written with it."""
+        return []
+
     def checkpoint_meta(self) -> dict[str, Any]:
         """Extra JSON metadata stored with each checkpoint (component names, shapes, ...)."""
         return {}

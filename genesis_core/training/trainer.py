@@ -113,7 +113,7 @@ class Trainer:
 
         if callbacks is None:
             callbacks = self.default_callbacks(reporter, progress_bar) if self.ctx.is_main else []
-        self.callbacks = callbacks
+        self.callbacks = [*task.callbacks(), *callbacks]
 
     # -- callbacks ------------------------------------------------------------------------------
     def default_callbacks(self, reporter: ProgressReporter | None, progress_bar: bool) -> list[Callback]:

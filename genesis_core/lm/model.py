@@ -1,0 +1,173 @@
+"""A Llama-style byte model, in dependency order: RMSNorm, rotary embeddings, grouped-query attention,
+SwiGLU MLP, Block, LlamaModel. `causal=False` makes it a bidirectional masked-LM encoder. An optional
+MultiTaskLM wraps it with auxiliary heads (here: predicting the language of each sequence)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from genesis_core.lm.attention import attention, choose_backend
+from genesis_core.lm.bytes import VOCAB_SIZE
+from genesis_core.registry import MODELS
+
+
+@dataclass(frozen=True)
+class LlamaConfig:
+    n_layer: int = 4  # transformer blocks
+    d_model: int = 256  # width
+    n_head: int = 8  # query heads
+    n_kv_head: int = 4  # key/value heads (grouped-query attention; = n_head is plain multi-head)
+    ffn_mult: float = 8 / 3  # SwiGLU hidden = ffn_mult * d_model, rounded up to a multiple of 32
+    context: int = 256  # tokens (bytes) per window
+    rope_theta: float = 10000.0
+    dropout: float = 0.0
+    attention: Literal["auto", "flash", "sdpa", "math"] = "auto"
+    aux_language_head: bool = False  # multi-task: also predict each window's language
+
+    def __post_init__(self) -> None:
+        if min(self.n_layer, self.d_model, self.n_head, self.n_kv_head, self.context) < 1:
+            raise ValueError("n_layer, d_model, n_head, n_kv_head and context must be at least 1")
+        if self.d_model % self.n_head or (self.d_model // self.n_head) % 2:
+            raise ValueError("d_model must split into n_head heads of an even size")
+        if self.n_head % self.n_kv_head:
+            raise ValueError("n_head must be a multiple of n_kv_head")
+
+    @property
+    def ffn_hidden(self) -> int:
+        return int(-(-int(self.ffn_mult * self.d_model) // 32) * 32)
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        xf = x.float()
+        return (xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)).to(x.dtype) * self.weight
+
+
+def rope_tables(head_dim: int, context: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+    inv = 1.0 / theta ** (torch.arange(0, head_dim, 2).float() / head_dim)
+    angles = torch.outer(torch.arange(context).float(), inv)  # (T, D/2)
+    return angles.cos(), angles.sin()
+
+
+def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """x (B, H, T, D): rotate each (even, odd) pair of features by the position's angle."""
+    t = x.shape[-2]
+    x1, x2 = x.float()[..., 0::2], x.float()[..., 1::2]
+    c, s = cos[:t], sin[:t]
+    out = torch.stack([x1 * c - x2 * s, x1 * s + x2 * c], dim=-1).flatten(-2)
+    return out.to(x.dtype)
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg: LlamaConfig, backend: str, causal: bool):
+        super().__init__()
+        self.n_head, self.n_kv, self.head_dim = cfg.n_head, cfg.n_kv_head, cfg.d_model // cfg.n_head
+        self.q = nn.Linear(cfg.d_model, cfg.n_head * self.head_dim, bias=False)
+        self.kv = nn.Linear(cfg.d_model, 2 * cfg.n_kv_head * self.head_dim, bias=False)
+        self.out = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        self.backend, self.causal = backend, causal
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        b, t, _ = x.shape
+        q = self.q(x).view(b, t, self.n_head, self.head_dim).transpose(1, 2)
+        k, v = self.kv(x).view(b, t, 2, self.n_kv, self.head_dim).permute(2, 0, 3, 1, 4)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        y = attention(q, k, v, self.causal, self.backend)
+        return self.out(y.transpose(1, 2).reshape(b, t, -1))
+
+
+class SwiGLU(nn.Module):
+    def __init__(self, cfg: LlamaConfig):
+        super().__init__()
+        self.gate_up = nn.Linear(cfg.d_model, 2 * cfg.ffn_hidden, bias=False)
+        self.down = nn.Linear(cfg.ffn_hidden, cfg.d_model, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, up = self.gate_up(x).chunk(2, dim=-1)
+        return self.down(F.silu(gate) * up)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: LlamaConfig, backend: str, causal: bool):
+        super().__init__()
+        self.norm1, self.norm2 = RMSNorm(cfg.d_model), RMSNorm(cfg.d_model)
+        self.attn, self.mlp = Attention(cfg, backend, causal), SwiGLU(cfg)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), cos, sin))
+        return x + self.drop(self.mlp(self.norm2(x)))
+
+
+@MODELS.register("llama")
+class LlamaModel(nn.Module):
+    def __init__(self, cfg: LlamaConfig, causal: bool = True, device: torch.device | None = None,
+                 n_languages: int = 0):
+        super().__init__()
+        self.cfg, self.causal = cfg, causal
+        self.backend, self.backend_reason = choose_backend(device or torch.device("cpu"), cfg.attention)
+        self.embed = nn.Embedding(VOCAB_SIZE, cfg.d_model)
+        self.blocks = nn.ModuleList(Block(cfg, self.backend, causal) for _ in range(cfg.n_layer))
+        self.norm = RMSNorm(cfg.d_model)
+        self.head = nn.Linear(cfg.d_model, VOCAB_SIZE, bias=False)
+        self.head.weight = self.embed.weight  # tied input and output embeddings
+        self.language_head = nn.Linear(cfg.d_model, n_languages) if cfg.aux_language_head and n_languages else None
+        cos, sin = rope_tables(cfg.d_model // cfg.n_head, cfg.context, cfg.rope_theta)
+        self.register_buffer("rope_cos", cos, persistent=False)
+        self.register_buffer("rope_sin", sin, persistent=False)
+        self.apply(self._init)
+        for name, p in self.named_parameters():  # scaled init of residual projections (GPT-2)
+            if name.endswith(("out.weight", "down.weight")):
+                nn.init.normal_(p, std=0.02 / (2 * cfg.n_layer) ** 0.5)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, std=0.02)
+            if isinstance(m, nn.Linear) and m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.embed(idx)
+        for block in self.blocks:
+            x = block(x, self.rope_cos, self.rope_sin)
+        return self.norm(x)
+
+    def forward(self, idx: torch.Tensor, return_aux: bool = False):
+        """Logits (B, T, vocab); with return_aux, (logits, language logits or None)."""
+        h = self.hidden(idx)
+        if not return_aux:
+            return self.head(h)
+        return self.head(h), (self.language_head(h.mean(1)) if self.language_head is not None else None)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def flops_per_token(self) -> float:
+        """Training FLOPs per token (6N + attention), as in the PaLM appendix / nanoGPT's MFU."""
+        c = self.cfg
+        return 6 * self.num_parameters() + 12 * c.n_layer * c.d_model * c.context
+
+    @torch.no_grad()
+    def generate(self, prompt: torch.Tensor, new_tokens: int, temperature: float = 0.8, top_k: int = 40,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        idx = prompt
+        for _ in range(new_tokens):
+            logits = self(idx[:, -self.cfg.context:])[:, -1].float() / max(temperature, 1e-5)
+            logits[:, 256:] = float("-inf")  # bytes only
+            if top_k:
+                kth = torch.topk(logits, top_k).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            nxt = torch.multinomial(torch.softmax(logits, -1), 1, generator=generator)
+            idx = torch.cat([idx, nxt], 1)
+        return idx
