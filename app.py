@@ -23,6 +23,9 @@ navigation = st.navigation(
             st.Page("app_pages/vision_restoration.py", title="Restoration", icon=":material/healing:",
                     url_path="restoration"),
         ],
+        "Language models": [
+            st.Page("app_pages/lm_dynamics.py", title="Loss dynamics", icon=":material/monitoring:", url_path="lm"),
+        ],
         "Jobs": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),

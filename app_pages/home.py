@@ -57,6 +57,27 @@ with st.container(border=True):
         st.image(digits_picture(), caption="Test digits the autoencoder learns to reconstruct",
                  width="stretch")
 
+with st.container(border=True):
+    st.markdown("#### :material/translate: Language models — loss dynamics")
+    st.write(
+        "Train small byte-level Llama models (RMSNorm, RoPE, SwiGLU, grouped-query attention) on a built-in "
+        "corpus in eight languages, causal or masked with a whole-word masking curriculum. Watch the raw loss, "
+        "its EMA, slope and plateaus; the LR is stunned automatically when the loss stagnates; bits per byte "
+        "per language are scored against a unigram-byte baseline."
+    )
+    if st.button("Train a tiny byte-level model on the defaults", key="start_lm"):
+        try:
+            job = api.submit({"task": "language_model", "name": "tiny byte LM (defaults)",
+                              "model": {"n_layer": 2, "d_model": 128, "n_head": 4, "n_kv_head": 2, "context": 128},
+                              "trainer": {"steps": 1000, "eval_every": 250, "checkpoint_every": 250,
+                                          "preview_every": 250}})
+        except Exception as exc:
+            show_error(exc)
+        else:
+            st.success(f"Started job {job.id} ({job.status}).")
+            st.page_link("app_pages/lm_dynamics.py", label="Watch its loss dynamics", icon=":material/monitoring:",
+                         query_params={"run": job.run_id})
+
 favorites = workspace().list_runs(favorite=True)
 if favorites:
     st.subheader("Favorites")

@@ -291,6 +291,9 @@ def build_parser() -> argparse.ArgumentParser:
     from genesis_core.vision.cli import add_image_commands
 
     add_image_commands(sub)
+    from genesis_core.lm.cli import add_lm_commands
+
+    add_lm_commands(sub)
     return p
 
 

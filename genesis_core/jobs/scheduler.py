@@ -106,7 +106,14 @@ def tick(workspace: Workspace | None = None) -> list[str]:
             running = store.list("running")
             for job in running:
                 reason = _worker_gone(job, now)
-                if reason:
+                if not reason:
+                    continue
+                auto = int((job.config.get("trainer") or {}).get("auto_resume", 0) or 0)
+                if job.attempts < auto and not job.cancel_requested:  # a crash: continue from the checkpoint
+                    store.update(job.id, status="queued", resume=1, attempts=job.attempts + 1, pid=None,
+                                 error=f"auto-resume {job.attempts + 1}/{auto} after: {reason.split(';')[0]}",
+                                 eta_s=None)
+                else:
                     store.finish(job.id, "failed", reason)
             still_running = store.list("running")
             busy = Counter(j.device for j in still_running)

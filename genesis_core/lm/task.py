@@ -131,11 +131,16 @@ class LossDynamics(Callback):
         self._write_events(trainer)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"analytics": self.analytics.state_dict(), "stun": self.stun.state_dict()}
+        # losses of steps since the last log step are kept as they are, so a resumed run analyses them at
+        # the same step an uninterrupted one does (the LR stun then starts at the same step)
+        pending = torch.stack(self.task.loss_buffer).float().cpu() if self.task.loss_buffer else torch.zeros(0)
+        return {"analytics": self.analytics.state_dict(), "stun": self.stun.state_dict(), "pending_losses": pending}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.analytics.load_state_dict(state["analytics"])
         self.stun.load_state_dict(state["stun"])
+        pending = state.get("pending_losses")
+        self.task.loss_buffer = [v.to(self.task.device) for v in pending] if pending is not None else []
 
 
 @TASKS.register("language_model")

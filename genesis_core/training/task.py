@@ -46,6 +46,7 @@ class TrainerConfig:
     early_stop_mode: Literal["min", "max"] = "min"
     early_stop_patience: int = 5  # evaluations without improvement before stopping
     tensorboard: bool = True
+    auto_resume: int = 0  # times a job whose worker crashed (killed, out of memory) resumes by itself
 
     def __post_init__(self) -> None:
         if self.steps < 1:

@@ -1,0 +1,172 @@
+"""Language models → Loss dynamics: live curves of one or more runs (raw loss, EMA, min/max envelope,
+slope, LR, mask rate) with their events, bits per byte per language against the unigram baseline, a
+hyperparameter comparison, what the model writes, and start / stop / resume."""
+
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from app_pages.common import show_error, workspace
+from app_pages.vision_common import running_job_for, submit
+from genesis_core.jobs import api
+from genesis_core.lm import dynamics
+
+st.title("Language models — loss dynamics")
+
+SIZES = {  # name -> model section
+    "tiny (2 layers, 128 wide, context 128)": {"n_layer": 2, "d_model": 128, "n_head": 4, "n_kv_head": 2, "context": 128},
+    "small (4 layers, 256 wide, context 256)": {"n_layer": 4, "d_model": 256, "n_head": 8, "n_kv_head": 4, "context": 256},
+    "nanoGPT-small (6 layers, 384 wide, context 256)": {"n_layer": 6, "d_model": 384, "n_head": 6, "n_kv_head": 2,
+                                                        "context": 256},
+}
+LANGS = ["en", "de", "es", "it", "pl", "cs", "ru", "zh"]
+
+runs_all = workspace().list_runs(task="language_model")
+with st.expander("Start a run", expanded=not runs_all):
+    c1, c2, c3 = st.columns(3)
+    objective = c1.radio("Objective", ["causal", "masked"], horizontal=True, key="lm_objective")
+    size = c2.selectbox("Size", list(SIZES), key="lm_size")
+    steps = c3.number_input("Steps", 10, 1_000_000, 2000, step=500, key="lm_steps")
+    languages = st.multiselect("Languages (built-in fortunes corpus)", LANGS, LANGS, key="lm_languages")
+    weights = []
+    if languages and st.toggle("Sampling weights per language (locale targeting)", key="lm_weights_on"):
+        cols = st.columns(len(languages))
+        weights = [cols[i].number_input(lang, 0.0, 100.0, 1.0, key=f"lm_w_{lang}") for i, lang in enumerate(languages)]
+    c1, c2, c3, c4 = st.columns(4)
+    lr = c1.number_input("Peak LR", 1e-5, 1.0, 1e-3, format="%.4f", key="lm_lr")
+    stun = c2.toggle("LR stun on plateaus", True, key="lm_stun")
+    patience = c3.number_input("Stun patience (steps)", 1, 100_000, 300, key="lm_patience", disabled=not stun)
+    auto_resume = c4.number_input("Auto-resume after a crash (times)", 0, 100, 2, key="lm_auto_resume")
+    name = st.text_input("Run name", key="lm_name", placeholder=f"{objective} {size.split(' (')[0]}")
+    if st.button("Start", type="primary", key="lm_submit", disabled=not languages):
+        submit({"task": "language_model", "name": name or f"{objective} LM {size.split(' (')[0]}",
+                "objective": objective, "model": SIZES[size],
+                "data": {"languages": languages, "weights": weights},
+                "stun": {"enabled": stun, "patience": int(patience)},
+                "trainer": {"steps": int(steps), "lr": float(lr), "auto_resume": int(auto_resume)}})
+        runs_all = workspace().list_runs(task="language_model")
+
+if not runs_all:
+    st.info("No language-model run yet: start one above. A tiny model beats the unigram-byte baseline within "
+            "a few hundred steps on a CPU.")
+    st.stop()
+
+by_id = {r.id: r for r in runs_all}
+default = [r for r in [st.query_params.get("run")] if r in by_id] or [runs_all[0].id]
+chosen = st.multiselect("Runs", list(by_id), default, format_func=lambda i: f"{by_id[i].name or i} · {i}",
+                        key="lm_runs")
+if not chosen:
+    st.stop()
+runs = [by_id[i] for i in chosen]
+c1, c2 = st.columns([2, 3])
+axis = c1.radio("x-axis", list(dynamics.X_AXES), horizontal=True, key="lm_axis")
+x = dynamics.X_AXES[axis]
+
+# -- start / stop / resume -----------------------------------------------------------------------------
+jobs = {j.run_id: j for j in reversed(api.list_jobs(workspace(), limit=500))}  # newest job per run
+for run in runs:
+    job = jobs.get(run.id)
+    if job is None:
+        continue
+    cols = st.columns([4, 1])
+    cols[0].caption(f"**{run.name or run.id}** — job {job.id}: {job.status}, step {job.step}/{job.total}"
+                    + (f" · {job.error.splitlines()[0]}" if job.error and job.status == "failed" else ""))
+    try:
+        if job.status in ("running", "queued") and cols[1].button("Stop", key=f"lm_stop_{job.id}"):
+            api.cancel(job.id, workspace())
+            st.rerun()
+        if job.status in ("failed", "cancelled") and cols[1].button("Resume", key=f"lm_resume_{job.id}"):
+            api.resume(job.id, workspace())
+            st.rerun()
+    except Exception as exc:
+        show_error(exc)
+
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
+EVENT_STYLE = {"stun": ("triangle-down", "#e377c2"), "spike": ("x", "#d62728"), "resume": ("diamond", "#7f7f7f"),
+               "cancelled": ("square", "#7f7f7f"), "early_stopped": ("square", "#7f7f7f")}
+
+
+@st.fragment(run_every=3 if any(running_job_for(r.id) for r in runs) else None)
+def curves() -> None:
+    left, right = st.columns([3, 2])
+    masked = any(r.config().get("objective") == "masked" for r in runs)
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06,
+                        subplot_titles=("Loss (nats per byte): raw, EMA, min/max envelope; events as markers",
+                                        "EMA slope (loss per step)"))
+    side = make_subplots(rows=1, cols=2 if masked else 1, subplot_titles=("LR", "Mask rate / whole-word share")
+                         if masked else ("LR",))
+    for i, run in enumerate(runs):
+        color, label = COLORS[i % len(COLORS)], run.name or run.id
+        df = dynamics.run_curves(run).dropna(subset=["loss"])
+        if df.empty:
+            continue
+        fig.add_trace(go.Scatter(x=df[x], y=df["loss_max"], line={"width": 0}, showlegend=False, hoverinfo="skip",
+                                 legendgroup=label), 1, 1)
+        fig.add_trace(go.Scatter(x=df[x], y=df["loss_min"], line={"width": 0}, fill="tonexty", opacity=0.2,
+                                 fillcolor="rgba(128,128,128,0.2)", name=f"{label} min/max", legendgroup=label,
+                                 showlegend=False), 1, 1)
+        fig.add_trace(go.Scatter(x=df[x], y=df["loss"], name=f"{label} raw", line={"color": color, "width": 1},
+                                 opacity=0.45, legendgroup=label), 1, 1)
+        fig.add_trace(go.Scatter(x=df[x], y=df["loss_ema"], name=f"{label} EMA", line={"color": color, "width": 2.5},
+                                 legendgroup=label), 1, 1)
+        fig.add_trace(go.Scatter(x=df[x], y=df["loss_slope"], name=f"{label} slope", line={"color": color},
+                                 showlegend=False, legendgroup=label), 2, 1)
+        ev = dynamics.run_events(run, df)
+        for kind, group in ev.groupby("kind"):
+            symbol, ecolor = EVENT_STYLE.get(kind, ("circle", "#000"))
+            y = df.set_index("step")["loss_ema"].reindex(group["step"], method="nearest")
+            fig.add_trace(go.Scatter(x=group[x], y=y.values, mode="markers", name=f"{label} {kind}",
+                                     marker={"symbol": symbol, "size": 12, "color": ecolor},
+                                     text=group["message"], hovertemplate="%{text}<extra>" + kind + "</extra>",
+                                     legendgroup=label), 1, 1)
+        side.add_trace(go.Scatter(x=df[x], y=df["lr"], name=f"{label} LR", line={"color": color}), 1, 1)
+        if masked and df["mask_rate"].notna().any():
+            side.add_trace(go.Scatter(x=df[x], y=df["mask_rate"], name=f"{label} mask rate", line={"color": color}), 1, 2)
+            side.add_trace(go.Scatter(x=df[x], y=df["wwm_share"], name=f"{label} whole-word share",
+                                      line={"color": color, "dash": "dot"}), 1, 2)
+    fig.add_hline(y=0, line={"color": "grey", "width": 1}, row=2, col=1)
+    fig.update_xaxes(title_text=axis, row=2, col=1)
+    fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
+    side.update_layout(height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
+    with left:
+        st.plotly_chart(fig, width="stretch", key="lm_curves")
+        st.plotly_chart(side, width="stretch", key="lm_side")
+    with right:
+        bpb = []
+        for run in runs:
+            table = dynamics.language_bpb(run)
+            table["run"] = run.name or run.id
+            bpb.append(table)
+        bar = go.Figure()
+        for i, table in enumerate(bpb):
+            if not table.empty:
+                bar.add_trace(go.Bar(x=table["language"], y=table["bpb"], name=table["run"].iloc[0],
+                                     marker_color=COLORS[i % len(COLORS)]))
+        first = next((t for t in bpb if not t.empty), None)
+        if first is not None:
+            bar.add_trace(go.Scatter(x=first["language"], y=first["unigram_bpb"], mode="markers", name="unigram baseline",
+                                     marker={"symbol": "line-ew-open", "size": 28, "color": "black"}))
+            bar.update_layout(title="Bits per byte on held-out text (lower is better)", yaxis_title="bits per byte",
+                              height=330, margin={"l": 10, "r": 10, "t": 40, "b": 10}, barmode="group")
+            st.plotly_chart(bar, width="stretch", key="lm_bpb")
+        else:
+            st.caption("Bits per byte appear after the first evaluation.")
+        samples = runs[0].artifact_path("preview_samples.txt")
+        st.markdown(f"**What {runs[0].name or runs[0].id} writes** (latest preview; ⟦…⟧ is generated)")
+        if samples.exists():
+            st.code(samples.read_text(encoding="utf-8", errors="replace")[:3000], language=None, wrap_lines=True)
+        else:
+            st.caption("Samples appear at the first preview.")
+    events = [dynamics.run_events(r).assign(run=r.name or r.id) for r in runs]
+    events = [e for e in events if not e.empty]
+    if events:
+        import pandas as pd
+
+        st.markdown("**Events**")
+        st.dataframe(pd.concat(events)[["run", "step", "kind", "message"]], hide_index=True, width="stretch")
+
+
+curves()
+if len(runs) > 1:
+    st.markdown("**Hyperparameters** (keys that differ between the runs, and a few always shown)")
+st.dataframe(dynamics.hyperparameter_table(runs), hide_index=True, width="stretch")

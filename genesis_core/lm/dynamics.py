@@ -1,0 +1,74 @@
+"""What the loss-dynamics page shows, read from the store: curves of one run on a chosen x-axis, its
+events, bits per byte per language, and a table of the hyperparameters that differ between runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from genesis_core.store.metrics import MetricsReader
+from genesis_core.store.workspace import Run
+
+CURVES = ("loss", "loss_ema", "loss_min", "loss_max", "loss_slope", "lr", "lr_multiplier", "stagnation",
+          "mask_rate", "wwm_share", "tokens", "grad_norm")
+X_AXES = {"step": "step", "tokens": "tokens", "wall time": "wall_s"}
+EVENT_KINDS = ("stun", "spike", "resume", "cancelled", "early_stopped")
+
+
+def run_curves(run: Run) -> pd.DataFrame:
+    """Wide frame, one row per logged step: step, wall_s (seconds since the first log), tokens and CURVES."""
+    long = MetricsReader(run.metrics_path).scalars(CURVES)
+    if long.empty:
+        return pd.DataFrame(columns=["step", "wall_s", *CURVES])
+    wide = long.pivot_table(index="step", columns="key", values="value", aggfunc="last").reset_index()
+    wall = long.groupby("step")["wall"].max().reset_index(drop=True)
+    wide["wall_s"] = wall.values - float(long["wall"].min())
+    for c in CURVES:
+        if c not in wide:
+            wide[c] = float("nan")
+    return wide
+
+
+def run_events(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Events worth drawing on the curves, with their x positions for every axis."""
+    ev = MetricsReader(run.metrics_path).events()
+    ev = ev[ev["kind"].isin(EVENT_KINDS)].copy() if not ev.empty else ev
+    if ev.empty:
+        return pd.DataFrame(columns=["step", "kind", "message", "tokens", "wall_s"])
+    curves = run_curves(run) if curves is None else curves
+    lookup = curves.set_index("step")[["tokens", "wall_s"]].sort_index()
+    ev = ev.sort_values("step")
+    pos = pd.merge_asof(ev[["step"]], lookup.reset_index(), on="step", direction="nearest")
+    ev["tokens"], ev["wall_s"] = pos["tokens"].values, pos["wall_s"].values
+    return ev[["step", "kind", "message", "tokens", "wall_s"]].reset_index(drop=True)
+
+
+def language_bpb(run: Run) -> pd.DataFrame:
+    """Latest bits per byte per language and the unigram baseline."""
+    latest = MetricsReader(run.metrics_path).latest()
+    rows = [{"language": k.split("/", 2)[2], "bpb": v, "unigram_bpb": latest.get(f"eval/unigram_bpb/{k.split('/', 2)[2]}")}
+            for k, v in latest.items() if k.startswith("eval/bpb/")]
+    return pd.DataFrame(rows, columns=["language", "bpb", "unigram_bpb"])
+
+
+def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = ", ".join(map(str, v)) if isinstance(v, list) else v
+    return out
+
+
+def hyperparameter_table(runs: list[Run], always: tuple[str, ...] = ("objective", "model.n_layer", "model.d_model",
+                                                                     "model.context", "trainer.lr", "trainer.steps")
+                         ) -> pd.DataFrame:
+    """One row per run: the config keys that differ between the runs, plus a few always shown."""
+    flat = [_flatten(r.config()) for r in runs]
+    keys = sorted({k for f in flat for k in f})
+    differing = [k for k in keys if len({str(f.get(k)) for f in flat}) > 1 and k != "name"]
+    columns = list(dict.fromkeys([*[k for k in always if k in keys], *differing]))
+    return pd.DataFrame([{"run": r.name or r.id, **{k: f.get(k) for k in columns}} for r, f in zip(runs, flat)])
