@@ -1,0 +1,61 @@
+"""The loss-dynamics page under AppTest, on real tiny runs."""
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from genesis_core.jobs import api
+from genesis_core.training.trainer import Trainer
+from tests.lm.helpers import tiny_lm
+from tests.vision.helpers import make_task
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def page(**query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
+    at.run()
+    at.switch_page("app_pages/lm_dynamics.py")
+    for k, v in query.items():
+        at.query_params[k] = v
+    return at
+
+
+def test_empty_page_starts_a_run_from_its_form(workspace):
+    at = page().run()
+    assert not at.exception and "No language-model run yet" in at.info[0].value
+    at.multiselect(key="lm_languages").set_value(["en", "de"])
+    at.number_input(key="lm_steps").set_value(50)
+    at.button(key="lm_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    (job,) = api.list_jobs(workspace)
+    assert job.config["data"]["languages"] == ["en", "de"] and job.config["trainer"]["auto_resume"] == 2
+    assert any(b.key == f"lm_stop_{job.id}" for b in at.button)  # the new run is shown, with a Stop button
+    at.button(key=f"lm_stop_{job.id}").click().run()
+    assert api.wait(job.id, workspace, timeout=120).status in ("cancelled", "succeeded")
+
+
+def test_curves_events_languages_samples_and_hyperparameters(workspace):
+    runs = []
+    for lr in (3e-3, 1e-7):  # the second one plateaus and gets stunned
+        cfg = tiny_lm(name=f"lr {lr:g}", trainer={"steps": 60, "lr": lr, "warmup_steps": 0, "eval_every": 60,
+                                                   "preview_every": 60, "checkpoint_every": 0},
+                      stun={"patience": 15, "duration": 5, "recovery_steps": 5, "cooldown": 20})
+        run = workspace.create_run("language_model", cfg, name=cfg["name"])
+        Trainer(make_task(cfg), run).fit()
+        runs.append(run)
+    at = page(run=runs[1].id).run()
+    assert not at.exception
+    at.multiselect(key="lm_runs").set_value([runs[0].id, runs[1].id]).run()
+    assert not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) == 3  # curves, LR, bits per byte
+    events = at.dataframe[0].value
+    assert "stun" in events["kind"].tolist() and set(events["run"]) <= {"lr 0.003", "lr 1e-07"}
+    params = at.dataframe[1].value
+    assert params["trainer.lr"].tolist() == [0.003, 1e-07]
+    assert any("[en]" in c.value for c in at.code)  # what the model writes
+    at.radio(key="lm_axis").set_value("tokens").run()
+    assert not at.exception
+    at.radio(key="lm_axis").set_value("wall time").run()
+    assert not at.exception
