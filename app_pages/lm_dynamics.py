@@ -82,7 +82,7 @@ for run in runs:
         show_error(exc)
 
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-EVENT_STYLE = {"stun": ("triangle-down", "#e377c2"), "spike": ("x", "#d62728"), "resume": ("diamond", "#7f7f7f"),
+EVENT_STYLE = {"stagnation": ("circle-open", "#bcbd22"), "stun": ("triangle-down", "#e377c2"), "spike": ("x", "#d62728"), "resume": ("diamond", "#7f7f7f"),
                "cancelled": ("square", "#7f7f7f"), "early_stopped": ("square", "#7f7f7f")}
 
 

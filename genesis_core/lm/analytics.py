@@ -4,7 +4,8 @@ training step only appends a detached tensor; these run on the CPU at log steps)
 LossAnalytics, per step:
   ema        debiased exponential moving average: m_t = b*m_(t-1) + (1-b)*loss, ema = m_t / (1 - b^t)
   slope      least-squares slope of the raw loss over the last `slope_window` steps (loss per step)
-  stagnation steps since the EMA last improved on its best by more than `stagnation_threshold`
+  stagnation steps since the EMA last improved on its best by more than `stagnation_threshold`;
+             an event when it reaches half the stun patience (a plateau forming)
              (relative: an improvement counts when ema < best * (1 - threshold))
   spike      loss > mean + spike_k * std of the previous `spike_window` losses (an event)
 

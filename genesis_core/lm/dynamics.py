@@ -13,7 +13,7 @@ from genesis_core.store.workspace import Run
 CURVES = ("loss", "loss_ema", "loss_min", "loss_max", "loss_slope", "lr", "lr_multiplier", "stagnation",
           "mask_rate", "wwm_share", "tokens", "grad_norm")
 X_AXES = {"step": "step", "tokens": "tokens", "wall time": "wall_s"}
-EVENT_KINDS = ("stun", "spike", "resume", "cancelled", "early_stopped")
+EVENT_KINDS = ("stagnation", "stun", "spike", "resume", "cancelled", "early_stopped")
 
 
 def run_curves(run: Run) -> pd.DataFrame:

@@ -104,6 +104,10 @@ class LossDynamics(Callback):
             step = first + i
             for event in self.analytics.update(loss):
                 self.pending.append((step, event))
+            warn_at = max(1, self.stun.config.patience // 2)
+            if self.analytics.stagnation == warn_at:  # a plateau forming, half-way to a stun
+                self.pending.append((step, ("stagnation", f"EMA has not improved for {warn_at} steps",
+                                            {"steps": warn_at, "ema": self.analytics.ema})))
             stun = self.stun.check(step, self.analytics)
             if stun:
                 self.pending.append((step, stun))

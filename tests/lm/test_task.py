@@ -74,6 +74,8 @@ def test_a_plateau_stuns_the_lr_and_logs_it(workspace):
     events = MetricsReader(run.metrics_path).events()
     stuns = events[events["kind"] == "stun"]
     assert len(stuns) >= 1 and "LR x0.1" in stuns.iloc[0]["message"]
+    stagnation = events[events["kind"] == "stagnation"]  # the warning half-way to the stun
+    assert len(stagnation) >= 1 and stagnation.iloc[0]["step"] < stuns.iloc[0]["step"]
     lr_mult = MetricsReader(run.metrics_path).series("lr_multiplier").set_index("step")["value"]
     first = int(stuns.iloc[0]["step"])
     after = lr_mult[(lr_mult.index > first) & (lr_mult.index <= first + 10)]
