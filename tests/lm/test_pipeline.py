@@ -1,4 +1,5 @@
-"""A long language-model job that crashes resumes by itself (trainer.auto_resume), and the `lm` CLI."""
+"""A long language-model job that crashes (SIGKILL) resumes by itself (trainer.auto_resume) and continues the
+same curve; and the `lm` CLI on it."""
 
 import os
 import signal
@@ -16,6 +17,8 @@ from tests.test_cli import cli
 def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace):
     cfg = tiny_lm(trainer={"steps": 400, "checkpoint_every": 40, "eval_every": 400, "preview_every": 0,
                            "auto_resume": 2})
+    reference = api.wait(api.submit(cfg, workspace=workspace).id, workspace, timeout=300)
+    assert reference.status == "succeeded"
     job = api.submit(cfg, workspace=workspace)
     run = workspace.get_run(job.run_id)
     wait_until(lambda: run.latest_checkpoint() is not None and api.get(job.id, workspace).step > 50, timeout=180)
@@ -24,6 +27,13 @@ def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace):
     assert final.status == "succeeded" and final.attempts == 1, api.log_tail(final, workspace)
     kinds = MetricsReader(run.metrics_path).events()["kind"].tolist()
     assert kinds[0] == "start" and "resume" in kinds and kinds[-1] == "finished"
+
+    def curve(run_id):
+        df = MetricsReader(workspace.get_run(run_id).metrics_path).scalars(["loss", "loss_ema", "lr"])
+        return df.set_index(["step", "key"])["value"].to_dict()
+
+    # the SIGKILLed, auto-resumed run logs the same losses, EMA and LR as the one that never stopped
+    assert curve(run.id) == pytest.approx(curve(reference.run_id), rel=1e-6)
 
     verdict = cli("lm", "eval", run.id, "--bytes", "1024")
     assert verdict.returncode == 0 and "GO: every language beats its unigram baseline" in verdict.stdout
