@@ -92,7 +92,7 @@ def curves() -> None:
     masked = any(r.config().get("objective") == "masked" for r in runs)
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06,
                         subplot_titles=("Loss (nats per byte): raw, EMA, min/max envelope; events as markers",
-                                        "EMA slope (loss per step)"))
+                                        "Slope of the loss over the last analytics.slope_window steps (per step)"))
     side = make_subplots(rows=1, cols=2 if masked else 1, subplot_titles=("LR", "Mask rate / whole-word share")
                          if masked else ("LR",))
     for i, run in enumerate(runs):

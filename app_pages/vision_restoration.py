@@ -58,7 +58,7 @@ index = c3.number_input("Test image", 0, len(split.test_x) - 8, 0, key="restore_
 x = split.test_x[index:index + 8]
 bad = corrupt(x, kind, level, torch.Generator().manual_seed(int(index)))
 restored, classical = model.restore(bad, kind, level), classical_restore(bad, kind, level)
-st.image(grid_image([bad, restored, classical, x], 900), width="stretch",
+st.image(grid_image([bad, restored, classical, x], 720), width=720,
          caption=f"Rows: corrupted · restored · classical filter ({CLASSICAL_FILTERS[kind]}) · clean")
 cols = st.columns(3)
 for col, (label, images) in zip(cols, [("Corrupted (identity)", bad), ("Restored", restored),
