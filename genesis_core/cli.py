@@ -294,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
     from genesis_core.lm.cli import add_lm_commands
 
     add_lm_commands(sub)
+    from genesis_core.tabular.cli import add_tabular_commands
+
+    add_tabular_commands(sub)
     return p
 
 

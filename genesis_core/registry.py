@@ -20,6 +20,7 @@ PLUGIN_MODULES: list[str] = [
     "genesis_core.vision.tasks",
     "genesis_core.vision.restoration",
     "genesis_core.lm.task",
+    "genesis_core.tabular.task",
 ]
 
 

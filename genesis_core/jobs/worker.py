@@ -130,8 +130,10 @@ def train_from_job(job, run, stop_event, store):
             loss = p["metrics"].get("loss")
             eta = f", eta {p['eta_s']:.0f} s" if p["eta_s"] is not None else ""
             _log(f"step {p['step']}/{p['total']} ({frac:.0%})" + (f", loss {loss:.4g}" if loss is not None else "")
-                 + eta)
+                 + eta + (f" · {p['message']}" if p.get("message") else ""))
 
+    if hasattr(task, "fit_job"):  # a task that owns its whole loop (e.g. fitting a tabular generator)
+        return task.fit_job(run, stop_event, reporter)
     trainer = Trainer(task, run, stop_event=stop_event, reporter=reporter, resume=job.resume)
     try:
         return trainer.fit()
