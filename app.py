@@ -26,6 +26,10 @@ navigation = st.navigation(
         "Language models": [
             st.Page("app_pages/lm_dynamics.py", title="Loss dynamics", icon=":material/monitoring:", url_path="lm"),
         ],
+        "Synthetic data": [
+            st.Page("app_pages/tabular_synth.py", title="Synthesise and report", icon=":material/table_view:",
+                    url_path="synthetic"),
+        ],
         "Jobs": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),

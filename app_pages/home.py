@@ -78,6 +78,16 @@ with st.container(border=True):
             st.page_link("app_pages/lm_dynamics.py", label="Watch its loss dynamics", icon=":material/monitoring:",
                          query_params={"run": job.run_id})
 
+with st.container(border=True):
+    st.markdown("#### :material/table_view: Synthetic data — quality and privacy")
+    st.write(
+        "Upload a CSV (or use a demo that ships offline), correct its schema, and synthesise rows with SDV's "
+        "GaussianCopula, CTGAN or TVAE, or a differentially private TVAE (Opacus DP-SGD). One report says how "
+        "faithful (column shapes, pairs, a real-vs-synthetic classifier, ML utility) and how private (distance "
+        "to closest record against a holdout, membership inference, k-anonymity, the ε spent) the result is."
+    )
+    st.page_link("app_pages/tabular_synth.py", label="Synthesise a table", icon=":material/table_view:")
+
 favorites = workspace().list_runs(favorite=True)
 if favorites:
     st.subheader("Favorites")

@@ -30,7 +30,7 @@ class ColumnSpec:
 
 
 def _date_format(values: pd.Series) -> str:
-    sample = values.dropna().astype(str).head(200)
+    sample = values.dropna().head(200).map(lambda v: str(v))  # plain str: numpy.str_ trips pandas' parser
     for fmt in DATE_FORMATS:
         parsed = pd.to_datetime(sample, format=fmt, errors="coerce")
         if parsed.notna().mean() > 0.95:

@@ -35,7 +35,7 @@ def load_demo(name: str) -> pd.DataFrame:
 
         d = load_wine(as_frame=True)
         df = d.frame.copy()
-        df["target"] = df["target"].map(dict(enumerate(d.target_names)))
+        df["target"] = df["target"].map({i: str(n) for i, n in enumerate(d.target_names)})
         return df.rename(columns={"target": "cultivar"})
     if name == "fair":
         import statsmodels.api as sm
@@ -61,7 +61,8 @@ class TabularSynthesisConfig(TaskConfigBase):
     delta: float = 0.0  # 0: min(1e-5, 1/(10 n))
     dp_categories: Literal["public", "dp"] = "public"  # category sets declared public or paid from epsilon
     rows: int = 0  # synthetic rows to write (0: as many as the training rows)
-    holdout_fraction: float = 0.3  # real rows kept away from the generator, for the privacy report
+    holdout_fraction: float = 0.5  # real rows kept from the generator for the privacy report (0.5: equal sizes,
+    # so the DCR share compares like with like; the larger side is subsampled otherwise)
     target: str = ""  # ML-utility target column
     sensitive: tuple[str, ...] = ()
     quasi_identifiers: tuple[str, ...] = ()

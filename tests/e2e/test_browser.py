@@ -107,3 +107,30 @@ def test_latent_explorer_decodes_sliders_and_projects_in_a_real_browser(server, 
         expect(page.get_by_text("Trustworthiness (k = 10)")).to_be_visible(timeout=60_000)
         page.screenshot(path=str(workspace.root / "latent-explorer.png"), full_page=True)
         browser.close()
+
+
+def test_synthetic_data_upload_refuses_a_bad_csv_and_previews_a_good_one(server, workspace, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    bad, good = tmp_path / "bad.csv", tmp_path / "good.csv"
+    bad.write_text("a,b,a\n1,2,3\n4,5,6\n")
+    good.write_text("age;city;income\n" + "".join(f"{20 + i % 50};{'Bern' if i % 3 else 'Basel'};{1000 + 37 * i}\n"
+                                                   for i in range(40)))
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/synthetic")
+        expect(page.get_by_role("heading", name="Synthetic data")).to_be_visible(timeout=60_000)
+        page.get_by_text("my CSV or Parquet").click()
+        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader.set_input_files(str(bad))
+        expect(page.get_by_text("the header names 'a' more than once; column names must be unique.")).to_be_visible(
+            timeout=30_000)
+        assert not list((workspace.root / "uploads").glob("bad*")) if (workspace.root / "uploads").exists() else True
+        page.get_by_role("button", name="Remove bad.csv").click()
+        uploader.set_input_files(str(good))
+        expect(page.get_by_text("40 rows × 3 columns · csv · delimiter ';'")).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Schema", exact=True)).to_be_visible()
+        page.screenshot(path=str(workspace.root / "synthetic.png"), full_page=True)
+        browser.close()
