@@ -61,7 +61,11 @@ with tab_new:
             st.warning(f"{c.name!r} looks like personal data ({c.pii}); it is "
                        + ("not synthesised (type id/text)." if c.kind in ("id", "text") else
                           "synthesised: set its type to id to leave it out."))
-    overrides = [f"{r['column']}={r['type']}" for r, c in zip(edited.to_dict("records"), inferred) if r["type"] != c.kind]
+    overrides = []
+    for r, c in zip(edited.to_dict("records"), inferred):
+        fmt = (r["datetime format"] or "").strip()
+        if r["type"] != c.kind or (r["type"] == "datetime" and fmt != c.datetime_format):
+            overrides.append(f"{r['column']}={r['type']}" + (f"@{fmt}" if r["type"] == "datetime" and fmt else ""))
     used = [r["column"] for r in edited.to_dict("records") if r["type"] not in ("id", "text")]
 
     st.subheader("Generator and privacy")
@@ -164,6 +168,22 @@ with tab_reports:
             st.plotly_chart(dcr_figure(p), key="tab_dcr")
             st.markdown("**Differential privacy**")
             st.json(p["dp"])
+        with st.form("tab_more"):
+            c1, c2 = st.columns([2, 1])
+            more = c1.number_input("Sample more rows from this fitted generator", 1, 10_000_000, 1000, key="tab_more_rows")
+            if c2.form_submit_button("Sample"):
+                from genesis_core.tabular.generators import GeneratorError, TabularGenerator
+
+                try:
+                    with st.spinner(f"Sampling {int(more):,} rows in batches…"):
+                        extra = TabularGenerator.load(run.artifacts_dir / "generator").sample(int(more), seed=int(more))
+                except GeneratorError as exc:
+                    show_error(exc)
+                else:
+                    st.session_state["tab_more_csv"] = extra.to_csv(index=False).encode()
+        if st.session_state.get("tab_more_csv"):
+            st.download_button("Download the new rows (CSV)", st.session_state["tab_more_csv"], "more_synthetic.csv",
+                               "text/csv", key="tab_dl_more")
         d1, d2, d3 = st.columns(3)
         d1.download_button("Synthetic CSV", run.artifact_path("synthetic.csv").read_bytes(), "synthetic.csv",
                            "text/csv", key="tab_dl_csv")

@@ -192,7 +192,8 @@ class SDVGenerator(TabularGenerator):
         if self.name == "gaussian_copula":
             return GaussianCopulaSynthesizer(metadata, **self.options)
         cls = CTGANSynthesizer if self.name == "ctgan" else TVAESynthesizer
-        return cls(metadata, epochs=self.epochs, **self.options)
+        # verbose: SDV prints the epoch and its losses (into the job's log, or the terminal)
+        return cls(metadata, epochs=self.epochs, **{"verbose": True, **self.options})
 
     def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
         import torch

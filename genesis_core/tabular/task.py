@@ -66,7 +66,8 @@ class TabularSynthesisConfig(TaskConfigBase):
     target: str = ""  # ML-utility target column
     sensitive: tuple[str, ...] = ()
     quasi_identifiers: tuple[str, ...] = ()
-    column_types: tuple[str, ...] = ()  # overrides: "column=kind" (numerical, categorical, boolean, datetime, id, text)
+    column_types: tuple[str, ...] = ()  # overrides: "column=kind" (numerical, categorical, boolean, datetime, id,
+    # text), or "column=datetime@%d.%m.%Y" to give a datetime format
     ranges: tuple[str, ...] = ()  # constraints "column:low:high"
     inequalities: tuple[str, ...] = ()  # constraints "low_column<high_column"
     fixed_combinations: tuple[str, ...] = ()  # "a,b": only combinations seen in the data
@@ -79,7 +80,7 @@ class TabularSynthesisConfig(TaskConfigBase):
         if self.epsilon < 0 or self.rows < 0 or self.epochs < 1:
             raise ValueError("epsilon and rows must not be negative; epochs at least 1")
         for spec in self.column_types:
-            if "=" not in spec or spec.split("=", 1)[1] not in sch.KINDS:
+            if "=" not in spec or spec.split("=", 1)[1].split("@", 1)[0] not in sch.KINDS:
                 raise ValueError(f"column_types entry {spec!r} must be column=kind with kind one of {', '.join(sch.KINDS)}")
 
 
@@ -113,7 +114,11 @@ def synthesize(config: TabularSynthesisConfig, out_dir: Path, progress=lambda do
     t0 = time.time()
     raw = load_input(config.source)
     schema = sch.infer_schema(raw)
-    overrides = {s.split("=", 1)[0]: {"kind": s.split("=", 1)[1]} for s in config.column_types}
+    overrides = {}
+    for spec in config.column_types:
+        column, _, kind = spec.partition("=")
+        kind, _, fmt = kind.partition("@")
+        overrides[column] = {"kind": kind, **({"datetime_format": fmt} if fmt else {})}
     schema = sch.apply_overrides(schema, overrides)
     frame = sch.prepare(raw, schema)
     rng = np.random.default_rng(0)

@@ -35,3 +35,7 @@ def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):
     assert "Overall quality" in labels and "Membership AUC (0.5 = no signal)" in labels
     assert "Train synthetic, test real" in labels
     assert {b.label for b in at.get("download_button")} >= {"Synthetic CSV", "Report (HTML)", "Report (JSON)"}
+    at.number_input(key="tab_more_rows").set_value(321)
+    at.button[[b.label for b in at.button].index("Sample")].click().run()  # the form's submit button
+    assert not at.exception
+    assert at.session_state["tab_more_csv"].decode().count("\n") == 322  # header + 321 rows
