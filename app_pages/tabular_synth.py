@@ -158,7 +158,7 @@ with tab_reports:
                 st.caption("No target was chosen for this synthesis.")
         with t4:
             rows_ = [{"measure": k, "value": p[k]} for k in ("dcr_train_median", "dcr_holdout_median", "nndr_median",
-                     "nndr_p05", "exact_copy_rate", "reidentification_rate") if k in p]
+                     "nndr_p05", "exact_copy_rate", "exact_copy_rate_holdout_baseline", "reidentification_rate") if k in p]
             st.dataframe(pd.DataFrame(rows_), hide_index=True)
             if p.get("attribute_inference"):
                 st.dataframe(pd.DataFrame(p["attribute_inference"]), hide_index=True)

@@ -145,7 +145,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     try:
         real, synth, schema, kinds, privacy, _ = _report(args)
         for key in ("dcr_share_closer_to_train", "dcr_train_median", "dcr_holdout_median", "nndr_median",
-                    "exact_copy_rate", "membership_auc", "reidentification_rate"):
+                    "exact_copy_rate", "exact_copy_rate_holdout_baseline", "membership_auc", "reidentification_rate"):
             if key in privacy:
                 print(f"{key:<28} {privacy[key]:.4f}")
         for row in privacy.get("attribute_inference", []):

@@ -8,7 +8,8 @@ scaled by 1/sqrt(2) so a mismatch counts 1) and compared exactly against every r
                       holdout row; dcr_share = share of synthetic rows closer to training than to holdout,
                       with both sets drawn to the same size (≈ 0.5 for a release that does not copy)
   nndr                nearest / second-nearest training distance ratio per synthetic row (near 0 = copied)
-  exact copies        share of synthetic rows identical to a training row
+  exact copies        share of synthetic rows identical to a training row, beside the same share for the
+                      holdout rows (tables with few distinct rows repeat themselves without any copying)
   membership AUC      attack score = -(distance to the closest synthetic row); AUC of telling training rows
                       from holdout rows (0.5 = no membership signal)
   attribute inference for each sensitive column: accuracy (or R²) of predicting it for holdout rows from the
@@ -184,6 +185,8 @@ def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.
         out["dcr_train_values"], out["dcr_holdout_values"] = d_train[:, 0].tolist(), []
         out["note"] = "no holdout rows given: the DCR share and the membership AUC need real rows the generator never saw"
     out["exact_copy_rate"] = float(np.mean([k in train_keys for k in _groups(synth, cols)]))
+    if holdout is not None and len(holdout):  # the same rate for real unseen rows: what "no copying" looks like
+        out["exact_copy_rate_holdout_baseline"] = float(np.mean([k in train_keys for k in _groups(holdout, cols)]))
     missing = [c for c in [*quasi_identifiers, *sensitive] if c not in kinds]
     if missing:
         raise ValueError(f"unknown column(s) for the privacy report: {', '.join(missing)}")

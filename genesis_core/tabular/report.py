@@ -102,9 +102,9 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, kin
         utility = (f"<h2>ML utility: {html.escape(u['target'])} ({u['task']}, {u['metric']})</h2>"
                    + _table([u], ["trtr", "tstr", "trts", "importance_rank_corr"]))
     dp = p["dp"]
-    privacy_rows = [{"measure": k, "value": p.get(k)} for k in ("dcr_share_closer_to_train", "dcr_train_median",
-                    "dcr_holdout_median", "nndr_median", "nndr_p05", "exact_copy_rate", "membership_auc",
-                    "reidentification_rate") if k in p]
+    measures = ("dcr_share_closer_to_train", "dcr_train_median", "dcr_holdout_median", "nndr_median", "nndr_p05",
+                "exact_copy_rate", "exact_copy_rate_holdout_baseline", "membership_auc", "reidentification_rate")
+    privacy_rows = [{"measure": k, "value": p.get(k)} for k in measures if k in p]
     extra = ""
     if p.get("attribute_inference"):
         extra += "<h3>Attribute inference</h3>" + _table(p["attribute_inference"], ["column", "metric", "attack", "baseline"])

@@ -56,8 +56,8 @@ def infer_column(name: str, s: pd.Series) -> ColumnSpec:
         integer = pd.api.types.is_integer_dtype(s) or (n and np.allclose(values, np.round(values)))
         if integer and unique == n and n > 20 and re.search(r"(^|_)(id|key|number|no)$", name, re.I):
             spec.kind = "id"
-        elif integer and unique <= min(20, max(2, n // 10)):
-            spec.kind, spec.note = "categorical", "few distinct integers: treated as categories"
+        elif unique <= min(20, max(2, n // 10)):
+            spec.kind, spec.note = "categorical", f"{unique} distinct values: treated as categories"
         else:
             spec.kind = "numerical"
     else:
