@@ -23,6 +23,9 @@ navigation = st.navigation(
             st.Page("app_pages/vision_restoration.py", title="Restoration", icon=":material/healing:",
                     url_path="restoration"),
         ],
+        "Audio → Video": [
+            st.Page("app_pages/av_lab.py", title="Render and train", icon=":material/music_video:", url_path="av"),
+        ],
         "Language models": [
             st.Page("app_pages/lm_dynamics.py", title="Loss dynamics", icon=":material/monitoring:", url_path="lm"),
         ],

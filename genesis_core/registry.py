@@ -21,6 +21,7 @@ PLUGIN_MODULES: list[str] = [
     "genesis_core.vision.restoration",
     "genesis_core.lm.task",
     "genesis_core.tabular.task",
+    "genesis_core.av.task",
 ]
 
 

@@ -1,0 +1,158 @@
+"""Audio → Video: bring audio (or generate a track), pick a trained model or a teacher visualizer, render
+with a progress bar, watch the mp4 with sound, read the sync scores beside their controls, download it or
+keep it in the favorites gallery. Training runs as a background job from the same page."""
+
+import time
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from app_pages.common import show_error, workspace
+from app_pages.vision_common import submit
+from genesis_core.av.features import audio_features, feature_matrix
+from genesis_core.av.music import KEYS, SCALES, generate_track
+from genesis_core.av.render import AudioError, encode_mp4, load_audio
+from genesis_core.av.sync import sync_report
+from genesis_core.av.visualizers import VISUALIZERS, render_teacher
+
+st.title("Audio → Video")
+st.write("A network learns to render video from audio, trained on an endless stream of procedural music "
+         "paired with algorithmic visualizers. Render any audio with a trained model or with a teacher, "
+         "and check how well the picture follows the sound.")
+
+SAMPLE_RATE = 16000
+FAVORITES = workspace().root / "favorites" / "av"  # what the user saves
+SHIPPED = Path(__file__).resolve().parents[1] / "favorites" / "av"  # what the app ships (scripts/build_av_favorites.py)
+
+with st.expander("Train a model", expanded=False):
+    c1, c2, c3, c4 = st.columns(4)
+    teacher = c1.selectbox("Teacher visualizer", list(VISUALIZERS), index=1, key="av_train_teacher")
+    bridge = c2.selectbox("Temporal bridge", ["gru", "transformer", "none"], key="av_train_bridge")
+    size = c3.selectbox("Frame size", [32, 64], key="av_train_size")
+    steps = c4.number_input("Steps", 10, 100_000, 600, step=100, key="av_train_steps")
+    if st.button("Train", type="primary", key="av_train_submit"):
+        submit({"task": "audio_to_video", "name": f"a2v {teacher} {bridge} {size}px",
+                "data": {"clip": {"visualizer": teacher, "size": int(size)}}, "model": {"bridge": bridge},
+                "trainer": {"steps": int(steps)}})
+
+st.subheader("1 · Audio")
+source = st.radio("Audio", ["generate", "upload"], horizontal=True, key="av_source",
+                  format_func={"generate": "generate a track", "upload": "my audio (wav, mp3, flac, ogg)"}.get)
+wave, events = None, None
+if source == "generate":
+    c1, c2, c3, c4, c5 = st.columns(5)
+    tempo = c1.number_input("Tempo (BPM)", 60, 200, 120, key="av_tempo")
+    key = c2.selectbox("Key", KEYS, key="av_key")
+    scale = c3.selectbox("Scale", list(SCALES), key="av_scale")
+    seconds = c4.number_input("Seconds", 2, 120, 12, key="av_seconds")
+    seed = c5.number_input("Seed", 0, 1_000_000, 7, key="av_seed")
+    track = generate_track(int(seed), float(seconds), SAMPLE_RATE, float(tempo), key, scale)
+    wave, events = track.wave, track.onset_times
+else:
+    upload = st.file_uploader("Audio file (10 minutes at most)", type=["wav", "mp3", "flac", "ogg"], key="av_upload")
+    if upload is not None:
+        try:
+            wave = load_audio(upload.getvalue(), SAMPLE_RATE)
+        except AudioError as exc:
+            show_error(exc)
+if wave is None:
+    st.stop()
+st.audio(wave, sample_rate=SAMPLE_RATE)
+
+st.subheader("2 · Renderer")
+runs = [r for r in workspace().list_runs(task="audio_to_video") if r.latest_checkpoint() is not None]
+checkpoints = {f"model: {r.id}": str(r.latest_checkpoint()) for r in runs}
+labels = {f"model: {r.id}": f"model: {r.name or r.id} · {r.id}" for r in runs}
+if (SHIPPED / "model" / "meta.json").exists():
+    checkpoints["model: shipped"] = str(SHIPPED / "model")
+    labels["model: shipped"] = "model: the small model that ships with the app"
+choices = [f"teacher: {v}" for v in VISUALIZERS] + list(checkpoints)
+renderer = st.selectbox("Render with", choices, index=len(VISUALIZERS) if checkpoints else 1, key="av_renderer",
+                        format_func=lambda c: labels.get(c, c))
+c1, c2 = st.columns(2)
+fps = c1.selectbox("Frames per second", [12, 24, 30], index=1, key="av_fps")
+out_size = c2.selectbox("Output size", [64, 128, 256], index=1, key="av_size")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Loading the model…")
+def load_av_model(checkpoint: str):
+    from genesis_core.training.loading import load_model
+
+    return load_model(checkpoint)
+
+
+if st.button("Render", type="primary", key="av_render"):
+    bar = st.progress(0.0, text="Computing audio features…")
+    started = time.perf_counter()
+    try:
+        feats = audio_features(wave, SAMPLE_RATE, fps)
+        if renderer.startswith("teacher: "):
+            name = renderer.split(": ", 1)[1]
+            bar.progress(0.2, text=f"Rendering with the {name} visualizer…")
+            frames = render_teacher(name, feats, (out_size, out_size))
+            teacher_name = name
+        else:
+            loaded = load_av_model(checkpoints[renderer])
+            clip = loaded.config.data.clip
+            teacher_name = clip.visualizer
+            if fps != clip.fps:
+                st.info(f"This model was trained at {clip.fps:g} fps; rendering at {fps} fps changes its timing.")
+            frames = loaded.model.render(feature_matrix(feats),
+                                         progress=lambda p: bar.progress(0.1 + 0.5 * p, text=f"Rendering frames… {p:.0%}"))
+            frames = torch.nn.functional.interpolate(frames, size=(out_size, out_size), mode="bilinear",
+                                                     align_corners=False).clamp(0, 1)
+        teacher = render_teacher(teacher_name, feats, (out_size, out_size))
+        other = audio_features(generate_track(123_457, len(wave) / SAMPLE_RATE, SAMPLE_RATE).wave, SAMPLE_RATE, fps)
+        scores = sync_report(feats.onset.numpy(), frames, fps, events, other.onset.numpy())
+        teacher_scores = sync_report(feats.onset.numpy(), teacher, fps, events)
+        mp4 = encode_mp4(frames, fps, wave, SAMPLE_RATE,
+                         progress=lambda p: bar.progress(0.6 + 0.35 * p, text=f"Encoding H.264 + AAC… {p:.0%}"))
+        teacher_mp4 = encode_mp4(teacher, fps, wave, SAMPLE_RATE) if renderer.startswith("model: ") else None
+    except (AudioError, ValueError, RuntimeError) as exc:
+        bar.empty()
+        show_error(exc)
+        st.stop()
+    bar.progress(1.0, text=f"Rendered {len(frames)} frames in {time.perf_counter() - started:.1f} s")
+    st.session_state["av_result"] = {"mp4": mp4, "teacher_mp4": teacher_mp4, "scores": scores,
+                                     "teacher_scores": teacher_scores, "renderer": renderer, "teacher": teacher_name}
+
+result = st.session_state.get("av_result")
+if result:
+    left, right = st.columns(2)
+    with left:
+        st.markdown(f"**{labels.get(result['renderer'], result['renderer'])}**")
+        st.video(result["mp4"])
+    with right:
+        if result["teacher_mp4"] is not None:
+            st.markdown(f"**teacher: {result['teacher']}** (the ceiling)")
+            st.video(result["teacher_mp4"])
+    s, t = result["scores"], result["teacher_scores"]
+    st.subheader("Sync")
+    cols = st.columns(4)
+    cols[0].metric("AV-Align (onsets ↔ motion peaks, ±1 frame)", f"{s['av_align']:.3f}",
+                   help="matched / (audio onsets + motion peaks − matched)")
+    cols[1].metric("Teacher (ceiling)", f"{t['av_align']:.3f}")
+    cols[2].metric("Same video, shuffled audio (control)", f"{s['shuffled_audio_av_align']:.3f}")
+    cols[3].metric("Best lag (frames)", f"{s['best_lag_frames']}")
+    offsets = " · ".join(f"+{o} frames: {v:.3f}" for o, v in s["offset_av_align"].items())
+    st.caption(f"Deliberate offsets (control): {offsets}. "
+               + (f"Event F1 against the generator's drum onsets: {s['event_f1']:.3f} (teacher {t['event_f1']:.3f})."
+                  if "event_f1" in s else "Uploaded audio has no known events, so no event F1."))
+    c1, c2 = st.columns(2)
+    c1.download_button("Download the mp4", result["mp4"], "audio_to_video.mp4", "video/mp4", key="av_download")
+    if c2.button("Save to the favorites gallery", key="av_favorite"):
+        FAVORITES.mkdir(parents=True, exist_ok=True)
+        path = FAVORITES / f"{time.strftime('%Y%m%d-%H%M%S')}.mp4"
+        path.write_bytes(result["mp4"])
+        st.success(f"Saved {path.name} to the favorites gallery.")
+
+gallery = (sorted(FAVORITES.glob("*.mp4"), reverse=True) if FAVORITES.exists() else [])[:6]
+gallery += sorted(SHIPPED.glob("*.mp4"))[: 6 - len(gallery)] if SHIPPED.exists() else []
+if gallery:
+    st.subheader("Favorites")
+    cols = st.columns(3)
+    for i, path in enumerate(gallery):
+        with cols[i % 3]:
+            st.video(str(path))
+            st.caption(path.name)

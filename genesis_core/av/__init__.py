@@ -1,0 +1,1 @@
+"""Audio-to-video lab: procedural music, visualizers, infinite data engine, AudioToVideoNet, rendering, sync metrics."""

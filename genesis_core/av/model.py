@@ -1,0 +1,124 @@
+"""AudioToVideoNet from swappable parts chosen in the config:
+
+  audio encoder   "mel_cnn": temporal 1-D convolutions over per-frame mel features; "clap": a pretrained
+                  audio embedding, only with local weights (fails clearly otherwise)
+  bridge          "none", "gru" (bidirectional) or "transformer" over the frame sequence
+  video decoder   "conv": a linear map to a 4x4 grid, then transposed-conv upsampling to the frame size
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import nn
+
+from genesis_core.registry import MODELS
+
+
+@dataclass(frozen=True)
+class AudioToVideoConfig:
+    audio_encoder: Literal["mel_cnn", "clap"] = "mel_cnn"
+    bridge: Literal["none", "gru", "transformer"] = "gru"
+    video_decoder: Literal["conv"] = "conv"
+    width: int = 128  # channels of the per-frame code
+    decoder_channels: int = 32
+    clap_weights: str = ""  # a local checkpoint for the "clap" encoder
+
+    def __post_init__(self) -> None:
+        if self.width < 8 or self.decoder_channels < 4:
+            raise ValueError("width must be at least 8 and decoder_channels at least 4")
+
+
+class MelCNN(nn.Module):
+    def __init__(self, features: int, width: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv1d(features, width, 5, padding=2), nn.GELU(),
+                                 nn.Conv1d(width, width, 5, padding=2), nn.GELU())
+
+    def forward(self, x):  # (B, T, F) -> (B, T, W)
+        return self.net(x.transpose(1, 2)).transpose(1, 2)
+
+
+def clap_encoder(weights: str, width: int) -> nn.Module:
+    try:
+        import laion_clap  # noqa: F401
+    except ImportError as exc:
+        raise ValueError("the 'clap' audio encoder needs the laion_clap package and local weights "
+                         "(audio_encoder: mel_cnn works offline).") from exc
+    from pathlib import Path
+
+    if not weights or not Path(weights).is_file():
+        raise ValueError("the 'clap' audio encoder needs local weights: set model.clap_weights to a checkpoint file.")
+    raise ValueError("the 'clap' backend works on raw audio windows, not the per-frame features this lab streams; "
+                     "use mel_cnn.")
+
+
+class Bridge(nn.Module):
+    def __init__(self, kind: str, width: int):
+        super().__init__()
+        self.kind = kind
+        if kind == "gru":
+            self.rnn = nn.GRU(width, width // 2, batch_first=True, bidirectional=True)
+        elif kind == "transformer":
+            self.pos = nn.Parameter(torch.zeros(1, 1024, width))
+            layer = nn.TransformerEncoderLayer(width, 4, 2 * width, batch_first=True, dropout=0.0)
+            self.tf = nn.TransformerEncoder(layer, 2)
+
+    def forward(self, h):
+        if self.kind == "gru":
+            return h + self.rnn(h)[0]
+        if self.kind == "transformer":
+            return self.tf(h + self.pos[:, : h.shape[1]])
+        return h
+
+
+class ConvVideoDecoder(nn.Module):
+    def __init__(self, width: int, channels: int, size: int):
+        super().__init__()
+        self.size = size
+        ups = max(1, int(math.log2(size // 4)))
+        self.fc = nn.Linear(width, channels * 16)
+        layers = []
+        for _ in range(ups):
+            layers += [nn.ConvTranspose2d(channels, channels, 4, 2, 1), nn.GELU()]
+        self.up = nn.Sequential(*layers)
+        self.out = nn.Conv2d(channels, 3, 3, padding=1)
+        self.channels = channels
+
+    def forward(self, h):  # (B, T, W) -> (B, T, 3, S, S)
+        b, t, _ = h.shape
+        x = self.fc(h.reshape(b * t, -1)).view(b * t, self.channels, 4, 4)
+        x = self.out(self.up(x))
+        if x.shape[-1] != self.size:
+            x = nn.functional.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
+        return x.view(b, t, 3, self.size, self.size)  # logits
+
+
+@MODELS.register("audio_to_video")
+class AudioToVideoNet(nn.Module):
+    def __init__(self, cfg: AudioToVideoConfig, features: int, size: int):
+        super().__init__()
+        if cfg.audio_encoder == "clap":
+            self.audio_encoder = clap_encoder(cfg.clap_weights, cfg.width)
+        else:
+            self.audio_encoder = MelCNN(features, cfg.width)
+        self.bridge = Bridge(cfg.bridge, cfg.width)
+        self.video_decoder = ConvVideoDecoder(cfg.width, cfg.decoder_channels, size)
+
+    def forward(self, features, logits: bool = False):  # (B, T, F) -> (B, T, 3, S, S) in [0, 1] (or logits)
+        out = self.video_decoder(self.bridge(self.audio_encoder(features)))
+        return out if logits else torch.sigmoid(out)
+
+    @torch.no_grad()
+    def render(self, features: torch.Tensor, chunk: int = 240, progress=None) -> torch.Tensor:
+        """A whole track (T, F) -> frames (T, 3, S, S), in chunks with overlap-free context."""
+        out = []
+        t = len(features)
+        for start in range(0, t, chunk):
+            out.append(self(features[None, start:start + chunk].to(next(self.parameters()).device))[0].float().cpu())
+            if progress:
+                progress(min(t, start + chunk) / t)
+        return torch.cat(out)

@@ -1,0 +1,150 @@
+"""The `audio_to_video` task: AudioToVideoNet learns a teacher visualizer from the infinite procedural
+stream; evaluated on fixed validation seeds against the teacher (PSNR), the mean-frame baseline, and
+audio-visual sync with its shuffled-audio control; previews are mp4s with sound."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader
+
+from genesis_core.av.dataset import ClipSpec, ProceduralAVDataset, validation_clips
+from genesis_core.av.model import AudioToVideoConfig, AudioToVideoNet
+from genesis_core.av.sync import av_align
+from genesis_core.registry import TASKS
+from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
+from genesis_core.vision.images import psnr_from_mse
+
+
+@dataclass(frozen=True)
+class AVDataConfig:
+    clip: ClipSpec = field(default_factory=ClipSpec)
+    batch_size: int = 8
+    workers: int = 2  # DataLoader worker processes generating clips (0: in the training process)
+    validation_clips: int = 4
+
+    def __post_init__(self) -> None:
+        if self.batch_size < 1 or self.workers < 0 or self.validation_clips < 1:
+            raise ValueError("batch_size and validation_clips must be at least 1, workers at least 0")
+
+
+@dataclass(frozen=True)
+class AudioToVideoTaskConfig(TaskConfigBase):
+    task: str = "audio_to_video"
+    data: AVDataConfig = field(default_factory=AVDataConfig)
+    model: AudioToVideoConfig = field(default_factory=AudioToVideoConfig)
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=600, lr=2e-3, eval_every=200,
+                                                                          checkpoint_every=200, preview_every=200))
+
+
+class StreamLoader:
+    """Resumable batches from the infinite dataset; measures how long each step waits for data."""
+
+    def __init__(self, cfg: AVDataConfig, seed: int, rank: int, world_size: int, device: torch.device):
+        self.cfg, self.seed, self.rank, self.world_size, self.device = cfg, seed, rank, world_size, device
+        self.batches = 0
+        self._iter = None
+        self.waited = 0.0
+        self._last_return: float | None = None
+        self.wait_share = 0.0
+
+    def _start(self) -> None:
+        ds = ProceduralAVDataset(self.cfg.clip, self.seed * 100_003, self.rank, self.world_size, self.batches,
+                                 self.cfg.batch_size)
+        self._iter = iter(DataLoader(ds, batch_size=self.cfg.batch_size, num_workers=self.cfg.workers,
+                                     persistent_workers=self.cfg.workers > 0,
+                                     prefetch_factor=4 if self.cfg.workers > 0 else None))
+
+    def next_batch(self):
+        if self._iter is None:
+            self._start()
+        t0 = time.perf_counter()
+        features, frames = next(self._iter)
+        now = time.perf_counter()
+        wait = now - t0
+        if self._last_return is not None:
+            step = now - self._last_return
+            self.wait_share = 0.9 * self.wait_share + 0.1 * (wait / step) if self.batches > 1 else wait / step
+        self._last_return = now
+        self.batches += 1
+        return features.to(self.device), frames.to(self.device)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"batches": self.batches}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.batches = int(state["batches"])
+        self._iter = None
+
+
+@TASKS.register("audio_to_video")
+class AudioToVideoTask(TrainingTask):
+    config_cls = AudioToVideoTaskConfig
+    title = "Audio to video"
+    description = "Learn a visualizer from endless procedural music: render video for any audio, with sound."
+
+    def __init__(self, config: AudioToVideoTaskConfig, device: torch.device):
+        super().__init__(config, device)
+        self.loader: StreamLoader | None = None
+        self._val = None
+
+    @property
+    def n_features(self) -> int:
+        return self.config.data.clip.n_mels + 2
+
+    def build_model(self) -> AudioToVideoNet:
+        return AudioToVideoNet(self.config.model, self.n_features, self.config.data.clip.size)
+
+    def build_loader(self, rank: int = 0, world_size: int = 1) -> StreamLoader:
+        self.loader = StreamLoader(self.config.data, self.config.trainer.seed, rank, world_size, self.device)
+        return self.loader
+
+    def training_step(self, model: nn.Module, batch: Any):
+        features, frames = batch
+        # binary cross-entropy on logits: pixels in [0, 1] keep a gradient where a sigmoid would saturate
+        loss = F.binary_cross_entropy_with_logits(model(features, logits=True).float(), frames)
+        return loss, {"data_wait_share": torch.tensor(self.loader.wait_share if self.loader else 0.0)}
+
+    def validation(self):
+        if self._val is None:
+            self._val = validation_clips(self.config.data.clip, self.config.data.validation_clips)
+        return self._val
+
+    @torch.no_grad()
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        val = self.validation()
+        mse, base, sync, shuffled, teacher_sync = [], [], [], [], []
+        mean_frame = torch.stack([frames.mean(0) for _, frames, _ in val]).mean(0)
+        for i, (features, frames, track) in enumerate(val):
+            pred = model(features[None].to(self.device))[0].float().cpu()
+            mse.append(float(((pred - frames) ** 2).mean()))
+            base.append(float(((mean_frame[None] - frames) ** 2).mean()))
+            onset = features[:, -1].numpy()
+            other = val[(i + 1) % len(val)][0][:, -1].numpy()
+            sync.append(av_align(onset, pred))
+            shuffled.append(av_align(other[: len(pred)], pred))
+            teacher_sync.append(av_align(onset, frames))
+        return {"psnr_db": psnr_from_mse(float(np.mean(mse))), "mean_frame_psnr_db": psnr_from_mse(float(np.mean(base))),
+                "av_align": float(np.mean(sync)), "shuffled_av_align": float(np.mean(shuffled)),
+                "teacher_av_align": float(np.mean(teacher_sync))}
+
+    @torch.no_grad()
+    def preview(self, model: nn.Module) -> dict[str, Any]:
+        from genesis_core.av.render import encode_mp4
+
+        features, frames, track = self.validation()[0]
+        pred = model(features[None].to(self.device))[0].float().cpu()
+        side = torch.cat([pred, frames], dim=3)  # model | teacher
+        side = F.interpolate(side, scale_factor=max(1, 128 // side.shape[-2]), mode="nearest")
+        return {"validation.mp4": encode_mp4(side, self.config.data.clip.fps, track.wave, track.sample_rate)}
+
+    def checkpoint_meta(self) -> dict[str, Any]:
+        c = self.config.data.clip
+        return {"components": ["audio_encoder", "bridge", "video_decoder"], "visualizer": c.visualizer,
+                "fps": c.fps, "size": c.size, "sample_rate": c.sample_rate, "n_mels": c.n_mels}

@@ -1,0 +1,83 @@
+import io
+import wave as wavmod
+
+import numpy as np
+import pytest
+import torch
+from torchcodec.decoders import AudioDecoder, VideoDecoder
+
+from genesis_core.av.dataset import ClipSpec, ProceduralAVDataset
+from genesis_core.av.render import AudioError, encode_mp4, load_audio
+
+
+def wav_bytes(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
+    buf = io.BytesIO()
+    with wavmod.open(buf, "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+    return buf.getvalue()
+
+
+def test_any_rate_and_stereo_become_mono_at_the_lab_rate(tmp_path):
+    t = np.arange(44100) / 44100
+    stereo = np.stack([np.sin(2 * np.pi * 440 * t), np.sin(2 * np.pi * 220 * t)], 1).reshape(-1)
+    path = tmp_path / "s.wav"
+    path.write_bytes(wav_bytes(stereo, 44100, channels=2))
+    wave = load_audio(path, 16000)
+    assert wave.dtype == np.float32 and abs(len(wave) - 16000) < 200
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "the audio file is empty."),
+    (b"RIFF\x00\x00garbage-not-audio" * 10, "the file is not audio we can decode"),
+    (wav_bytes(np.zeros(16000), 16000), "the audio is silent"),
+])
+def test_bad_audio_gets_one_sentence(data, message):
+    with pytest.raises(AudioError) as err:
+        load_audio(data)
+    assert str(err.value).startswith(message)
+
+
+def test_too_long_audio_is_refused():
+    with pytest.raises(AudioError, match="the limit is 1 s"):
+        load_audio(wav_bytes(np.sin(np.arange(48000) / 5) * 0.5, 16000), max_seconds=1)
+
+
+def test_mp4_has_h264_video_and_aac_audio_in_one_file(tmp_path):
+    frames = torch.rand(48, 3, 64, 64)
+    audio = (np.sin(np.arange(32000) / 3) * 0.3).astype(np.float32)
+    path = tmp_path / "x.mp4"
+    path.write_bytes(encode_mp4(frames, 24, audio, 16000))
+    v, a = VideoDecoder(str(path)), AudioDecoder(str(path))
+    assert v.metadata.codec == "h264" and len(v) == 48 and a.metadata.codec == "aac"
+    assert abs(a.metadata.duration_seconds - 2.0) < 0.1
+
+
+def test_streams_never_repeat_across_workers_and_ranks_and_resume_where_they_stopped():
+    spec = ClipSpec(seconds=1.0, size=16)
+
+    class Info:
+        def __init__(self, id, num_workers):
+            self.id, self.num_workers = id, num_workers
+
+    import genesis_core.av.dataset as ds_mod
+
+    seen = set()
+    for rank in range(2):
+        for worker in range(3):
+            ds_mod.get_worker_info = lambda w=worker: Info(w, 3)
+            seeds = ProceduralAVDataset(spec, 0, rank, 2).seeds()
+            batch = [next(seeds) for _ in range(20)]
+            assert not (set(batch) & seen)
+            seen |= set(batch)
+    ds_mod.get_worker_info = lambda: Info(1, 3)
+    # after 7 batches of 4 from 3 workers, worker 1 has made batches 1 and 4: 8 clips
+    resumed = ProceduralAVDataset(spec, 0, 0, 1, start_batches=7, batch_size=4).seeds()
+    fresh = ProceduralAVDataset(spec, 0, 0, 1).seeds()
+    skipped = [next(fresh) for _ in range(9)]
+    assert next(resumed) == skipped[8]
+    from torch.utils.data import get_worker_info
+
+    ds_mod.get_worker_info = get_worker_info
