@@ -129,8 +129,53 @@ def test_synthetic_data_upload_refuses_a_bad_csv_and_previews_a_good_one(server,
             timeout=30_000)
         assert not list((workspace.root / "uploads").glob("bad*")) if (workspace.root / "uploads").exists() else True
         page.get_by_role("button", name="Remove bad.csv").click()
+        expect(page.get_by_text("the header names 'a' more than once")).to_be_hidden(timeout=30_000)
         uploader.set_input_files(str(good))
         expect(page.get_by_text("40 rows × 3 columns · csv · delimiter ';'")).to_be_visible(timeout=30_000)
         expect(page.get_by_text("Schema", exact=True)).to_be_visible()
         page.screenshot(path=str(workspace.root / "synthetic.png"), full_page=True)
+        browser.close()
+
+
+def test_audio_to_video_upload_refuses_corrupt_audio_and_renders_a_wav_with_sound(server, workspace, tmp_path):
+    import io
+    import wave as wavmod
+
+    import numpy as np
+    from playwright.sync_api import expect, sync_playwright
+
+    from genesis_core.av.music import generate_track
+
+    track = generate_track(5, 4.0, 22050)
+    good = tmp_path / "beat.wav"
+    with wavmod.open(str(good), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(22050)
+        stereo = np.repeat(track.wave[:, None], 2, axis=1)
+        w.writeframes((stereo * 32767).astype("<i2").tobytes())
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"ID3" + bytes(range(256)) * 20)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"{server}/av")
+        expect(page.get_by_role("heading", name="Audio → Video")).to_be_visible(timeout=60_000)
+        page.get_by_text("my audio (wav, mp3, flac, ogg)").click()
+        uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+        uploader.set_input_files(str(bad))
+        expect(page.get_by_text("the file is not audio we can decode")).to_be_visible(timeout=30_000)
+        page.get_by_role("button", name="Remove broken.mp3").click()
+        expect(page.get_by_text("the file is not audio we can decode")).to_be_hidden(timeout=30_000)
+        uploader.set_input_files(str(good))
+        page.get_by_role("button", name="Render", exact=True).click(timeout=60_000)
+        expect(page.get_by_text("Rendered ", exact=False)).to_be_visible(timeout=90_000)
+        video = page.locator("video").first
+        expect(video).to_be_visible(timeout=30_000)
+        duration = page.evaluate("""async () => { const v = document.querySelector('video');
+            if (v.readyState < 1) await new Promise(r => v.addEventListener('loadedmetadata', r, {once: true}));
+            return v.duration; }""")
+        assert abs(duration - 4.0) < 0.3  # the mp4 plays in the browser, as long as the audio
+        page.screenshot(path=str(workspace.root / "av.png"), full_page=True)
         browser.close()
