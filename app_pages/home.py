@@ -58,6 +58,15 @@ with st.container(border=True):
                  width="stretch")
 
 with st.container(border=True):
+    st.markdown("#### :material/music_video: Audio → Video")
+    st.write(
+        "Procedural music paired with five algorithmic visualizers streams endlessly into a network that learns "
+        "to render video from any audio. Bring a song or generate a track, render it with the model that ships "
+        "with the app or a teacher, and watch it with sound; sync scores come with their controls."
+    )
+    st.page_link("app_pages/av_lab.py", label="Render audio as video", icon=":material/music_video:")
+
+with st.container(border=True):
     st.markdown("#### :material/translate: Language models — loss dynamics")
     st.write(
         "Train small byte-level Llama models (RMSNorm, RoPE, SwiGLU, grouped-query attention) on a built-in "

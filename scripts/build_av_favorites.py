@@ -55,7 +55,8 @@ def main() -> None:
         feats = audio_features(track.wave, 16000, 24)
         frames = torch.nn.functional.interpolate(loaded.model.render(feature_matrix(feats)), size=(128, 128),
                                                  mode="bilinear", align_corners=False).clamp(0, 1)
-        (out / f"clip_{i + 1}_{int(track.tempo)}bpm_{track.key}_{track.scale}.mp4").write_bytes(
+        key = track.key.replace("#", "sharp")
+        (out / f"clip_{i + 1}_{int(track.tempo)}bpm_{key}_{track.scale}.mp4").write_bytes(
             encode_mp4(frames, 24, track.wave, 16000))
     print(f"wrote {out}")
 

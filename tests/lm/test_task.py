@@ -6,9 +6,9 @@ import pytest
 
 from genesis_core.lm.evaluation import quick_eval
 from genesis_core.store.metrics import MetricsReader
-from genesis_core.training.callbacks import Callback
 from genesis_core.training.trainer import Trainer
 from tests.lm.helpers import tiny_lm
+from tests.training.test_trainer import StopAt
 from tests.vision.helpers import make_task
 
 
@@ -29,15 +29,6 @@ def test_a_tiny_model_beats_the_unigram_baseline_on_every_language(workspace):
     assert {"loss_ema", "loss_slope", "loss_min", "loss_max", "stagnation", "lr_multiplier", "tokens"} <= scalars
     verdict = quick_eval(run.id, workspace, eval_bytes=1024)
     assert verdict.go and list(verdict.table["language"]) == ["en", "de", "zh"]
-
-
-class StopAt(Callback):
-    def __init__(self, step, event):
-        self.step, self.event = step, event
-
-    def on_step_end(self, trainer, logs):
-        if trainer.step == self.step:
-            self.event.set()
 
 
 def curves(run):

@@ -1,19 +1,11 @@
 """The Audio -> Video page under AppTest: generate a track, render with a teacher, read the sync scores."""
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
 from genesis_core.jobs import api
+from tests.ui.pages import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/av_lab.py")
-    return at
+def page(**query):
+    return open_page("app_pages/av_lab.py", **query)
 
 
 def test_render_a_generated_track_with_a_teacher_and_save_it(workspace):

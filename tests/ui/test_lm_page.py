@@ -1,24 +1,14 @@
 """The loss-dynamics page under AppTest, on real tiny runs."""
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
 from genesis_core.jobs import api
 from genesis_core.training.trainer import Trainer
 from tests.lm.helpers import tiny_lm
+from tests.ui.pages import open_page
 from tests.vision.helpers import make_task
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def page(**query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page("app_pages/lm_dynamics.py")
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at
+def page(**query):
+    return open_page("app_pages/lm_dynamics.py", **query)
 
 
 def test_empty_page_starts_a_run_from_its_form(workspace):

@@ -1,19 +1,11 @@
 """The synthetic-data page under AppTest: bad uploads in one sentence, a real synthesis job, its report."""
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
-
 from genesis_core.jobs import api
+from tests.ui.pages import open_page
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-    at.run()
-    at.switch_page("app_pages/tabular_synth.py")
-    return at
+def page(**query):
+    return open_page("app_pages/tabular_synth.py", **query)
 
 
 def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):

@@ -1,25 +1,16 @@
 """The image-lab pages under AppTest, on real models trained in process into a real workspace."""
 
-import os
-from pathlib import Path
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from genesis_core.jobs import api
 from genesis_core.store.workspace import Workspace
+from tests.ui.pages import open_page
 from tests.vision.helpers import config, train
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def app(page: str, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()  # pages with their own url_path are found only once st.navigation has registered them
-    at.switch_page(page)
-    for k, v in query.items():
-        at.query_params[k] = v
-    return at
+    return open_page(page, timeout=90, **query)
 
 
 def image_captions(at: AppTest) -> list[str]:
