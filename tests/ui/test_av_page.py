@@ -34,3 +34,13 @@ def test_train_button_submits_a_job(workspace):
     assert job.task == "audio_to_video"
     api.cancel(job.id, workspace)
     assert api.wait(job.id, workspace, timeout=180).status in ("cancelled", "succeeded")
+
+
+def test_the_shipped_model_renders_on_a_fresh_install(workspace):
+    at = page().run()
+    assert at.selectbox(key="av_renderer").value == "model: shipped"  # the default on first run
+    at.number_input(key="av_seconds").set_value(3)
+    at.button(key="av_render").click().run()
+    assert not at.exception
+    assert float(at.metric[0].value) > float(at.metric[2].value)  # model sync above the shuffled-audio control
+    assert len(at.get("video")) >= 2  # the model's render, the teacher's, and the shipped favorites
