@@ -161,7 +161,7 @@ class DPTVAEGenerator(TabularGenerator):
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()
-                losses.append(float(loss))
+                losses.append(loss.item())
             progress(epoch + 1, self.epochs, f"epoch {epoch + 1}/{self.epochs}, loss {np.mean(losses or [math.nan]):.4f}, "
                                              f"ε so far {engine.get_epsilon(delta):.3f}")
         spent = float(engine.get_epsilon(delta))
