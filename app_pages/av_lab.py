@@ -6,15 +6,11 @@ import time
 from pathlib import Path
 
 import streamlit as st
-import torch
 
-from app_pages.common import show_error, workspace
-from app_pages.vision_common import submit
-from genesis_core.av.features import audio_features, feature_matrix
+from app_pages.common import show_error, submit, workspace
 from genesis_core.av.music import KEYS, SCALES, generate_track
-from genesis_core.av.render import AudioError, encode_mp4, load_audio
-from genesis_core.av.sync import sync_report
-from genesis_core.av.visualizers import VISUALIZERS, render_teacher
+from genesis_core.av.render import AudioError, load_audio, render_audio
+from genesis_core.av.visualizers import VISUALIZERS
 
 st.title("Audio → Video")
 st.write("A network learns to render video from audio, trained on an endless stream of procedural music "
@@ -86,36 +82,21 @@ if st.button("Render", type="primary", key="av_render"):
     bar = st.progress(0.0, text="Computing audio features…")
     started = time.perf_counter()
     try:
-        feats = audio_features(wave, SAMPLE_RATE, fps)
         if renderer.startswith("teacher: "):
-            name = renderer.split(": ", 1)[1]
-            bar.progress(0.2, text=f"Rendering with the {name} visualizer…")
-            frames = render_teacher(name, feats, (out_size, out_size))
-            teacher_name = name
+            model, teacher_name, model_fps = None, renderer.split(": ", 1)[1], None
         else:
             loaded = load_av_model(checkpoints[renderer])
-            clip = loaded.config.data.clip
-            teacher_name = clip.visualizer
-            if fps != clip.fps:
-                st.info(f"This model was trained at {clip.fps:g} fps; rendering at {fps} fps changes its timing.")
-            frames = loaded.model.render(feature_matrix(feats),
-                                         progress=lambda p: bar.progress(0.1 + 0.5 * p, text=f"Rendering frames… {p:.0%}"))
-            frames = torch.nn.functional.interpolate(frames, size=(out_size, out_size), mode="bilinear",
-                                                     align_corners=False).clamp(0, 1)
-        teacher = render_teacher(teacher_name, feats, (out_size, out_size))
-        other = audio_features(generate_track(123_457, len(wave) / SAMPLE_RATE, SAMPLE_RATE).wave, SAMPLE_RATE, fps)
-        scores = sync_report(feats.onset.numpy(), frames, fps, events, other.onset.numpy())
-        teacher_scores = sync_report(feats.onset.numpy(), teacher, fps, events)
-        mp4 = encode_mp4(frames, fps, wave, SAMPLE_RATE,
-                         progress=lambda p: bar.progress(0.6 + 0.35 * p, text=f"Encoding H.264 + AAC… {p:.0%}"))
-        teacher_mp4 = encode_mp4(teacher, fps, wave, SAMPLE_RATE) if renderer.startswith("model: ") else None
+            model, teacher_name, model_fps = loaded.model, loaded.config.data.clip.visualizer, loaded.config.data.clip.fps
+        out = render_audio(wave, SAMPLE_RATE, fps, out_size, model, model_fps, teacher_name, events,
+                           progress=lambda p, message: bar.progress(p, text=message[:1].upper() + message[1:] + "…"))
     except (AudioError, ValueError, RuntimeError) as exc:
         bar.empty()
         show_error(exc)
         st.stop()
-    bar.progress(1.0, text=f"Rendered {len(frames)} frames in {time.perf_counter() - started:.1f} s")
-    st.session_state["av_result"] = {"mp4": mp4, "teacher_mp4": teacher_mp4, "scores": scores,
-                                     "teacher_scores": teacher_scores, "renderer": renderer, "teacher": teacher_name}
+    bar.progress(1.0, text=f"Rendered {out['frames']} frames in {time.perf_counter() - started:.1f} s")
+    if out["note"]:
+        st.info(out["note"][:1].upper() + out["note"][1:] + ".")
+    st.session_state["av_result"] = {**out, "renderer": renderer, "teacher": teacher_name}
 
 result = st.session_state.get("av_result")
 if result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import streamlit as st
 
@@ -48,3 +49,20 @@ def sidebar_jobs() -> None:
     for job in jobs:
         label = f"{STATUS_ICONS[job.status]} {job.name or job.task} · {job.step}/{job.total}"
         st.progress(job.progress, text=label)
+
+
+def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
+    """Submit a config as a background job and say so, with a link to watch it."""
+    try:
+        job = api.submit(config, workspace=workspace(), tags=tags)
+    except Exception as exc:  # config, data or device errors a user can cause: one sentence
+        show_error(exc)
+        return
+    st.success(f"Started job {job.id} ({job.status}): {job.name}.")
+    st.page_link("app_pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
+                 query_params={"job": job.id})
+
+
+def running_job_for(run_id: str):
+    jobs = [j for j in api.list_jobs(workspace(), status=("running", "queued"), limit=50) if j.run_id == run_id]
+    return jobs[0] if jobs else None

@@ -6,8 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app_pages.common import show_error, workspace
-from app_pages.vision_common import running_job_for, submit
+from app_pages.common import running_job_for, show_error, submit, workspace
 from genesis_core.jobs import api
 from genesis_core.lm import dynamics
 

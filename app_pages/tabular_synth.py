@@ -7,8 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import show_error, workspace
-from app_pages.vision_common import running_job_for, submit
+from app_pages.common import running_job_for, show_error, submit, workspace
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.ingest import TableError, read_table
 from genesis_core.tabular.task import DEMOS, load_demo

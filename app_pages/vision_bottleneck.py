@@ -5,8 +5,8 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from app_pages.common import show_error, workspace
-from app_pages.vision_common import dataset_form, running_job_for, submit
+from app_pages.common import running_job_for, show_error, submit, workspace
+from app_pages.vision_common import dataset_form
 from genesis_core.vision.catalog import bottleneck_table, minimum_latent
 
 st.title("Bottleneck: how small can the latent be?")

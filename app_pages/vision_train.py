@@ -3,7 +3,8 @@ side), on built-in digits or the user's own images, as a background job."""
 
 import streamlit as st
 
-from app_pages.vision_common import dataset_form, submit
+from app_pages.common import submit
+from app_pages.vision_common import dataset_form
 
 st.title("Train an image model")
 st.write("Autoencoders and VAEs learn a latent code of the images; class-conditional ones are also told the "

@@ -1,7 +1,7 @@
 """AudioToVideoNet from swappable parts chosen in the config:
 
-  audio encoder   "mel_cnn": temporal 1-D convolutions over per-frame mel features; "clap": a pretrained
-                  audio embedding, only with local weights (fails clearly otherwise)
+  audio encoder   "mel_cnn": temporal 1-D convolutions over per-frame mel features; "clap" is declared but
+                  not available in this build and refuses with one sentence
   bridge          "none", "gru" (bidirectional) or "transformer" over the frame sequence
   video decoder   "conv": a linear map to a 4x4 grid, then transposed-conv upsampling to the frame size
 """
@@ -43,17 +43,10 @@ class MelCNN(nn.Module):
 
 
 def clap_encoder(weights: str, width: int) -> nn.Module:
-    try:
-        import laion_clap  # noqa: F401
-    except ImportError as exc:
-        raise ValueError("the 'clap' audio encoder needs the laion_clap package and local weights "
-                         "(audio_encoder: mel_cnn works offline).") from exc
-    from pathlib import Path
-
-    if not weights or not Path(weights).is_file():
-        raise ValueError("the 'clap' audio encoder needs local weights: set model.clap_weights to a checkpoint file.")
-    raise ValueError("the 'clap' backend works on raw audio windows, not the per-frame features this lab streams; "
-                     "use mel_cnn.")
+    """Not available in this build: a CLAP encoder needs the laion_clap package and its weights on disk,
+    and neither ships here (nothing is downloaded at run time), so it refuses with one sentence."""
+    raise ValueError("the 'clap' audio encoder is not available in this build (it needs the laion_clap package "
+                     "and local weights); use audio_encoder: mel_cnn.")
 
 
 class Bridge(nn.Module):

@@ -67,3 +67,38 @@ def encode_mp4(frames: torch.Tensor, fps: float, wave: np.ndarray | None = None,
             a = torch.as_tensor(wave[:n], dtype=torch.float32)
             audio.add_samples(a[None].contiguous())
     return buf.getvalue()
+
+
+def render_audio(wave: np.ndarray, sample_rate: int, fps: float, size: int, model=None, model_fps: float | None = None,
+                 visualizer: str = "beat_pulse", events: np.ndarray | None = None, progress=None) -> dict:
+    """What the page shows for one render: the video (through `model` if given, else the `visualizer`
+    teacher), the teacher's video of the same audio when a model rendered, and the sync scores of both,
+    the model's with its controls (another track's audio, offsets). `progress(fraction, message)`."""
+    from genesis_core.av.features import audio_features, feature_matrix
+    from genesis_core.av.music import generate_track
+    from genesis_core.av.sync import sync_report
+    from genesis_core.av.visualizers import render_teacher
+
+    say = progress or (lambda fraction, message: None)
+    say(0.0, "computing audio features")
+    feats = audio_features(wave, sample_rate, fps)
+    teacher = render_teacher(visualizer, feats, (size, size))
+    if model is None:
+        frames = teacher
+    else:
+        frames = model.render(feature_matrix(feats), progress=lambda p: say(0.1 + 0.5 * p, f"rendering frames {p:.0%}"))
+        frames = torch.nn.functional.interpolate(frames, size=(size, size), mode="bilinear",
+                                                 align_corners=False).clamp(0, 1)
+    other = audio_features(generate_track(123_457, len(wave) / sample_rate, sample_rate).wave, sample_rate, fps)
+    result = {
+        "frames": len(frames),
+        "scores": sync_report(feats.onset.numpy(), frames, fps, events, other.onset.numpy()),
+        "teacher_scores": sync_report(feats.onset.numpy(), teacher, fps, events),
+        "mp4": encode_mp4(frames, fps, wave, sample_rate,
+                          progress=lambda p: say(0.6 + 0.35 * p, f"encoding H.264 + AAC {p:.0%}")),
+        "teacher_mp4": encode_mp4(teacher, fps, wave, sample_rate) if model is not None else None,
+        "note": (f"this model was trained at {model_fps:g} fps; rendering at {fps:g} fps changes its timing"
+                 if model is not None and model_fps and model_fps != fps else ""),
+    }
+    say(1.0, "done")
+    return result

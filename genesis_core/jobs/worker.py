@@ -112,6 +112,7 @@ def train_from_job(job, run, stop_event, store):
     from genesis_core.config import from_dict
     from genesis_core.device import pick_device
     from genesis_core.registry import TASKS
+    from genesis_core.training.task import JobTask
     from genesis_core.training.trainer import Trainer
 
     task_cls = TASKS.get(job.task)
@@ -132,7 +133,7 @@ def train_from_job(job, run, stop_event, store):
             _log(f"step {p['step']}/{p['total']} ({frac:.0%})" + (f", loss {loss:.4g}" if loss is not None else "")
                  + eta + (f" · {p['message']}" if p.get("message") else ""))
 
-    if hasattr(task, "fit_job"):  # a task that owns its whole loop (e.g. fitting a tabular generator)
+    if isinstance(task, JobTask):  # a task that owns its whole loop (e.g. fitting a tabular generator)
         return task.fit_job(run, stop_event, reporter)
     trainer = Trainer(task, run, stop_event=stop_event, reporter=reporter, resume=job.resume)
     try:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.tabular.encoding import numeric
 from genesis_core.tabular.generators import GeneratorError, Progress, TabularGenerator
 
 
@@ -221,9 +222,7 @@ class DPTVAEGenerator(TabularGenerator):
 
 
 def _to_number(s: pd.Series) -> np.ndarray:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return np.where(s.isna(), np.nan, s.astype("int64") / 1e9).astype(float)
-    return pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
+    return numeric(s).to_numpy(dtype=float)
 
 
 def _restore_category(values: np.ndarray, kind: str) -> np.ndarray:

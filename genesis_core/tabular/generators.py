@@ -11,6 +11,7 @@ to load a file whose hash does not match. Files a user uploads are never unpickl
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import json
 from dataclasses import dataclass
@@ -76,7 +77,7 @@ def auto_choice(schema: list[ColumnSpec], rows: int, dp: bool = False,
     return "tvae", f"mixed column types ({numeric:.0%} continuous) and {rows} rows: a TVAE captures mixed types"
 
 
-class TabularGenerator:
+class TabularGenerator(abc.ABC):
     name = ""
 
     def __init__(self, seed: int = 0, epochs: int = 300, **options: Any):
@@ -155,17 +156,21 @@ class TabularGenerator:
         return gen
 
     # -- variants ------------------------------------------------------------------------------
+    @abc.abstractmethod
     def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
-        raise NotImplementedError
+        """Implemented by each variant."""
 
+    @abc.abstractmethod
     def _sample(self, rows: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame:
-        raise NotImplementedError
+        """Implemented by each variant."""
 
+    @abc.abstractmethod
     def _save(self, folder: Path) -> dict:
-        raise NotImplementedError
+        """Implemented by each variant."""
 
+    @abc.abstractmethod
     def _load(self, folder: Path, meta: dict) -> None:
-        raise NotImplementedError
+        """Implemented by each variant."""
 
 
 def _jsonable(v):

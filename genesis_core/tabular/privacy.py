@@ -1,8 +1,8 @@
 """How private a synthetic release is, measured against the training rows and a held-out set of real rows
 the generator never saw.
 
-Distances: rows are encoded once (numbers scaled by the training rows' robust range, categories one-hot
-scaled by 1/sqrt(2) so a mismatch counts 1) and compared exactly against every reference row, in chunks.
+Distances: rows are encoded once (tabular/encoding.py, fitted on the training rows) and compared exactly
+against every reference row, in chunks.
 
   dcr                 distance from each synthetic row to its closest training row (all of them) and closest
                       holdout row; dcr_share = share of synthetic rows closer to training than to holdout,
@@ -29,32 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genesis_core.tabular.quality import _numeric
-
-
-class Encoder:
-    def __init__(self, reference: pd.DataFrame, kinds: dict[str, str]):
-        self.kinds = kinds
-        self.scales, self.medians, self.categories = {}, {}, {}
-        for col, kind in kinds.items():
-            if kind == "numerical":
-                x = _numeric(reference[col])
-                q1, q99 = np.nanquantile(x, [0.01, 0.99]) if x.notna().any() else (0.0, 1.0)
-                self.scales[col] = max(q99 - q1, 1e-9)
-                self.medians[col] = float(np.nanmedian(x)) if x.notna().any() else 0.0
-            else:
-                self.categories[col] = reference[col].astype(str).value_counts().index[:50].tolist()
-
-    def __call__(self, df: pd.DataFrame) -> np.ndarray:
-        parts = []
-        for col, kind in self.kinds.items():
-            if kind == "numerical":
-                x = _numeric(df[col]).fillna(self.medians[col]).to_numpy(dtype=float)
-                parts.append((x / self.scales[col])[:, None])
-            else:
-                s = df[col].astype(str)
-                parts.append(np.stack([(s == c).to_numpy() for c in self.categories[col]], 1).astype(float) / np.sqrt(2))
-        return np.hstack(parts).astype(np.float32) if parts else np.zeros((len(df), 1), np.float32)
+from genesis_core.tabular.encoding import TableEncoder, numeric
 
 
 def nearest(queries: np.ndarray, reference: np.ndarray, k: int = 2, chunk: int = 2048) -> np.ndarray:
@@ -102,7 +77,7 @@ def membership_auc(train_x: np.ndarray, holdout_x: np.ndarray, synth_x: np.ndarr
 def attribute_inference(holdout: pd.DataFrame, synth: pd.DataFrame, quasi: list[str], sensitive: str,
                         kinds: dict[str, str]) -> dict[str, Any]:
     qkinds = {c: kinds[c] for c in quasi}
-    enc = Encoder(synth, qkinds)
+    enc = TableEncoder(synth, qkinds)
     import torch
 
     d = torch.cdist(torch.from_numpy(enc(holdout)), torch.from_numpy(enc(synth)))
@@ -113,7 +88,7 @@ def attribute_inference(holdout: pd.DataFrame, synth: pd.DataFrame, quasi: list[
         acc = float(np.mean(pd.Series(guess).astype(str).to_numpy() == pd.Series(truth).astype(str).to_numpy()))
         base = float(holdout[sensitive].astype(str).value_counts(normalize=True).iloc[0])
         return {"column": sensitive, "metric": "accuracy", "attack": acc, "baseline": base}
-    g, t = _numeric(pd.Series(guess)).to_numpy(), _numeric(pd.Series(truth)).to_numpy()
+    g, t = numeric(pd.Series(guess)).to_numpy(), numeric(pd.Series(truth)).to_numpy()
     ok = ~(np.isnan(g) | np.isnan(t))
     ss = np.sum((t[ok] - t[ok].mean()) ** 2)
     r2 = float(1 - np.sum((t[ok] - g[ok]) ** 2) / ss) if ss > 0 else 0.0
@@ -154,7 +129,7 @@ def enforce_k_anonymity(df: pd.DataFrame, quasi: list[str], k: int, kinds: dict[
     out = df.copy()
     for col in quasi:
         if kinds.get(col) == "numerical":
-            x = _numeric(out[col])
+            x = numeric(out[col])
             edges = np.unique(np.nanquantile(x.dropna(), np.linspace(0, 1, bins + 1))) if x.notna().any() else [0, 1]
             out[col] = pd.cut(x, edges, include_lowest=True, duplicates="drop").astype(str)
     keys = _groups(out, quasi)
@@ -169,7 +144,7 @@ def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.
                    dp_statement: dict | None = None) -> dict[str, Any]:
     cols = [c for c in kinds if c in synth.columns]
     kinds = {c: kinds[c] for c in cols}
-    enc = Encoder(train, kinds)
+    enc = TableEncoder(train, kinds)
     tx, sx = enc(train), enc(synth)
     train_keys = set(_groups(train, cols))
     out: dict[str, Any] = {}

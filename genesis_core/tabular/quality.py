@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from genesis_core.tabular.encoding import TableEncoder, numeric
 from genesis_core.tabular.schema import ColumnSpec
 
 
@@ -32,17 +33,11 @@ def _kinds(schema: list[ColumnSpec], columns) -> dict[str, str]:
     return {c: ("numerical" if kinds.get(c) in ("numerical", "datetime") else "categorical") for c in columns}
 
 
-def _numeric(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(s):
-        return s.astype("int64").where(s.notna()) / 1e9
-    return pd.to_numeric(s, errors="coerce")
-
-
 def column_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
     rows = []
     for col, kind in kinds.items():
         if kind == "numerical":
-            a, b = _numeric(real[col]).dropna(), _numeric(synth[col]).dropna()
+            a, b = numeric(real[col]).dropna(), numeric(synth[col]).dropna()
             score = 1 - stats.ks_2samp(a, b).statistic if len(a) and len(b) else 0.0
             rows.append({"column": col, "kind": kind, "metric": "KS complement", "score": float(score), "chi2_p": None})
         else:
@@ -61,7 +56,7 @@ def column_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]
 
 
 def _binned(s: pd.Series, edges=None) -> tuple[pd.Series, Any]:
-    x = _numeric(s)
+    x = numeric(s)
     if edges is None:
         edges = np.unique(np.nanquantile(x.dropna(), np.linspace(0, 1, 6))) if x.notna().any() else np.array([0, 1])
     return pd.cut(x, np.concatenate([[-np.inf], edges[1:-1], [np.inf]]), duplicates="drop").astype(str), edges
@@ -73,8 +68,8 @@ def pair_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], 
     for i, a in enumerate(cols):
         for b in cols[i + 1:]:
             if kinds[a] == kinds[b] == "numerical":
-                ra = pd.concat([_numeric(real[a]), _numeric(real[b])], axis=1).dropna()
-                sa = pd.concat([_numeric(synth[a]), _numeric(synth[b])], axis=1).dropna()
+                ra = pd.concat([numeric(real[a]), numeric(real[b])], axis=1).dropna()
+                sa = pd.concat([numeric(synth[a]), numeric(synth[b])], axis=1).dropna()
                 if len(ra) < 3 or len(sa) < 3:
                     continue
                 r1, r2 = ra.corr().iloc[0, 1], sa.corr().iloc[0, 1]
@@ -104,30 +99,6 @@ def pair_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], 
     return pd.DataFrame(rows, columns=["a", "b", "metric", "score", "real", "synthetic"])
 
 
-def _features(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], drop: tuple[str, ...] = ()):
-    """Both frames encoded the same way: numbers as they are (NaN -> real median), categories one-hot
-    over the real categories."""
-    parts_r, parts_s, names = [], [], []
-    for col, kind in kinds.items():
-        if col in drop:
-            continue
-        if kind == "numerical":
-            r, s = _numeric(real[col]), _numeric(synth[col])
-            med = r.median() if r.notna().any() else 0.0
-            parts_r.append(r.fillna(med).to_numpy()[:, None])
-            parts_s.append(s.fillna(med).to_numpy()[:, None])
-            names.append(col)
-        else:
-            cats = real[col].astype(str).value_counts().index[:30]
-            for c in cats:
-                parts_r.append((real[col].astype(str) == c).to_numpy()[:, None].astype(float))
-                parts_s.append((synth[col].astype(str) == c).to_numpy()[:, None].astype(float))
-                names.append(f"{col}={c}")
-    if not parts_r:
-        return np.zeros((len(real), 1)), np.zeros((len(synth), 1)), ["none"]
-    return np.hstack(parts_r).astype(float), np.hstack(parts_s).astype(float), names
-
-
 def detection_auc(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], seed: int = 0,
                   max_rows: int = 5000) -> float:
     from sklearn.ensemble import HistGradientBoostingClassifier
@@ -136,7 +107,8 @@ def detection_auc(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]
 
     r = real.sample(min(len(real), max_rows), random_state=seed)
     s = synth.sample(min(len(synth), max_rows), random_state=seed)
-    xr, xs, _ = _features(r, s, kinds)
+    enc = TableEncoder(r, kinds)
+    xr, xs = enc(r), enc(s)
     x = np.vstack([xr, xs])
     y = np.r_[np.zeros(len(xr)), np.ones(len(xs))]
     proba = cross_val_predict(HistGradientBoostingClassifier(random_state=seed, max_iter=100), x, y, cv=3,
@@ -157,17 +129,17 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
         (lambda: HistGradientBoostingRegressor(random_state=seed, max_iter=150))
     metric_name = "macro F1" if classification else "R²"
 
-    # one encoding for all frames: fit the columns on the real training data
+    enc = TableEncoder(real_train, {c: k for c, k in kinds.items() if c != target})  # one encoding for all frames
+
     def encode(df):
-        xs = _features(real_train, df, kinds, drop=(target,))[1]
-        y = df[target].astype(str).to_numpy() if classification else _numeric(df[target]).to_numpy()
+        xs = enc(df)
+        y = df[target].astype(str).to_numpy() if classification else numeric(df[target]).to_numpy()
         keep = np.ones(len(y), bool) if classification else ~np.isnan(y.astype(float))
         return xs[keep], y[keep]
 
     xtr, ytr = encode(real_train)
     xte, yte = encode(real_test)
     xsy, ysy = encode(synth)
-    _, _, names = _features(real_train, real_train, kinds, drop=(target,))
 
     def score(m, x, y):
         p = m.predict(x)
@@ -188,7 +160,7 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
     imp_s = permutation_importance(synth_model, xte, yte, n_repeats=3, random_state=seed).importances_mean
     rho = stats.spearmanr(imp_r, imp_s).statistic if len(imp_r) > 1 else np.nan
     out["importance_rank_corr"] = None if np.isnan(rho) else float(rho)
-    out["features"] = len(names)
+    out["features"] = enc.width
     return out
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genesis_core.tabular.quality import _numeric
+from genesis_core.tabular.encoding import numeric
 
 
 def distribution_figure(real: pd.DataFrame, synth: pd.DataFrame, column: str, kind: str):
@@ -20,7 +20,7 @@ def distribution_figure(real: pd.DataFrame, synth: pd.DataFrame, column: str, ki
     fig = go.Figure()
     if kind == "numerical":
         for name, df, color in (("real", real, "#1f77b4"), ("synthetic", synth, "#ff7f0e")):
-            fig.add_trace(go.Histogram(x=_numeric(df[column]), name=name, opacity=0.55, histnorm="probability density",
+            fig.add_trace(go.Histogram(x=numeric(df[column]), name=name, opacity=0.55, histnorm="probability density",
                                        marker_color=color, nbinsx=40))
         fig.update_layout(barmode="overlay")
     else:
@@ -40,7 +40,7 @@ def correlation_figure(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str,
     cols = [c for c, k in kinds.items() if k == "numerical"][:20]
     fig = make_subplots(rows=1, cols=2, subplot_titles=("real", "synthetic"))
     for i, df in enumerate((real, synth), start=1):
-        corr = pd.DataFrame({c: _numeric(df[c]) for c in cols}).corr() if cols else pd.DataFrame()
+        corr = pd.DataFrame({c: numeric(df[c]) for c in cols}).corr() if cols else pd.DataFrame()
         fig.add_trace(go.Heatmap(z=corr.values, x=cols, y=cols, zmin=-1, zmax=1, colorscale="RdBu", reversescale=True,
                                  showscale=i == 2), 1, i)
     fig.update_layout(title="Pearson correlations of the numerical columns", height=420,

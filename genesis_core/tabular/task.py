@@ -16,7 +16,7 @@ from genesis_core.registry import TASKS
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.generators import Inequality, Range, auto_choice, make_generator
 from genesis_core.tabular.ingest import TableError, read_table
-from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
+from genesis_core.training.task import JobTask, TaskConfigBase, TrainerConfig
 
 DEMOS = {
     "penguins": "palmerpenguins: 344 penguins, species, island, measurements, sex",
@@ -159,19 +159,10 @@ def synthesize(config: TabularSynthesisConfig, out_dir: Path, progress=lambda do
 
 
 @TASKS.register("tabular_synthesis")
-class TabularSynthesisTask(TrainingTask):
+class TabularSynthesisTask(JobTask):
     config_cls = TabularSynthesisConfig
     title = "Synthetic data"
     description = "Fit a generator to a table and write private synthetic data with a quality and privacy report."
-
-    def build_model(self):  # the Trainer is not used: this task owns its loop (fit_job)
-        raise NotImplementedError("tabular_synthesis runs through fit_job")
-
-    def build_loader(self, rank: int = 0, world_size: int = 1):
-        raise NotImplementedError("tabular_synthesis runs through fit_job")
-
-    def training_step(self, model, batch):
-        raise NotImplementedError("tabular_synthesis runs through fit_job")
 
     def fit_job(self, run, stop_event, reporter) -> TabularResult:
         start = time.time()

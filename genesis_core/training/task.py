@@ -122,3 +122,21 @@ class TrainingTask(abc.ABC):
     def checkpoint_meta(self) -> dict[str, Any]:
         """Extra JSON metadata stored with each checkpoint (component names, shapes, ...)."""
         return {}
+
+
+class JobTask(abc.ABC):
+    """A background job that owns its whole loop instead of handing a model to the Trainer (e.g. fitting a
+    tabular generator). The worker calls `fit_job`; the result has the Trainer result's fields (step,
+    total_steps, reason, eval_metrics, checkpoint)."""
+
+    config_cls: ClassVar[type] = TaskConfigBase
+    title: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+
+    def __init__(self, config: Any, device: torch.device):
+        self.config = config
+        self.device = device
+
+    @abc.abstractmethod
+    def fit_job(self, run: Any, stop_event: Any, reporter: Any) -> Any:
+        """Do the work, report progress through `reporter`, write results into `run`."""

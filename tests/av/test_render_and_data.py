@@ -81,3 +81,16 @@ def test_streams_never_repeat_across_workers_and_ranks_and_resume_where_they_sto
     from torch.utils.data import get_worker_info
 
     ds_mod.get_worker_info = get_worker_info
+
+
+def test_render_audio_gives_the_video_its_teacher_and_scores():
+    from genesis_core.av.music import generate_track
+    from genesis_core.av.render import render_audio
+
+    track = generate_track(8, 3.0)
+    steps = []
+    out = render_audio(track.wave, 16000, 12, 32, visualizer="spectrum_bars", events=track.onset_times,
+                       progress=lambda p, m: steps.append(p))
+    assert out["frames"] == 36 and out["teacher_mp4"] is None and out["mp4"][4:8] == b"ftyp"
+    assert {"av_align", "shuffled_audio_av_align", "offset_av_align", "event_f1"} <= set(out["scores"])
+    assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+from tests.vision.helpers import merged
 
 TINY_LM = {
     "task": "language_model",
@@ -16,10 +16,4 @@ TINY_LM = {
 
 
 def tiny_lm(**changes) -> dict:
-    cfg = copy.deepcopy(TINY_LM)
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(cfg.get(key), dict):
-            cfg[key].update(value)
-        else:
-            cfg[key] = value
-    return cfg
+    return merged(TINY_LM, changes)

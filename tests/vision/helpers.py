@@ -14,15 +14,21 @@ DIGITS = {"dataset": "sklearn_digits", "batch_size": 32}
 FAST = {"lr": 3e-3, "log_every": 10, "checkpoint_every": 0, "device": "cpu", "tensorboard": False}
 
 
-def config(task: str = "image_autoencoder", steps: int = 60, **sections) -> dict:
-    cfg = {"task": task, "name": sections.pop("name", task), "data": copy.deepcopy(DIGITS),
-           "trainer": {**FAST, "steps": steps, "eval_every": steps}}
-    for key, value in sections.items():
+def merged(base: dict, changes: dict) -> dict:
+    """A deep copy of `base` with `changes`: a dict updates the section of the same name, anything else
+    replaces the key."""
+    cfg = copy.deepcopy(base)
+    for key, value in changes.items():
         if isinstance(value, dict) and isinstance(cfg.get(key), dict):
             cfg[key].update(value)
         else:
             cfg[key] = value
     return cfg
+
+
+def config(task: str = "image_autoencoder", steps: int = 60, **sections) -> dict:
+    return merged({"task": task, "name": sections.pop("name", task), "data": DIGITS,
+                   "trainer": {**FAST, "steps": steps, "eval_every": steps}}, sections)
 
 
 def make_task(cfg: dict):
