@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import streamlit as st
 
+from genesis_core.errors import one_sentence
 from genesis_core.jobs import api
 from genesis_core.store.workspace import Workspace
 
@@ -15,17 +15,6 @@ STATUS_ICONS = {"queued": "◷", "running": "▶", "succeeded": "✔", "failed":
 
 def workspace() -> Workspace:
     return Workspace()
-
-
-def fmt_eta(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    seconds = int(round(seconds))
-    return f"{seconds // 60}m {seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
-
-
-def fmt_time(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
 
 
 @st.cache_resource(show_spinner=False)
@@ -37,7 +26,7 @@ def device_label() -> str:
 
 def show_error(exc: Exception) -> None:
     """One clear sentence for errors a user can cause; never a traceback."""
-    st.error(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+    st.error(one_sentence(exc))
 
 
 @st.fragment(run_every=3)
@@ -64,5 +53,5 @@ def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
 
 
 def running_job_for(run_id: str):
-    jobs = [j for j in api.list_jobs(workspace(), status=("running", "queued"), limit=50) if j.run_id == run_id]
-    return jobs[0] if jobs else None
+    """The queued or running job of a run (the sidebar's refresh ticks the queue, so dead workers are noticed)."""
+    return api.active_job(run_id, workspace())

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from genesis_core.jobs import api
 from app_pages.common import show_error, workspace
+from genesis_core.jobs import api
 
 st.title("Genesis Workbench")
 st.write(

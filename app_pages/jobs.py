@@ -4,12 +4,13 @@ import pandas as pd
 import streamlit as st
 import yaml
 
+from app_pages.common import STATUS_ICONS, show_error, workspace
 from genesis_core.config import apply_overrides, parse_mapping, to_dict
+from genesis_core.formatting import format_eta, format_time
 from genesis_core.jobs import api
 from genesis_core.jobs.store import JobStateError
 from genesis_core.registry import TASKS
 from genesis_core.store.metrics import MetricsReader
-from app_pages.common import STATUS_ICONS, fmt_eta, fmt_time, show_error, workspace
 
 st.title("Jobs")
 ws = workspace()
@@ -60,10 +61,10 @@ def live_table() -> None:
             "status": [f"{STATUS_ICONS[j.status]} {j.status}" for j in jobs],
             "progress": [j.progress for j in jobs],
             "step": [f"{j.step}/{j.total}" for j in jobs],
-            "ETA": [fmt_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
+            "ETA": [format_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
             "loss": [j.metrics.get("loss") for j in jobs],
             "loss curve": [loss_history(j) for j in jobs],
-            "created": [fmt_time(j.created) for j in jobs],
+            "created": [format_time(j.created) for j in jobs],
         }
     )
     event = st.dataframe(
@@ -87,7 +88,7 @@ def details(job) -> None:
     st.subheader(f"{STATUS_ICONS[job.status]} {job.name or job.task}")
     st.caption(f"{job.id} · task {job.task} · device {job.device} · attempt {job.attempts + 1}")
     if job.status == "running":
-        st.progress(job.progress, text=f"step {job.step} of {job.total} · ETA {fmt_eta(job.eta_s)}"
+        st.progress(job.progress, text=f"step {job.step} of {job.total} · ETA {format_eta(job.eta_s)}"
                     + (" · cancelling…" if job.cancel_requested else ""))
     if job.error:
         st.error(job.error)

@@ -5,10 +5,11 @@ import plotly.graph_objects as go
 import streamlit as st
 import yaml
 
+from app_pages.common import STATUS_ICONS, show_error, workspace
+from genesis_core.formatting import format_time
 from genesis_core.jobs.api import list_jobs
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import filter_runs
-from app_pages.common import STATUS_ICONS, fmt_time, show_error, workspace
 
 st.title("Runs")
 ws = workspace()
@@ -39,7 +40,7 @@ table = pd.DataFrame({
     "task": [r.task for r in runs],
     "status": [f"{STATUS_ICONS.get(status_by_run.get(r.id), '')} {status_by_run.get(r.id, '–')}" for r in runs],
     "tags": [", ".join(r.tags) for r in runs],
-    "created": [fmt_time(r.meta.get("created")) for r in runs],
+    "created": [format_time(r.meta.get("created")) for r in runs],
 })
 event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table")
 rows = event.selection.rows if event is not None else []
@@ -57,7 +58,7 @@ else:
 
 st.divider()
 st.subheader(("★ " if run.favorite else "") + run.name)
-st.caption(f"{run.id} · task {run.task} · created {fmt_time(run.meta.get('created'))} · {run.dir}")
+st.caption(f"{run.id} · task {run.task} · created {format_time(run.meta.get('created'))} · {run.dir}")
 
 edit = st.columns([3, 1, 1])
 new_tags = edit[0].text_input("Tags (comma separated)", ", ".join(run.tags), key=f"tags_{run.id}")
@@ -110,7 +111,7 @@ with events_tab:
     if events.empty:
         st.info("No events yet.")
     else:
-        events["time"] = events["wall"].map(fmt_time)
+        events["time"] = events["wall"].map(format_time)
         st.dataframe(events[["step", "time", "kind", "message"]], hide_index=True)
 with files_tab:
     artifacts = run.artifacts()

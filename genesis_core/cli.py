@@ -13,24 +13,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from typing import Any
 
 from genesis_core import __version__
-
-
-class CLIError(Exception):
-    """An error to print as one line (exit code 2)."""
-
-
-def _fmt_time(ts: float | None) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "-"
-
-
-def _fmt_eta(eta: float | None) -> str:
-    if eta is None:
-        return "-"
-    return f"{eta:.0f}s" if eta < 120 else f"{eta / 60:.1f}m"
+from genesis_core.errors import CLIError, WorkbenchError
+from genesis_core.formatting import format_eta, format_time
+from genesis_core.registry import COMMANDS
 
 
 def _table(rows: list[list[Any]], header: list[str]) -> str:
@@ -88,25 +76,19 @@ def train_foreground(config: dict[str, Any]) -> int:
 
     from genesis_core.config import to_dict
     from genesis_core.device import pick_device
-    from genesis_core.jobs.api import validate_config
-    from genesis_core.registry import TASKS
+    from genesis_core.registry import task_config
     from genesis_core.store.workspace import Workspace
-    from genesis_core.training.distributed import init_distributed, shutdown_distributed
-    from genesis_core.training.trainer import Trainer
+    from genesis_core.training.distributed import init_distributed
+    from genesis_core.training.launch import launch
 
-    cfg = validate_config(config)
-    device = pick_device(cfg.trainer.device)
-    ctx = init_distributed(device)
+    cfg = task_config(config)
+    ctx = init_distributed(pick_device(cfg.trainer.device))
     ws = Workspace()
     run_id = [ws.create_run(cfg.task, to_dict(cfg), name=cfg.name).id if ctx.is_main else None]
     if ctx.enabled:
         dist.broadcast_object_list(run_id, src=0)
     run = ws.get_run(run_id[0])
-    try:
-        task = TASKS.get(cfg.task)(cfg, device)
-        result = Trainer(task, run, progress_bar=ctx.is_main).fit()
-    finally:
-        shutdown_distributed()
+    result = launch(cfg, run, progress_bar=ctx.is_main)
     if ctx.is_main:
         print(f"training {result.reason} at step {result.step}/{result.total_steps} (world size {ctx.world_size})")
         for k, v in result.eval_metrics.items():
@@ -158,8 +140,8 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     ws = Workspace()
     if args.action == "list":
         jobs = api.list_jobs(ws, status=args.status, limit=args.limit)
-        rows = [[j.id, j.task, j.status, f"{j.progress:.0%}", f"{j.step}/{j.total}", _fmt_eta(j.eta_s),
-                 _fmt_time(j.created), j.run_id] for j in jobs]
+        rows = [[j.id, j.task, j.status, f"{j.progress:.0%}", f"{j.step}/{j.total}", format_eta(j.eta_s),
+                 format_time(j.created), j.run_id] for j in jobs]
         print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN"]) if rows
               else "no jobs")
         return 0
@@ -204,7 +186,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.action == "list":
         runs = ws.list_runs(task=args.task, tag=args.tag, favorite=True if args.favorites else None)
         rows = [[("★ " if r.favorite else "") + r.id, r.task, r.meta.get("name") or "-", ",".join(r.tags) or "-",
-                 _fmt_time(r.meta.get("created"))] for r in runs]
+                 format_time(r.meta.get("created"))] for r in runs]
         print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED"]) if rows else "no runs")
         return 0
     if not args.run_id:
@@ -288,29 +270,15 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--yes", action="store_true", help="with delete: confirm")
     r.set_defaults(func=cmd_runs)
 
-    from genesis_core.vision.cli import add_image_commands
-
-    add_image_commands(sub)
-    from genesis_core.lm.cli import add_lm_commands
-
-    add_lm_commands(sub)
-    from genesis_core.tabular.cli import add_tabular_commands
-
-    add_tabular_commands(sub)
+    for name in COMMANDS.names():  # the labs' own subcommands
+        COMMANDS.get(name)(sub)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    from genesis_core.config import ConfigError
-    from genesis_core.jobs.store import JobNotFoundError, JobStateError
-    from genesis_core.store.checkpoint import CheckpointError
-    from genesis_core.store.files import UnsafePathError
-    from genesis_core.store.workspace import RunNotFoundError
-
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CLIError, ConfigError, JobNotFoundError, JobStateError, RunNotFoundError, UnsafePathError,
-            CheckpointError) as exc:
+    except WorkbenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

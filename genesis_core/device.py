@@ -8,10 +8,12 @@ from dataclasses import dataclass
 
 import torch
 
+from genesis_core.errors import WorkbenchError
+
 DEVICE_CHOICES = ("auto", "cuda", "mps", "cpu")
 
 
-class DeviceUnavailableError(RuntimeError):
+class DeviceUnavailableError(WorkbenchError, RuntimeError):
     """The device that was asked for is not on this machine."""
 
 

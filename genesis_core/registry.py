@@ -1,4 +1,4 @@
-"""Name -> class registries for models, datasets and tasks (job kinds), and the factory over them.
+"""Name -> class registries for everything chosen by name, and the task-config validation beside them.
 
 A lab adds its pieces by registering them; the core never lists them by hand:
 
@@ -6,38 +6,43 @@ A lab adds its pieces by registering them; the core never lists them by hand:
     class Autoencoder(nn.Module): ...
 
     model = MODELS.build("autoencoder", config, image_shape)   # config is the class's frozen dataclass
+
+Each registry names the modules that fill it (its plugins) and imports them on first lookup, so asking
+for a tabular generator never imports the image lab, and the CLI's subcommands load without torch.
+
+  TASKS       job kinds (a TrainingTask or JobTask subclass each)
+  MODELS      model classes
+  DATASETS    dataset builders
+  GENERATORS  tabular generators (TabularGenerator subclasses)
+  COMMANDS    CLI subcommands of the labs: a function adding its parsers to the CLI's subparsers
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from typing import Any, Callable, Generic, TypeVar
 
+from genesis_core.errors import WorkbenchError
+
 T = TypeVar("T")
 
-# Modules that register things when imported. A lab appends its module here once.
-PLUGIN_MODULES: list[str] = [
-    "genesis_core.vision.tasks",
-    "genesis_core.vision.restoration",
-    "genesis_core.lm.task",
-    "genesis_core.tabular.task",
-    "genesis_core.av.task",
-]
+_TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.lm.task",
+                 "genesis_core.tabular.task", "genesis_core.av.task"]
 
 
-class UnknownNameError(KeyError):
+class UnknownNameError(WorkbenchError, KeyError):
     """A name that no plugin registered."""
-
-    def __str__(self) -> str:  # KeyError quotes its message; a user should read a sentence
-        return str(self.args[0])
 
 
 class Registry(Generic[T]):
-    """A named collection of classes (or factories) of one kind."""
+    """A named collection of classes (or factories) of one kind, filled by importing its plugin modules."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, plugins: list[str] | None = None):
         self.kind = kind
+        self.plugins = list(plugins or [])  # a lab appends its module here once
         self._items: dict[str, T] = {}
+        self._loaded = False
 
     def register(self, name: str) -> Callable[[T], T]:
         def decorator(obj: T) -> T:
@@ -48,37 +53,60 @@ class Registry(Generic[T]):
 
         return decorator
 
+    def load_plugins(self) -> None:
+        """Import every plugin module once so its registrations run."""
+        if self._loaded:
+            return
+        self._loaded = True
+        for module in self.plugins:
+            importlib.import_module(module)
+
     def get(self, name: str) -> T:
-        load_plugins()
+        self.load_plugins()
         if name not in self._items:
             known = ", ".join(sorted(self._items)) or "none"
             raise UnknownNameError(f"unknown {self.kind} {name!r}; known: {known}")
         return self._items[name]
 
     def names(self) -> list[str]:
-        load_plugins()
+        self.load_plugins()
         return sorted(self._items)
 
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
         return self.get(name)(*args, **kwargs)
 
     def __contains__(self, name: str) -> bool:
-        load_plugins()
+        self.load_plugins()
         return name in self._items
 
 
-MODELS: Registry[Any] = Registry("model")
-DATASETS: Registry[Any] = Registry("dataset")
-TASKS: Registry[Any] = Registry("task")
-
-_loaded = False
+TASKS: Registry[Any] = Registry("task", _TASK_MODULES)
+MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
+DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
+GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp"])
+COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
+                                                                 "genesis_core.tabular.cli"])
 
 
 def load_plugins() -> None:
-    """Import every plugin module once so its registrations run."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for module in PLUGIN_MODULES:
-        importlib.import_module(module)
+    """Import the plugins of the task, model and dataset registries."""
+    for registry in (TASKS, MODELS, DATASETS):
+        registry.load_plugins()
+
+
+def task_config(config: Any, task: str | None = None) -> Any:
+    """A task's frozen config from a dict (or a config), raising ConfigError naming the key when it is wrong."""
+    from genesis_core.config import ConfigError, from_dict, to_dict
+
+    if dataclasses.is_dataclass(config):
+        config = to_dict(config)
+    if not isinstance(config, dict):
+        raise ConfigError(f"config: expected a mapping, got {type(config).__name__}")
+    task = task or config.get("task")
+    if not task:
+        raise ConfigError("task: required key is missing (which task to train, e.g. 'image_autoencoder')")
+    try:
+        task_cls = TASKS.get(task)
+    except UnknownNameError as exc:
+        raise ConfigError(f"task: {exc}") from None
+    return from_dict(task_cls.config_cls, {**config, "task": task})

@@ -97,7 +97,7 @@ def test_configs_are_frozen():
 
 
 def test_validation_in_post_init_becomes_config_error(tiny_config):
-    from genesis_core.jobs.api import validate_config
+    from genesis_core.registry import task_config as validate_config
 
     tiny_config["trainer"]["steps"] = 0
     with pytest.raises(ConfigError, match="steps must be at least 1"):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from genesis_core.av.features import audio_features, feature_matrix

@@ -9,10 +9,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from genesis_core.errors import WorkbenchError
+
 MAX_SECONDS = 600.0
 
 
-class AudioError(ValueError):
+class AudioError(WorkbenchError, ValueError):
     """Audio that cannot be used; the message is one sentence."""
 
 

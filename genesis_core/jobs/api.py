@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import signal
 import time
 from collections import deque
 from typing import Any, Callable
 
-from genesis_core.config import ConfigError, from_dict, to_dict
+from genesis_core.config import ConfigError, to_dict
 from genesis_core.jobs import scheduler
 from genesis_core.jobs.store import TERMINAL, Job, JobStateError, JobStore
-from genesis_core.registry import TASKS
+from genesis_core.registry import task_config
 from genesis_core.store.workspace import Workspace
 
 
@@ -21,28 +20,12 @@ def _store(workspace: Workspace | None) -> tuple[Workspace, JobStore]:
     return ws, JobStore(ws.jobs_db)
 
 
-def validate_config(config: Any, task: str | None = None) -> Any:
-    """Turn a dict (or a task config) into the task's frozen config, raising ConfigError if it is wrong."""
-    if dataclasses.is_dataclass(config):
-        config = to_dict(config)
-    if not isinstance(config, dict):
-        raise ConfigError(f"config: expected a mapping, got {type(config).__name__}")
-    task = task or config.get("task")
-    if not task:
-        raise ConfigError("task: required key is missing (which task to train, e.g. 'image_autoencoder')")
-    try:
-        task_cls = TASKS.get(task)
-    except KeyError as exc:
-        raise ConfigError(f"task: {exc}") from None
-    return from_dict(task_cls.config_cls, {**config, "task": task})
-
-
 def submit(config: Any, task: str | None = None, nproc: int = 1, workspace: Workspace | None = None,
            tags: list[str] | None = None) -> Job:
     """Validate `config`, create its run, queue the job and start it if a slot is free."""
     from genesis_core.device import pick_device
 
-    cfg = validate_config(config, task)
+    cfg = task_config(config, task)
     device = pick_device(cfg.trainer.device).type
     if nproc < 1:
         raise ConfigError("nproc: must be at least 1")
@@ -61,6 +44,15 @@ def get(job_id: str, workspace: Workspace | None = None) -> Job:
     ws, store = _store(workspace)
     try:
         return store.get(job_id)
+    finally:
+        store.close()
+
+
+def active_job(run_id: str, workspace: Workspace | None = None) -> Job | None:
+    """The queued or running job writing `run_id`, if any (a run is written by one job at a time)."""
+    ws, store = _store(workspace)
+    try:
+        return next((j for j in store.for_run(run_id) if j.status in ("queued", "running")), None)
     finally:
         store.close()
 

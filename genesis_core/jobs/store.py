@@ -11,12 +11,12 @@ import json
 import secrets
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
-from contextlib import contextmanager
-
+from genesis_core.errors import WorkbenchError
 from genesis_core.store.metrics import connect
 
 STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
@@ -51,12 +51,11 @@ CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
 
 
-class JobNotFoundError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+class JobNotFoundError(WorkbenchError, KeyError):
+    """No job with that id."""
 
 
-class JobStateError(ValueError):
+class JobStateError(WorkbenchError, ValueError):
     """An action that the job's current state does not allow (e.g. resuming a running job)."""
 
 

@@ -17,6 +17,8 @@ import threading
 import time
 import traceback
 
+from genesis_core.formatting import format_eta
+
 
 def _log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
@@ -109,15 +111,9 @@ def run_job(job_id: str) -> int:
 
 
 def train_from_job(job, run, stop_event, store):
-    from genesis_core.config import from_dict
-    from genesis_core.device import pick_device
-    from genesis_core.registry import TASKS
-    from genesis_core.training.task import JobTask
-    from genesis_core.training.trainer import Trainer
+    from genesis_core.registry import task_config
+    from genesis_core.training.launch import launch
 
-    task_cls = TASKS.get(job.task)
-    config = from_dict(task_cls.config_cls, job.config)
-    task = task_cls(config, pick_device(config.trainer.device))
     milestones = {"next": 0.0, "at": 0.0}
 
     def reporter(p):
@@ -129,19 +125,11 @@ def train_from_job(job, run, stop_event, store):
             milestones["next"] = frac + 0.1
             milestones["at"] = time.monotonic()
             loss = p["metrics"].get("loss")
-            eta = f", eta {p['eta_s']:.0f} s" if p["eta_s"] is not None else ""
+            eta = f", eta {format_eta(p['eta_s'])}" if p["eta_s"] is not None else ""
             _log(f"step {p['step']}/{p['total']} ({frac:.0%})" + (f", loss {loss:.4g}" if loss is not None else "")
                  + eta + (f" · {p['message']}" if p.get("message") else ""))
 
-    if isinstance(task, JobTask):  # a task that owns its whole loop (e.g. fitting a tabular generator)
-        return task.fit_job(run, stop_event, reporter)
-    trainer = Trainer(task, run, stop_event=stop_event, reporter=reporter, resume=job.resume)
-    try:
-        return trainer.fit()
-    finally:
-        from genesis_core.training.distributed import shutdown_distributed
-
-        shutdown_distributed()
+    return launch(task_config(job.config, job.task), run, stop_event, reporter, resume=job.resume)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import argparse
 
+from genesis_core.errors import CLIError
+from genesis_core.registry import COMMANDS
 
+
+@COMMANDS.register("lm")
 def add_lm_commands(sub) -> None:
     p = sub.add_parser("lm", help="language models: go/no-go evaluation, samples, loss events, corpus",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -26,7 +30,6 @@ def add_lm_commands(sub) -> None:
 
 
 def cmd_lm(args: argparse.Namespace) -> int:
-    from genesis_core.cli import CLIError
     from genesis_core.lm.corpus import BUILTIN_SOURCES, LANGUAGE_NAMES, CorpusError, builtin_language
     from genesis_core.store.workspace import Workspace
 

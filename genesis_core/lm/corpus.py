@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from genesis_core.errors import WorkbenchError
+
 FORTUNES = Path("/usr/share/games/fortunes")
 # language -> fortune files or folders (relative to FORTUNES); English is the top-level collection
 BUILTIN_SOURCES = {
@@ -28,7 +30,7 @@ LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "it": "Itali
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|.\x08")  # colour codes and overstrike (the "wisdom" file has some)
 
 
-class CorpusError(ValueError):
+class CorpusError(WorkbenchError, ValueError):
     """A corpus that cannot be read: missing package or file, no text."""
 
 

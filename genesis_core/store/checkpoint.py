@@ -26,12 +26,13 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from genesis_core.errors import WorkbenchError
 from genesis_core.store.files import atomic_write_text
 
 CHECKPOINT_FORMAT = 1
 
 
-class CheckpointError(ValueError):
+class CheckpointError(WorkbenchError, ValueError):
     """A checkpoint that is missing, unreadable or not of the expected kind."""
 
 

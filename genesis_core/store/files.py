@@ -7,10 +7,12 @@ import re
 import tempfile
 from pathlib import Path
 
+from genesis_core.errors import WorkbenchError
+
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 
-class UnsafePathError(ValueError):
+class UnsafePathError(WorkbenchError, ValueError):
     """A name or path that would leave the workspace."""
 
 

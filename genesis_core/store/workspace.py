@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genesis_core.errors import WorkbenchError
 from genesis_core.store.files import atomic_write_text, safe_join, safe_name, sanitize_filename
 
 
@@ -32,9 +33,8 @@ def genesis_home() -> Path:
     return Path(os.environ.get("GENESIS_HOME", "workspace")).resolve()
 
 
-class RunNotFoundError(KeyError):
-    def __str__(self) -> str:
-        return str(self.args[0])
+class RunNotFoundError(WorkbenchError, KeyError):
+    """No run with that id."""
 
 
 @dataclass

@@ -1,51 +1,69 @@
 """`python -m genesis_core generate | report | privacy-audit`: the synthetic-data lab in the terminal.
 
-    python -m genesis_core generate -i data.csv -o synth.csv -m auto -n 1000 [--epsilon 1] [--target COL]
+    python -m genesis_core generate -i data.csv -o synth.csv [-m auto] [-n ROWS] [--holdout-fraction 0.2] \\
+        [--epsilon 1] [--target COL] [--no-report]
     python -m genesis_core report -r real.csv -s synth.csv [--holdout h.csv] [--target COL] \\
         [--sensitive COLS] [--quasi-identifiers COLS] -o report.html
     python -m genesis_core privacy-audit -r real.csv -s synth.csv --holdout h.csv --quasi-identifiers a,b \\
         [--sensitive c] [--enforce-k 5 -o released.csv]
 
--i/-r also take demo:penguins, demo:wine or demo:fair (datasets that ship inside packages).
+generate fits on every row and writes as many rows as the input has (-n to choose); --holdout-fraction keeps
+rows aside for the privacy figures that need rows the generator never saw. -m auto fits the candidates and
+keeps the best one on held-out rows. -i/-r also take demo:penguins, demo:wine or demo:fair (tables that ship
+inside packages).
 """
 
 from __future__ import annotations
 
 import argparse
-import shutil
+import os
 import sys
 import tempfile
 from pathlib import Path
+
+from genesis_core.errors import CLIError, WorkbenchError, one_sentence
+from genesis_core.registry import COMMANDS
 
 
 def _cols(text: str | None) -> list[str]:
     return [c.strip() for c in (text or "").split(",") if c.strip()]
 
 
+@COMMANDS.register("tabular")
 def add_tabular_commands(sub) -> None:
     g = sub.add_parser("generate", help="fit a generator to a table and write synthetic rows (+ report)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     g.add_argument("-i", "--input", required=True)
     g.add_argument("-o", "--output", required=True, help="synthetic CSV; the report goes beside it")
-    g.add_argument("-m", "--model", default="auto", choices=["auto", "gaussian_copula", "ctgan", "tvae", "dp_tvae"])
-    g.add_argument("-n", "--rows", type=int, default=0)
+    g.add_argument("-m", "--model", default="auto", help="auto, or a generator: gaussian_copula, ctgan, tvae, "
+                                                         "dp_tvae, ...")
+    g.add_argument("-n", "--rows", type=int, default=0, help="rows to write (default: as many as the input)")
+    g.add_argument("--holdout-fraction", type=float, default=0.0,
+                   help="share of the rows kept from the generator for the privacy figures (default 0)")
+    g.add_argument("--no-report", action="store_true", help="generate only: no quality or privacy scoring")
+    g.add_argument("--candidates", default="", help="auto: generators to try, comma-separated")
+    g.add_argument("--budget", type=float, default=600.0, help="auto: seconds for all candidates together")
     g.add_argument("--epsilon", type=float, default=0.0)
     g.add_argument("--epochs", type=int, default=300)
     g.add_argument("--target", default="")
     g.add_argument("--sensitive", default="")
     g.add_argument("--quasi-identifiers", default="")
+    g.add_argument("--column-type", action="append", default=[], metavar="COLUMN=KIND",
+                   help="override an inferred type (repeatable): age=numerical, code=categorical, "
+                        "born=datetime@%%d.%%m.%%Y")
+    g.add_argument("--personal-data", choices=["replace", "drop"], default="replace",
+                   help="names, emails, phone numbers: replaced by fake values (default) or left out")
     g.add_argument("--seed", type=int, default=0)
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("report", help="quality and privacy report of a synthetic table against the real one",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for p in (r,):
-        p.add_argument("-r", "--real", required=True)
-        p.add_argument("-s", "--synthetic", required=True)
-        p.add_argument("--holdout", help="real rows the generator never saw (for DCR share and membership AUC)")
-        p.add_argument("--target", default="")
-        p.add_argument("--sensitive", default="")
-        p.add_argument("--quasi-identifiers", default="")
-        p.add_argument("-o", "--output", required=True, help="report.html (a .json is written beside it)")
+    r.add_argument("-r", "--real", required=True)
+    r.add_argument("-s", "--synthetic", required=True)
+    r.add_argument("--holdout", help="real rows the generator never saw (for DCR share and membership AUC)")
+    r.add_argument("--target", default="")
+    r.add_argument("--sensitive", default="")
+    r.add_argument("--quasi-identifiers", default="")
+    r.add_argument("-o", "--output", required=True, help="report.html (a .json is written beside it)")
     r.set_defaults(func=cmd_report)
     a = sub.add_parser("privacy-audit", help="privacy figures of a synthetic table; optional k-anonymity enforcement",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -59,54 +77,85 @@ def add_tabular_commands(sub) -> None:
     a.set_defaults(func=cmd_audit)
 
 
-def _load(source: str, schema=None):
-    from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.task import load_input
-
-    raw = load_input(source)
-    schema = schema or sch.infer_schema(raw)
-    return sch.prepare(raw, [c for c in schema if c.name in raw.columns]), schema
+def _fail(exc: Exception) -> CLIError:
+    return CLIError(one_sentence(exc))
 
 
-def _errors():
-    from genesis_core.tabular.generators import GeneratorError
-    from genesis_core.tabular.ingest import TableError
+def _print_plan(meta: dict) -> None:
+    for w in meta.get("warnings", []):
+        print(f"note: {w}", file=sys.stderr)
+    for c in meta.get("columns", []):
+        if not c["what"].startswith("synthesised"):
+            print(f"note: {c['column']}: {c['what']} ({c['why']})", file=sys.stderr)
+    for row in meta.get("leaderboard", []):
+        score = row.get("quality_score")
+        print(f"auto: {row['generator']:<16} " + (f"quality {score:.3f}  ({row['fit_s']:.1f} s to fit)"
+                                                  if score is not None else f"{row['status']}: {row.get('error', '')}"))
 
-    return (TableError, GeneratorError, ValueError, KeyError)
+
+def print_figures(report: dict) -> None:
+    from genesis_core.tabular.report import headline
+
+    for row in headline(report["quality"]):
+        if row["value"] is not None:
+            print(f"{row['figure']:<78} {row['value']:.3f}")
+    u = report["quality"].get("utility")
+    if u and "tstr" in u:
+        print(f"utility ({u['target']}, {u['metric']}): train synthetic/test real {u['tstr']:.3f}, train real/test "
+              f"real {u['trtr']:.3f}, constant model {u['constant_baseline']:.3f}")
+    p = report["privacy"]
+    if p.get("note"):
+        print(p["note"])
+    for v in p.get("verdicts", []):
+        print(f"[{v['verdict']}] {v['measure']}: {v['value']:.3f}. {v['sentence']}")
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from genesis_core.cli import CLIError
     from genesis_core.config import from_dict
-    from genesis_core.tabular.task import TabularSynthesisConfig, synthesize
+    from genesis_core.tabular.pipeline import synthesize
+    from genesis_core.tabular.task import TabularSynthesisConfig
 
+    out = Path(args.output)
     try:
         cfg = from_dict(TabularSynthesisConfig, {
             "source": args.input if args.input.startswith("demo:") else str(Path(args.input).resolve()),
             "generator": args.model, "rows": args.rows, "epsilon": args.epsilon, "epochs": args.epochs,
-            "target": args.target, "sensitive": _cols(args.sensitive),
-            "quasi_identifiers": _cols(args.quasi_identifiers), "trainer": {"seed": args.seed}})
-        out = Path(args.output)
-        with tempfile.TemporaryDirectory() as tmp:
+            "holdout_fraction": args.holdout_fraction, "report": not args.no_report,
+            "candidates": _cols(args.candidates), "auto_budget_s": args.budget, "target": args.target,
+            "sensitive": _cols(args.sensitive), "quasi_identifiers": _cols(args.quasi_identifiers),
+            "column_types": args.column_type, "personal_data": args.personal_data, "trainer": {"seed": args.seed}})
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=out.parent, prefix=".generate-") as tmp:
             def progress(done, total, message):
                 print(f"[{done / total:4.0%}] {message}", file=sys.stderr, flush=True)
 
             report = synthesize(cfg, Path(tmp), progress)
-            out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.move(str(Path(tmp) / "synthetic.csv"), out)
-            for name in ("report.html", "report.json"):
-                shutil.move(str(Path(tmp) / name), out.with_suffix("." + name.replace("report.", "report.")))
-    except _errors() as exc:
-        raise CLIError(str(exc).strip().splitlines()[0]) from exc
-    m, q = report["meta"], report["quality"]
-    print(f"wrote {out} ({m['rows_synthetic']} rows, {m['generator']}: {m['reason']}); overall quality "
-          f"{q['overall']:.3f}, membership AUC {report['privacy'].get('membership_auc', float('nan')):.3f}")
+            os.replace(Path(tmp) / "synthetic.csv", out)  # same folder: each file appears whole or not at all
+            if cfg.report:
+                os.replace(Path(tmp) / "report.html", out.with_suffix(".report.html"))
+                os.replace(Path(tmp) / "report.json", out.with_suffix(".report.json"))
+    except (WorkbenchError, ValueError, KeyError) as exc:
+        raise _fail(exc) from exc
+    m = report["meta"]
+    _print_plan(m)
+    print(f"wrote {out} ({m['rows_synthetic']} rows, {m['generator']}: {m['reason']}; {m['generate_s']:.1f} s)")
+    if cfg.report:
+        print_figures(report)
+        print(f"report: {out.with_suffix('.report.html')}")
     return 0
 
 
-def _report(args, need_output=True):
+def _load(source: str, schema=None):
+    from genesis_core.tabular import schema as sch
+    from genesis_core.tabular.pipeline import read_source
+
+    raw = read_source(source)[0]
+    schema = schema or sch.infer_schema(raw)
+    return sch.prepare(raw, [c for c in schema if c.name in raw.columns]), schema
+
+
+def _score(args):
     from genesis_core.tabular.privacy import privacy_report
-    from genesis_core.tabular.quality import _kinds, quality_report
 
     real, schema = _load(args.real)
     synth, _ = _load(args.synthetic, schema)
@@ -114,42 +163,44 @@ def _report(args, need_output=True):
     missing = [c for c in real.columns if c not in synth.columns]
     if missing:
         raise ValueError(f"the synthetic table lacks column(s) {', '.join(missing)}")
-    kinds = _kinds(schema, real.columns)
-    privacy = privacy_report(real, holdout, synth[real.columns], kinds, _cols(args.quasi_identifiers), _cols(args.sensitive))
-    return real, synth, schema, kinds, privacy, quality_report
+    synth = synth[real.columns]
+    privacy = privacy_report(real, holdout, synth, schema, _cols(args.quasi_identifiers), _cols(args.sensitive))
+    return real, synth, holdout, schema, privacy
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from genesis_core.cli import CLIError
+    from genesis_core.store.files import atomic_write_text
+    from genesis_core.tabular.quality import quality_report
     from genesis_core.tabular.report import to_html, to_json
 
     try:
-        real, synth, schema, kinds, privacy, quality_report = _report(args)
-        holdout = _load(args.holdout, schema)[0] if args.holdout else None
-        quality = quality_report(real, synth[real.columns], schema, holdout, args.target or None)
+        real, synth, holdout, schema, privacy = _score(args)
+        quality = quality_report(real, synth, schema, holdout, args.target or None)
         report = {"meta": {"summary": f"{args.synthetic} against {args.real}"}, "quality": quality, "privacy": privacy}
         out = Path(args.output)
-        out.write_text(to_html(report, real, synth, kinds), encoding="utf-8")
-        out.with_suffix(".json").write_text(to_json(report))
-    except _errors() as exc:
-        raise CLIError(str(exc).strip().splitlines()[0]) from exc
-    print(f"wrote {out} and {out.with_suffix('.json')}: overall quality {quality['overall']:.3f} "
-          f"(SDMetrics {quality['sdmetrics_quality'] if quality['sdmetrics_quality'] is not None else 'n/a'})")
+        atomic_write_text(out, to_html(report, real, synth, schema))
+        atomic_write_text(out.with_suffix(".json"), to_json(report))
+    except (WorkbenchError, ValueError, KeyError) as exc:
+        raise _fail(exc) from exc
+    print_figures(report)
+    print(f"wrote {out} and {out.with_suffix('.json')}")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    from genesis_core.cli import CLIError
+    from genesis_core.store.files import atomic_write_text
     from genesis_core.tabular.privacy import enforce_k_anonymity, k_anonymity
+    from genesis_core.tabular.quality import column_kinds
 
     try:
-        real, synth, schema, kinds, privacy, _ = _report(args)
-        for key in ("dcr_share_closer_to_train", "dcr_train_median", "dcr_holdout_median", "nndr_median",
-                    "exact_copy_rate", "exact_copy_rate_holdout_baseline", "membership_auc", "reidentification_rate"):
+        real, synth, holdout, schema, privacy = _score(args)
+        for key in ("dcr_share_closer_to_train", "dcr_share_ideal", "dcr_train_median", "dcr_holdout_median",
+                    "nndr_median", "exact_copy_rate", "exact_copy_rate_holdout_baseline", "membership_auc",
+                    "reidentification_rate"):
             if key in privacy:
-                print(f"{key:<28} {privacy[key]:.4f}")
-        for row in privacy.get("attribute_inference", []):
-            print(f"attribute inference {row['column']}: {row['metric']} {row['attack']:.3f} (baseline {row['baseline']:.3f})")
+                print(f"{key:<34} {privacy[key]:.4f}")
+        for v in privacy.get("verdicts", []):
+            print(f"[{v['verdict']}] {v['sentence']}")
         if "k_anonymity" in privacy:
             print(f"k-anonymity {privacy['k_anonymity']}")
         if privacy.get("note"):
@@ -158,11 +209,13 @@ def cmd_audit(args: argparse.Namespace) -> int:
             quasi = _cols(args.quasi_identifiers)
             if not quasi or not args.output:
                 raise CLIError("--enforce-k needs --quasi-identifiers and -o")
-            released, info = enforce_k_anonymity(synth, quasi, args.enforce_k, kinds)
-            released.to_csv(args.output, index=False)
+            released, info = enforce_k_anonymity(synth, quasi, args.enforce_k, column_kinds(schema, synth.columns))
+            atomic_write_text(args.output, released.to_csv(index=False))
             after = k_anonymity(released, quasi, _cols(args.sensitive)[0] if _cols(args.sensitive) else None)
             print(f"wrote {args.output}: k={after['k']} after generalising {info['generalised']} and suppressing "
                   f"{info['suppressed_rows']} rows")
-    except _errors() as exc:
-        raise CLIError(str(exc).strip().splitlines()[0]) from exc
+    except CLIError:
+        raise
+    except (WorkbenchError, ValueError, KeyError) as exc:
+        raise _fail(exc) from exc
     return 0

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.registry import GENERATORS
 from genesis_core.tabular.encoding import numeric
 from genesis_core.tabular.generators import GeneratorError, Progress, TabularGenerator
 
@@ -44,8 +45,10 @@ class _VAE(nn.Module):
         return self.dec(z), mu, logvar
 
 
+@GENERATORS.register("dp_tvae")
 class DPTVAEGenerator(TabularGenerator):
     name = "dp_tvae"
+    private = True
 
     def __init__(self, seed: int = 0, epochs: int = 30, epsilon: float = 1.0, delta: float | None = None,
                  max_grad_norm: float = 1.0, batch_size: int = 64, lr: float = 2e-3, categories: str = "public",
@@ -64,10 +67,10 @@ class DPTVAEGenerator(TabularGenerator):
     # -- encoding ------------------------------------------------------------------------------
     def _learn_encoding(self, frame: pd.DataFrame, eps_pre: float, rng: np.random.Generator) -> None:
         declared = self.options["bounds"]
-        cat_cols = [c for c in self.schema if c.name in frame.columns and c.kind in ("categorical", "boolean")]
+        cat_cols = [c for c in self.model_schema if c.name in frame.columns and c.kind in ("categorical", "boolean")]
         eps_each = eps_pre / max(1, len(cat_cols))
         self.blocks = []
-        for spec in self.schema:
+        for spec in self.model_schema:
             if spec.name not in frame.columns:
                 continue
             s = frame[spec.name]
@@ -177,6 +180,7 @@ class DPTVAEGenerator(TabularGenerator):
             "covered": "model training (DP-SGD, Poisson sampling, per-row clipping)"
                        + ("; category sets (Laplace counts)" if eps_pre else ""),
             "declared_public": sorted({f"{b['column']} bounds" for b in self.blocks if "low" in b}
+                                      | {f"{c.name} point masses" for c in self.model_schema if c.point_masses}
                                       | ({f"{b['column']} categories" for b in self.blocks if "categories" in b}
                                          if o["categories"] == "public" else set())),
         }
@@ -230,5 +234,3 @@ def _restore_category(values: np.ndarray, kind: str) -> np.ndarray:
         return np.array([None if v is None else v in ("True", "true", "1", "yes") for v in values], dtype=object)
     return values
 
-
-__all__ = ["DPTVAEGenerator"]

@@ -1,34 +1,42 @@
 """Tabular generators behind one interface: `fit(frame, schema)`, `sample(rows, conditions, constraints)`,
-`save(folder)`, `load(folder)`. The public methods are here; each variant implements `_fit`/`_sample`.
+`save(folder)`, `load(folder)`. The public methods are here; each variant implements the hooks `_fit`,
+`_sample`, `_save`, `_load`, and registers itself by name in `GENERATORS`:
 
   gaussian_copula, ctgan, tvae   SDV 2.0's single-table synthesizers, seeded
-  dp_tvae                        our TVAE trained with Opacus DP-SGD (see tabular/dp.py)
+  dp_tvae                        our TVAE trained with Opacus DP-SGD (tabular/dp.py)
 
-Saving: the DP model is safetensors + JSON. SDV synthesizers can only be serialised by SDV's own pickle-
-based `save`; the workbench writes them into its own workspace, records their SHA-256 in JSON and refuses
-to load a file whose hash does not match. Files a user uploads are never unpickled.
+Every generator works through the same codec (tabular/codec.py): it models typed columns with point
+masses split off, and what it samples comes back written as the input was (integers, 0/1, date formats
+and grids, fake personal data, new ids).
+
+Saving: `generator.json` holds the class name, the constructor's arguments and the codec; `load` calls the
+constructor with them. SDV synthesizers can only be serialised by SDV's own pickle-based `save`: the
+workbench writes them into its workspace and records their SHA-256 in the workspace's trust record
+(store/trust.py); a pickle it did not write is never loaded.
 """
 
 from __future__ import annotations
 
 import abc
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from genesis_core.tabular.schema import ColumnSpec, sdv_metadata
+from genesis_core.errors import WorkbenchError
+from genesis_core.registry import GENERATORS, UnknownNameError
+from genesis_core.store.files import atomic_write_text
+from genesis_core.tabular.codec import TableCodec
+from genesis_core.tabular.schema import ColumnSpec, category_text, sdv_metadata
 
-GENERATORS = ("gaussian_copula", "ctgan", "tvae", "dp_tvae")
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 
 
-class GeneratorError(ValueError):
-    """A generator that cannot do what was asked (bad constraint, unknown column, tampered file)."""
+class GeneratorError(WorkbenchError, ValueError):
+    """A generator that cannot do what was asked (bad constraint, unknown column, untrusted file)."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +46,8 @@ class Range:
     high: float
 
     def ok(self, df: pd.DataFrame) -> pd.Series:
-        return df[self.column].between(self.low, self.high) | df[self.column].isna()
+        x = pd.to_numeric(df[self.column], errors="coerce")
+        return x.between(self.low, self.high) | x.isna()
 
 
 @dataclass(frozen=True)
@@ -48,62 +57,82 @@ class Inequality:
 
     def ok(self, df: pd.DataFrame) -> pd.Series:
         a, b = df[self.low_column], df[self.high_column]
+        if not (pd.api.types.is_datetime64_any_dtype(a) or pd.api.types.is_datetime64_any_dtype(b)):
+            a, b = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
         return (a <= b) | a.isna() | b.isna()
 
 
 @dataclass(frozen=True)
 class FixedCombinations:
     columns: tuple[str, ...]
-    allowed: tuple[tuple, ...] = ()  # filled at fit time from the training data
+    allowed: tuple[tuple, ...] = ()  # filled at fit time from the training data, as text
 
     def ok(self, df: pd.DataFrame) -> pd.Series:
         allowed = set(self.allowed)
-        return pd.Series([tuple(r) in allowed for r in df[list(self.columns)].itertuples(index=False)], index=df.index)
+        text = pd.DataFrame({c: category_text(df[c]) for c in self.columns})
+        return pd.Series([tuple(r) in allowed for r in text.itertuples(index=False)], index=df.index)
 
 
-def auto_choice(schema: list[ColumnSpec], rows: int, dp: bool = False,
-                exact_correlations: bool = False) -> tuple[str, str]:
-    """(generator, the reason in a sentence)."""
-    used = [c for c in schema if c.kind not in ("id", "text")]
-    numeric = sum(c.kind in ("numerical", "datetime") for c in used) / max(1, len(used))
-    if dp:
-        return "dp_tvae", "differential privacy was asked for: only dp_tvae is private end to end"
-    if exact_correlations:
-        return "gaussian_copula", "exact correlations were asked for: the Gaussian copula models them directly"
-    if numeric >= 0.7:
-        return "gaussian_copula", f"mostly continuous columns ({numeric:.0%}): a Gaussian copula fits them well and fast"
-    if rows < 1000:
-        return "gaussian_copula", f"only {rows} rows: too few for a neural generator to beat the copula"
-    return "tvae", f"mixed column types ({numeric:.0%} continuous) and {rows} rows: a TVAE captures mixed types"
+def make_generator(name: str, seed: int = 0, epochs: int = 300, **options: Any) -> TabularGenerator:
+    """The registered generator `name`, constructed (raises GeneratorError for an unknown name)."""
+    try:
+        cls = GENERATORS.get(name)
+    except UnknownNameError as exc:
+        raise GeneratorError(str(exc)) from None
+    return cls(seed=seed, epochs=epochs, **options)
 
 
 class TabularGenerator(abc.ABC):
-    name = ""
+    name: ClassVar[str] = ""
+    private: ClassVar[bool] = False  # trained with differential privacy end to end
 
     def __init__(self, seed: int = 0, epochs: int = 300, **options: Any):
         self.seed, self.epochs, self.options = seed, epochs, options
-        self.schema: list[ColumnSpec] = []
-        self.columns: list[str] = []
+        self.codec: TableCodec | None = None
         self.fixed: list[FixedCombinations] = []
+
+    @property
+    def schema(self) -> list[ColumnSpec]:
+        return self.codec.schema if self.codec else []
+
+    @property
+    def model_schema(self) -> list[ColumnSpec]:
+        return self.codec.model_schema() if self.codec else []
+
+    @property
+    def columns(self) -> list[str]:
+        """The columns `sample` returns (personal data left out by choice is not among them)."""
+        return [c.name for c in self.schema if not (c.kind == "text" or (c.kind == "pii" and c.pii_action == "drop"))]
 
     # -- public --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, schema: list[ColumnSpec], progress: Progress | None = None,
-            fixed_combinations: list[tuple[str, ...]] = ()) -> "TabularGenerator":
-        self.schema, self.columns = schema, list(frame.columns)
-        self.fixed = [FixedCombinations(tuple(cols), tuple(map(tuple, frame[list(cols)].dropna()
-                                                               .drop_duplicates().itertuples(index=False))))
-                      for cols in fixed_combinations]
-        self._fit(frame, progress or (lambda *a: None))
+            fixed_combinations: list[tuple[str, ...]] = ()) -> TabularGenerator:
+        """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides)."""
+        self.codec = TableCodec.fit(frame, schema)
+        for cols in fixed_combinations:
+            unknown = [c for c in cols if c not in frame.columns]
+            if unknown:
+                raise GeneratorError(f"fixed combination of unknown column {unknown[0]!r}")
+        self.fixed = [FixedCombinations(tuple(cols), tuple(map(tuple, pd.DataFrame(
+            {c: category_text(frame[c]) for c in cols}).dropna().drop_duplicates().itertuples(index=False))))
+            for cols in fixed_combinations]
+        model_frame = self.codec.encode(frame, self.seed, row_local=self.private)
+        if len(model_frame.columns) == 0:
+            raise GeneratorError("no column is left to synthesise (every column is an id, free text or personal data)")
+        self._fit(model_frame, progress or (lambda *a: None))
         return self
 
     def sample(self, rows: int, conditions: dict[str, Any] | None = None, constraints: list = (),
                batch_size: int = 10_000, seed: int | None = None) -> pd.DataFrame:
-        """`rows` rows, in batches; `conditions` fixes column values; constraints reject rows (a range, an
-        inequality between columns, combinations seen in the training data)."""
+        """`rows` rows, written as the input was, in batches; `conditions` fixes column values; constraints
+        reject rows (a range, an inequality between columns, combinations seen in the training data)."""
+        if self.codec is None:
+            raise GeneratorError("fit the generator before sampling from it")
         if rows < 1:
             raise GeneratorError("ask for at least one row")
+        modelled = {c.name for c in self.model_schema}
         for col in (conditions or {}):
-            if col not in self.columns:
+            if col not in modelled:
                 raise GeneratorError(f"cannot condition on {col!r}: it is not a synthesised column")
         checks = [*constraints, *self.fixed]
         for check in checks:
@@ -111,12 +140,14 @@ class TabularGenerator(abc.ABC):
                     list(getattr(check, "columns", ())):
                 if col not in self.columns:
                     raise GeneratorError(f"constraint on unknown column {col!r}")
+        typed_conditions = self.codec.encode_conditions(conditions or {})
         rng = np.random.default_rng(self.seed if seed is None else seed)
         parts, have, tries = [], 0, 0
         while have < rows:
             tries += 1
             n = min(batch_size, max(rows - have, 1) * (2 if checks or conditions else 1))
-            batch = self._sample(n, conditions or {}, int(rng.integers(2**31)))
+            batch_seed = int(rng.integers(2**31))
+            batch = self.codec.decode(self._sample(n, typed_conditions, batch_seed), batch_seed)
             for check in checks:
                 batch = batch[check.ok(batch).values]
             parts.append(batch)
@@ -126,79 +157,76 @@ class TabularGenerator(abc.ABC):
                                      "after 50 batches); loosen them")
         return pd.concat(parts, ignore_index=True).head(rows)[self.columns]
 
+    def init_args(self) -> dict[str, Any]:
+        """The constructor's arguments, saved so that `load` builds the same generator."""
+        return {"seed": self.seed, "epochs": self.epochs, **self.options}
+
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {"generator": self.name, "seed": self.seed, "epochs": self.epochs, "options": self.options,
-                "columns": self.columns, "schema": [c.__dict__ for c in self.schema],
-                "fixed": [[list(f.columns), [list(map(_jsonable, a)) for a in f.allowed]] for f in self.fixed],
+        meta = {"generator": self.name, "init": self.init_args(), "codec": self.codec.to_dict(),
+                "fixed": [[list(f.columns), [list(a) for a in f.allowed]] for f in self.fixed],
                 **self._save(folder)}
-        (folder / "generator.json").write_text(json.dumps(meta, indent=2, default=str))
+        atomic_write_text(folder / "generator.json", json.dumps(meta, indent=2, default=_jsonable))
         return folder
 
     @staticmethod
-    def load(folder: str | Path) -> "TabularGenerator":
+    def load(folder: str | Path) -> TabularGenerator:
         folder = Path(folder)
         try:
             meta = json.loads((folder / "generator.json").read_text())
-            cls = {"gaussian_copula": SDVGenerator, "ctgan": SDVGenerator, "tvae": SDVGenerator}.get(meta["generator"])
-            if cls is None:
-                from genesis_core.tabular.dp import DPTVAEGenerator as cls  # noqa: N813
-        except (OSError, ValueError, KeyError) as exc:
+            cls = GENERATORS.get(meta["generator"])
+            gen = cls(**meta["init"])
+            gen.codec = TableCodec.from_dict(meta["codec"])
+            gen.fixed = [FixedCombinations(tuple(c), tuple(tuple(a) for a in allowed)) for c, allowed in meta["fixed"]]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GeneratorError(f"{folder} does not hold a saved generator.") from exc
-        gen = cls.__new__(cls)
-        TabularGenerator.__init__(gen, meta["seed"], meta["epochs"], **meta["options"])
-        gen.name = meta["generator"]
-        gen.schema = [ColumnSpec(**c) for c in meta["schema"]]
-        gen.columns = meta["columns"]
-        gen.fixed = [FixedCombinations(tuple(c), tuple(tuple(a) for a in allowed)) for c, allowed in meta["fixed"]]
         gen._load(folder, meta)
         return gen
 
     # -- variants ------------------------------------------------------------------------------
     @abc.abstractmethod
     def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
-        """Implemented by each variant."""
+        """Fit to the typed frame (columns: `self.model_schema`)."""
 
     @abc.abstractmethod
     def _sample(self, rows: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame:
-        """Implemented by each variant."""
+        """`rows` typed rows (about as many when conditions are rejected rather than imposed)."""
 
     @abc.abstractmethod
     def _save(self, folder: Path) -> dict:
-        """Implemented by each variant."""
+        """Write the fitted state into `folder`; return JSON metadata to store beside it."""
 
     @abc.abstractmethod
     def _load(self, folder: Path, meta: dict) -> None:
-        """Implemented by each variant."""
+        """Read back what `_save` wrote."""
+
+
+def _last_loss(synth) -> str:
+    """The final epoch's losses of a neural SDV synthesizer, for the log ("" for the others)."""
+    try:
+        losses = synth.get_loss_values()
+    except (AttributeError, ValueError, NotImplementedError):
+        return ""
+    if losses is None or not len(losses):
+        return ""
+    last = losses.iloc[-1]
+    parts = [f"{k.lower()} {v:.3f}" for k, v in last.items() if k != "Epoch" and isinstance(v, (int, float))]
+    return f" after {int(last.get('Epoch', len(losses) - 1)) + 1} epochs" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _jsonable(v):
-    return v.item() if hasattr(v, "item") else v
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    if hasattr(v, "item"):
+        return v.item()
+    return str(v)
 
 
 class SDVGenerator(TabularGenerator):
-    """SDV's GaussianCopula, CTGAN or TVAE, seeded."""
+    """One of SDV's single-table synthesizers, seeded; subclasses say which."""
 
-    def __init__(self, name: str = "gaussian_copula", seed: int = 0, epochs: int = 300, **options: Any):
-        super().__init__(seed, epochs, **options)
-        if name not in ("gaussian_copula", "ctgan", "tvae"):
-            raise GeneratorError(f"unknown SDV generator {name!r}")
-        self.name = name
-        self.synth = None
-
-    def _build(self, metadata):
-        from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
-
-        if self.name == "gaussian_copula":
-            return GaussianCopulaSynthesizer(metadata, **self.options)
-        cls = CTGANSynthesizer if self.name == "ctgan" else TVAESynthesizer
-        # verbose: SDV prints the epoch and its losses (into the job's log, or the terminal)
-        return cls(metadata, epochs=self.epochs, **{"verbose": True, **self.options})
+    @abc.abstractmethod
+    def _build(self, metadata, rows: int):
+        """The SDV synthesizer for `metadata` and a table of `rows` rows, with this generator's options."""
 
     def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
         import torch
@@ -206,9 +234,9 @@ class SDVGenerator(TabularGenerator):
         progress(0, 1, f"fitting {self.name}")
         np.random.seed(self.seed)
         torch.manual_seed(self.seed)
-        self.synth = self._build(sdv_metadata([c for c in self.schema if c.name in frame.columns]))
+        self.synth = self._build(sdv_metadata(self.model_schema, columns=frame.columns, model=True), len(frame))
         self.synth.fit({"table": frame})  # SDV 2.0 takes {table name: frame}
-        progress(1, 1, f"{self.name} fitted")
+        progress(1, 1, f"{self.name} fitted" + _last_loss(self.synth))
 
     def _sample(self, rows: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame:
         import torch
@@ -225,24 +253,76 @@ class SDVGenerator(TabularGenerator):
         return next(iter(out.values())) if isinstance(out, dict) else out
 
     def _save(self, folder: Path) -> dict:
+        from genesis_core.store.trust import TrustRecord
+
         path = folder / "sdv_synthesizer.pkl"
         self.synth.save(str(path))
-        return {"file": path.name, "sha256": _sha256(path)}
+        return {"file": path.name, "sha256": TrustRecord().add(path)}
 
     def _load(self, folder: Path, meta: dict) -> None:
+        from genesis_core.store.trust import TrustRecord, UntrustedFileError
+
         path = folder / meta["file"]
-        if _sha256(path) != meta["sha256"]:
-            raise GeneratorError(f"{path.name} does not match the hash recorded when it was saved; not loading it.")
+        try:
+            TrustRecord().check(path, meta["sha256"])
+        except (UntrustedFileError, OSError) as exc:
+            raise GeneratorError(str(exc)) from exc
         from sdv.utils import load_synthesizer
 
-        self.synth = load_synthesizer(str(path))  # our own file, its hash checked above
+        self.synth = load_synthesizer(str(path))  # written by this workspace, its hash checked above
 
 
-def make_generator(name: str, seed: int = 0, epochs: int = 300, **options: Any) -> TabularGenerator:
-    if name == "dp_tvae":
-        from genesis_core.tabular.dp import DPTVAEGenerator
+@GENERATORS.register("gaussian_copula")
+class GaussianCopulaGenerator(SDVGenerator):
+    """SDV's Gaussian copula: each column's marginal, correlations through a multivariate normal."""
 
-        return DPTVAEGenerator(seed=seed, epochs=epochs, **options)
-    if name in ("gaussian_copula", "ctgan", "tvae"):
-        return SDVGenerator(name, seed=seed, epochs=epochs, **options)
-    raise GeneratorError(f"unknown generator {name!r}; use one of {', '.join(GENERATORS)} or auto")
+    name = "gaussian_copula"
+    KDE_ROWS = 1000  # up to this many rows the marginals are Gaussian KDEs (measured best; their cost grows as n²)
+
+    def _build(self, metadata, rows: int):
+        from sdv.single_table import GaussianCopulaSynthesizer
+
+        default = "gaussian_kde" if rows <= self.KDE_ROWS else "beta"
+        return GaussianCopulaSynthesizer(metadata, **{"default_distribution": default, **self.options})
+
+
+@GENERATORS.register("ctgan")
+class CTGANGenerator(SDVGenerator):
+    """SDV's CTGAN: a conditional GAN with mode-specific normalisation of numbers."""
+
+    name = "ctgan"
+
+    def _build(self, metadata, rows: int):
+        from sdv.single_table import CTGANSynthesizer
+
+        return CTGANSynthesizer(metadata, epochs=self.epochs, **self.options)
+
+
+@GENERATORS.register("tvae")
+class TVAEGenerator(SDVGenerator):
+    """SDV's TVAE: a variational autoencoder over mode-normalised rows."""
+
+    name = "tvae"
+
+    def _build(self, metadata, rows: int):
+        from sdv.single_table import TVAESynthesizer
+
+        return TVAESynthesizer(metadata, epochs=self.epochs, **self.options)
+
+
+def sdv_used_directly(raw: pd.DataFrame, name: str = "gaussian_copula", rows: int | None = None, seed: int = 0,
+                      epochs: int = 300) -> pd.DataFrame:
+    """The baseline: SDV as a user would call it on the same frame (its own metadata detection, default
+    settings), for benchmarks and tests that compare the lab against it."""
+    import torch
+    from sdv.metadata import Metadata
+    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
+
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    metadata = Metadata.detect_from_dataframes({"table": raw})
+    cls = {"gaussian_copula": GaussianCopulaSynthesizer, "ctgan": CTGANSynthesizer, "tvae": TVAESynthesizer}[name]
+    synth = cls(metadata) if name == "gaussian_copula" else cls(metadata, epochs=epochs)
+    synth.fit({"table": raw})
+    out = synth.sample(rows or len(raw))
+    return next(iter(out.values())) if isinstance(out, dict) else out

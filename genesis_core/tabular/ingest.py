@@ -1,20 +1,38 @@
-"""Reading a user's table: CSV (delimiter and encoding detected) or Parquet, with limits and one clear
-sentence for every way a file can be unusable. Nothing is written until a table is known to be good."""
+"""Reading a user's table: CSV (delimiter, encoding and header detected) or Parquet, with limits and one
+clear sentence for every way a file can be unusable. Nothing is written until a table is known to be good,
+and nothing is dropped or changed without a warning naming it."""
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+
+from genesis_core.errors import WorkbenchError
 
 MAX_BYTES = 200 * 2**20
 MAX_COLUMNS = 500
+MIN_ROWS = 5  # fewer rows than this cannot be fit (or split) meaningfully
+PREFERRED_ENCODINGS = ["cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "mac_roman", "cp437", "cp850"]
+
+_SIGNATURES = (  # (prefix, what the file is): files that are surely not a CSV
+    (b"PK\x03\x04", "a zip archive or an Excel/OpenDocument workbook; save the sheet as CSV"),
+    (b"%PDF", "a PDF document, not a table"),
+    (b"\x1f\x8b", "gzip-compressed; decompress it first"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel (xls) workbook; save the sheet as CSV"),
+    (b"SQLite format 3", "an SQLite database, not a CSV table"),
+)
+_TOKENIZE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 
 
-class TableError(ValueError):
+class TableError(WorkbenchError, ValueError):
     """A file that is not a usable table; the message is one sentence for the user."""
 
 
@@ -28,23 +46,57 @@ class TableInfo:
     warnings: list[str] = field(default_factory=list)
 
 
+def _refuse_non_tables(raw: bytes) -> None:
+    for prefix, what in _SIGNATURES:
+        if raw.startswith(prefix):
+            raise TableError(f"this looks like {what}.")
+
+
 def _decode(raw: bytes) -> tuple[str, str]:
+    for bom, enc in ((codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(enc), enc
+            except UnicodeDecodeError as exc:
+                raise TableError("the file starts like UTF-16 text but does not decode as UTF-16.") from exc
     if b"\x00" in raw[:65536]:
         raise TableError("the file looks binary (it contains NUL bytes), not like a CSV table.")
-    for enc in ("utf-8-sig",):
-        try:
-            return raw.decode(enc), "utf-8"
-        except UnicodeDecodeError:
-            pass
+    try:
+        return raw.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
-    best = from_bytes(raw[:1_000_000]).best()
+    matches = list(from_bytes(raw[:1_000_000]))
+    best = min(matches, key=lambda m: m.chaos) if matches else None
+    if best is not None:  # among equally clean decodings, the code pages spreadsheets write most often
+        tied = [m for m in matches if m.chaos <= best.chaos + 0.01]
+        best = min(tied, key=lambda m: PREFERRED_ENCODINGS.index(m.encoding)
+                   if m.encoding in PREFERRED_ENCODINGS else len(PREFERRED_ENCODINGS))
     if best is None or best.encoding is None:
         raise TableError("the file is not text in any encoding we could recognise.")
     try:
         return raw.decode(best.encoding), best.encoding
     except (UnicodeDecodeError, LookupError) as exc:
         raise TableError("the file is not text in any encoding we could recognise.") from exc
+
+
+def _refuse_markup(text: str) -> None:
+    head = text.lstrip()[:512].lower()
+    if head.startswith(("<!doctype html", "<html")) or ("<html" in head and head.startswith("<")):
+        raise TableError("this looks like HTML (a web page), not CSV; download the table itself, or save it as CSV.")
+    if head.startswith("<?xml") or head.startswith("<"):
+        raise TableError("this looks like XML or markup, not CSV.")
+    if head.startswith(("{", "[")):
+        import json
+
+        try:
+            json.loads(text)
+        except ValueError:
+            if head.startswith("{"):
+                raise TableError("this looks like JSON, not CSV (it starts with '{').") from None
+        else:
+            raise TableError("this looks like JSON, not CSV; export the records as CSV.")
 
 
 def _sniff(text: str) -> str:
@@ -55,6 +107,64 @@ def _sniff(text: str) -> str:
         first = sample.splitlines()[0] if sample.splitlines() else ""
         counts = {d: first.count(d) for d in ",;\t|"}
         return max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell.strip().replace(",", "."))
+        return True
+    except ValueError:
+        return False
+
+
+def _header_is_data(text: str, delimiter: str) -> bool:
+    """True when the first row looks like a data row: no cell of it is a name (each is a number, or empty),
+    while the rows below have numbers in the same places."""
+    rows = list(zip(range(6), csv.reader(io.StringIO(text[:65536]), delimiter=delimiter)))
+    if len(rows) < 2:
+        return False
+    header = [c.strip() for c in rows[0][1]]
+    if len(header) < 1 or not any(header):
+        return False
+    numeric_header = [_is_number(c) for c in header if c]
+    return all(numeric_header) and len(numeric_header) == len([c for c in header if c])
+
+
+def _parse_error(exc: Exception) -> TableError:
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    m = _TOKENIZE.search(message)
+    if m:
+        expected, line, saw = m.groups()
+        return TableError(f"line {line} has {saw} fields where the header has {expected}; check the delimiter and "
+                          "the quotes on that line.")
+    if "EOF inside string" in message or "EOF" in message and "quote" in message.lower():
+        return TableError("a quoted value is never closed (a missing \" somewhere); the file cannot be split into rows.")
+    return TableError(f"the CSV could not be parsed: {message}")
+
+
+def _overflows(s: pd.Series) -> bool:
+    """Some value is a number written in a way no float can hold (1e400)."""
+    text = s.dropna().astype(str).str.strip()
+    exp = text[text.str.match(r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$")]
+    return any(np.isinf(float(v)) for v in exp)
+
+
+def _keep_huge_numbers_as_text(df: pd.DataFrame, text: str, delimiter: str, header, info: TableInfo) -> pd.DataFrame:
+    """Numbers beyond float range are read as ±inf: such columns are read again as text, with a warning."""
+    huge = [c for c in df.columns if pd.api.types.is_float_dtype(df[c]) and np.isinf(df[c].to_numpy()).any()]
+    as_text = [c for c in df.columns if df[c].dtype == object and _overflows(df[c])]  # pandas kept them as text
+    if as_text:
+        info.warnings.append(f"{', '.join(map(str, as_text))}: numbers beyond the range of a float (e.g. 1e400); "
+                             "kept as text, never written as infinity.")
+    if not huge:
+        return df
+    again = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, dtype=str, header=header,
+                        usecols=lambda c: c in set(huge) or str(c) in set(map(str, huge)))
+    for c in huge:
+        df[c] = again[c]
+    info.warnings.append(f"{', '.join(map(str, huge))}: numbers beyond the range of a float (e.g. 1e400); kept as "
+                         "text, never written as infinity.")
+    return df
 
 
 def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_BYTES,
@@ -80,26 +190,41 @@ def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_
             raise TableError("the file is not a readable Parquet table.") from exc
         info = TableInfo(len(df), df.shape[1], format="parquet")
     else:
+        _refuse_non_tables(raw)
         text, encoding = _decode(raw)
+        _refuse_markup(text)
         delimiter = _sniff(text)
-        header = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-        names = [h.strip() for h in header]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise TableError(f"the header names {', '.join(repr(d) for d in dupes)} more than once; column names must be unique.")
-        if len(names) > max_columns:
-            raise TableError(f"the table has {len(names)} columns; the limit is {max_columns}.")
+        info = TableInfo(0, 0, delimiter, encoding)
+        header: int | None = 0
+        if _header_is_data(text, delimiter):
+            header = None
+        else:
+            names = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=delimiter), [])]
+            dupes = sorted({n for n in names if n and names.count(n) > 1})
+            if dupes:
+                raise TableError(f"the header names {', '.join(repr(d) for d in dupes)} more than once; column names "
+                                 "must be unique.")
+            if len(names) > max_columns:
+                raise TableError(f"the table has {len(names)} columns; the limit is {max_columns}.")
         try:
-            df = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, low_memory=False)
-        except (pd.errors.ParserError, ValueError) as exc:
-            raise TableError(f"the CSV could not be parsed: {str(exc).splitlines()[0]}") from exc
-        info = TableInfo(len(df), df.shape[1], delimiter, encoding)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                df = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, low_memory=False,
+                                 header=header)
+        except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+            raise _parse_error(exc) from exc
+        if header is None:
+            df.columns = [f"column_{i + 1}" for i in range(df.shape[1])]
+            info.warnings.append(f"the first row looks like data, not a header: it is kept as a row and the columns "
+                                 f"are named column_1 … column_{df.shape[1]}.")
+        df = _keep_huge_numbers_as_text(df, text, delimiter, header, info)
     if df.shape[1] > max_columns:
         raise TableError(f"the table has {df.shape[1]} columns; the limit is {max_columns}.")
     if len(df) == 0:
         raise TableError("the file has a header but no rows.")
-    if len(df) < 2:
-        raise TableError("the table has one row; synthesis needs at least 2 (and many more to be useful).")
+    if len(df) < MIN_ROWS:
+        raise TableError(f"the table has {len(df)} row{'s' if len(df) != 1 else ''}; synthesis needs at least "
+                         f"{MIN_ROWS} (and many more to be useful).")
     empty = [c for c in df.columns if df[c].isna().all()]
     if empty:
         df = df.drop(columns=empty)
@@ -107,5 +232,5 @@ def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_
     if df.shape[1] == 0:
         raise TableError("every column is empty.")
     df.columns = [str(c) for c in df.columns]
-    info.columns = df.shape[1]
+    info.rows, info.columns = len(df), df.shape[1]
     return df, info

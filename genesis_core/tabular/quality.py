@@ -1,18 +1,18 @@
-"""How faithful synthetic data is to the real data.
+"""How faithful synthetic data is to the real data, as separate figures, each beside its baseline.
 
-  per column   KS complement (numerical: 1 - Kolmogorov-Smirnov statistic), TV complement (categorical:
-               1 - total variation distance) and the chi-squared test's p-value of the synthetic counts
-               against the real frequencies
-  pairs        correlation similarity (1 - |r_real - r_synth| / 2, Pearson on numerical pairs) and
-               contingency similarity (1 - TV distance of the joint table, categorical and binned pairs)
-  detection    C2ST: ROC AUC of a gradient-boosted classifier telling real from synthetic (cross-validated);
-               0.5 means indistinguishable; reported as detection score = 1 - 2 * |AUC - 0.5|
-  ML utility   for a target column: train on synthetic / test on real (TSTR) and train on real / test on
-               synthetic (TRTS) against train on real / test on real (TRTR), macro F1 (classification)
-               or R² (regression); feature-importance rank correlation (Spearman) between models fit on
-               real and on synthetic data
-  overall      the mean of column shapes, column pairs and detection scores (and utility ratio when a
-               target is given); SDMetrics' own QualityReport score is computed beside it for reference
+  fidelity    SDMetrics' Column Shapes (KSComplement for numbers and dates, TVComplement for categories)
+              and Column Pair Trends (CorrelationSimilarity for pairs of numbers, ContingencySimilarity for
+              the rest), computed by SDMetrics' own QualityReport, the figures TabSyn and TabDiff publish;
+              the quality score is their mean. Ideal: 1.
+  detection   C2ST: ROC AUC of a gradient-boosted classifier telling real rows from synthetic rows
+              (cross-validated). Ideal: 0.5; baseline: the same classifier on real training rows against
+              real held-out rows, when there are any.
+  utility     for a target column: train on synthetic, test on real (TSTR) beside train on real, test on
+              real (TRTR) and a model that always predicts the majority class (or the mean); macro F1 for a
+              classification, R² for a regression; also train on real / test on synthetic (TRTS) and the
+              rank correlation of permutation importances between models fit on real and on synthetic rows.
+
+No figure averages the others in: a detection AUC near 1 for every generator would rank nothing.
 """
 
 from __future__ import annotations
@@ -25,92 +25,70 @@ import pandas as pd
 from scipy import stats
 
 from genesis_core.tabular.encoding import TableEncoder, numeric
-from genesis_core.tabular.schema import ColumnSpec
+from genesis_core.tabular.schema import ColumnSpec, sdv_metadata
+
+SCORING_ROWS = 20_000  # tables above this are scored on a random subset of this many rows
 
 
-def _kinds(schema: list[ColumnSpec], columns) -> dict[str, str]:
+def column_kinds(schema: list[ColumnSpec], columns) -> dict[str, str]:
+    """numerical (numbers and dates) or categorical (categories and booleans), for the metrics."""
     kinds = {c.name: c.kind for c in schema}
     return {c: ("numerical" if kinds.get(c) in ("numerical", "datetime") else "categorical") for c in columns}
 
 
-def column_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
-    rows = []
-    for col, kind in kinds.items():
-        if kind == "numerical":
-            a, b = numeric(real[col]).dropna(), numeric(synth[col]).dropna()
-            score = 1 - stats.ks_2samp(a, b).statistic if len(a) and len(b) else 0.0
-            rows.append({"column": col, "kind": kind, "metric": "KS complement", "score": float(score), "chi2_p": None})
-        else:
-            ra, sb = real[col].astype(str), synth[col].astype(str)
-            p, q = ra.value_counts(normalize=True), sb.value_counts(normalize=True)
-            cats = p.index.union(q.index)
-            tv = 0.5 * float(np.abs(p.reindex(cats, fill_value=0) - q.reindex(cats, fill_value=0)).sum())
-            expected = p.reindex(cats, fill_value=1e-9) * len(sb)
-            observed = sb.value_counts().reindex(cats, fill_value=0)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                chi = stats.chisquare(observed, expected * observed.sum() / expected.sum())
-            rows.append({"column": col, "kind": kind, "metric": "TV complement", "score": 1 - tv,
-                         "chi2_p": float(chi.pvalue)})
-    return pd.DataFrame(rows)
+def _subsample(df: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    return df.sample(rows, random_state=seed).reset_index(drop=True) if len(df) > rows else df.reset_index(drop=True)
 
 
-def _binned(s: pd.Series, edges=None) -> tuple[pd.Series, Any]:
-    x = numeric(s)
-    if edges is None:
-        edges = np.unique(np.nanquantile(x.dropna(), np.linspace(0, 1, 6))) if x.notna().any() else np.array([0, 1])
-    return pd.cut(x, np.concatenate([[-np.inf], edges[1:-1], [np.inf]]), duplicates="drop").astype(str), edges
+def fidelity(real: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec], seed: int = 0,
+             max_rows: int = SCORING_ROWS) -> dict[str, Any]:
+    """Column Shapes and Column Pair Trends of typed frames, with SDMetrics' per-column and per-pair scores."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation notices are not the user's concern
+        from sdmetrics.reports.single_table import QualityReport
+
+    cols = [c for c in real.columns if c in synth.columns]
+    meta = sdv_metadata(schema, columns=cols).to_dict()["tables"]["table"]
+    cols = [c for c in cols if c in meta["columns"]]
+    r, s = _subsample(real[cols], max_rows, seed), _subsample(synth[cols], max_rows, seed)
+    report = QualityReport()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report.generate(r, s, meta, verbose=False)
+    props = dict(zip(report.get_properties()["Property"], report.get_properties()["Score"]))
+    shapes = report.get_details("Column Shapes")
+    pairs = report.get_details("Column Pair Trends")
+
+    def num(v):
+        return None if v is None or pd.isna(v) else float(v)
+
+    columns = [{"column": row["Column"], "metric": row["Metric"], "score": num(row["Score"])}
+               for _, row in shapes.iterrows()]
+    pair_rows = [{"a": row["Column 1"], "b": row["Column 2"], "metric": row["Metric"], "score": num(row["Score"]),
+                  "real": num(row.get("Real Correlation")), "synthetic": num(row.get("Synthetic Correlation"))}
+                 for _, row in pairs.iterrows()]
+    shape_score, pair_score = num(props.get("Column Shapes")), num(props.get("Column Pair Trends"))
+    parts = [v for v in (shape_score, pair_score) if v is not None]
+    return {"column_shapes": shape_score, "column_pair_trends": pair_score,
+            "quality_score": float(np.mean(parts)) if parts else None, "columns": columns, "pairs": pair_rows,
+            "scored_rows": [len(r), len(s)]}
 
 
-def pair_scores(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], max_columns: int = 30) -> pd.DataFrame:
-    cols = list(kinds)[:max_columns]
-    rows = []
-    for i, a in enumerate(cols):
-        for b in cols[i + 1:]:
-            if kinds[a] == kinds[b] == "numerical":
-                ra = pd.concat([numeric(real[a]), numeric(real[b])], axis=1).dropna()
-                sa = pd.concat([numeric(synth[a]), numeric(synth[b])], axis=1).dropna()
-                if len(ra) < 3 or len(sa) < 3:
-                    continue
-                r1, r2 = ra.corr().iloc[0, 1], sa.corr().iloc[0, 1]
-                if np.isnan(r1) or np.isnan(r2):
-                    continue
-                rows.append({"a": a, "b": b, "metric": "correlation similarity", "score": 1 - abs(r1 - r2) / 2,
-                             "real": r1, "synthetic": r2})
-            else:
-                def table(df, ref=None):
-                    cols_ = []
-                    edges = {}
-                    for c in (a, b):
-                        if kinds[c] == "numerical":
-                            binned, edges[c] = _binned(df[c], None if ref is None else ref[c])
-                            cols_.append(binned)
-                        else:
-                            cols_.append(df[c].astype(str))
-                    return pd.crosstab(cols_[0], cols_[1], normalize=True), edges
-
-                t_real, edges = table(real)
-                t_syn, _ = table(synth, edges)
-                t_real, t_syn = t_real.stack(), t_syn.stack()
-                idx = t_real.index.union(t_syn.index)
-                tv = 0.5 * float(np.abs(t_real.reindex(idx, fill_value=0) - t_syn.reindex(idx, fill_value=0)).sum())
-                rows.append({"a": a, "b": b, "metric": "contingency similarity", "score": 1 - tv, "real": None,
-                             "synthetic": None})
-    return pd.DataFrame(rows, columns=["a", "b", "metric", "score", "real", "synthetic"])
-
-
-def detection_auc(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str], seed: int = 0,
+def detection_auc(real: pd.DataFrame, other: pd.DataFrame, kinds: dict[str, str], seed: int = 0,
                   max_rows: int = 5000) -> float:
+    """Cross-validated ROC AUC of telling `real` rows from `other` rows (0.5: indistinguishable)."""
     from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import cross_val_predict
     from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import cross_val_predict
 
-    r = real.sample(min(len(real), max_rows), random_state=seed)
-    s = synth.sample(min(len(synth), max_rows), random_state=seed)
+    n = min(len(real), len(other), max_rows)
+    if n < 6:
+        return float("nan")
+    r = real.sample(n, random_state=seed)
+    s = other.sample(n, random_state=seed)
     enc = TableEncoder(r, kinds)
-    xr, xs = enc(r), enc(s)
-    x = np.vstack([xr, xs])
-    y = np.r_[np.zeros(len(xr)), np.ones(len(xs))]
+    x = np.vstack([enc(r), enc(s)])
+    y = np.r_[np.zeros(n), np.ones(n)]
     proba = cross_val_predict(HistGradientBoostingClassifier(random_state=seed, max_iter=100), x, y, cv=3,
                               method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba))
@@ -118,7 +96,7 @@ def detection_auc(real: pd.DataFrame, synth: pd.DataFrame, kinds: dict[str, str]
 
 def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.DataFrame, target: str,
                kinds: dict[str, str], seed: int = 0) -> dict[str, Any]:
-    """TSTR, TRTS and TRTR for `target`, and the feature-importance rank correlation."""
+    """TSTR beside TRTR and a constant model, TRTS, and the feature-importance rank correlation."""
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
     from sklearn.metrics import f1_score, r2_score
 
@@ -127,8 +105,6 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
     classification = kinds[target] == "categorical"
     model = (lambda: HistGradientBoostingClassifier(random_state=seed, max_iter=150)) if classification else \
         (lambda: HistGradientBoostingRegressor(random_state=seed, max_iter=150))
-    metric_name = "macro F1" if classification else "R²"
-
     enc = TableEncoder(real_train, {c: k for c, k in kinds.items() if c != target})  # one encoding for all frames
 
     def encode(df):
@@ -137,23 +113,31 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
         keep = np.ones(len(y), bool) if classification else ~np.isnan(y.astype(float))
         return xs[keep], y[keep]
 
+    def score(y, p):
+        return float(f1_score(y, p, average="macro")) if classification else float(r2_score(y, p))
+
     xtr, ytr = encode(real_train)
     xte, yte = encode(real_test)
     xsy, ysy = encode(synth)
-
-    def score(m, x, y):
-        p = m.predict(x)
-        return float(f1_score(y, p, average="macro")) if classification else float(r2_score(y, p))
-
+    out = {"target": target, "task": "classification" if classification else "regression",
+           "metric": "macro F1" if classification else "R²"}
+    if len(np.unique(ytr)) < 2 or len(yte) < 2:
+        out["note"] = "the real rows have one value of the target: nothing to predict"
+        return out
+    if classification:
+        majority = pd.Series(ytr).mode().iloc[0]
+        out["constant_baseline"] = score(yte, np.full(len(yte), majority, dtype=object))
+    else:
+        out["constant_baseline"] = score(yte, np.full(len(yte), float(np.mean(ytr))))
     real_model = model().fit(xtr, ytr)
-    out = {"target": target, "task": "classification" if classification else "regression", "metric": metric_name,
-           "trtr": score(real_model, xte, yte)}
-    if len(np.unique(ysy)) < 2 and classification:
-        out.update({"tstr": 0.0, "trts": score(real_model, xsy, ysy), "importance_rank_corr": None})
+    out["trtr"] = score(yte, real_model.predict(xte))
+    out["trts"] = score(ysy, real_model.predict(xsy)) if len(ysy) else None
+    if len(np.unique(ysy)) < 2:
+        out.update({"tstr": out["constant_baseline"], "importance_rank_corr": None,
+                    "note": "the synthetic rows have one value of the target: TSTR is the constant model"})
         return out
     synth_model = model().fit(xsy, ysy)
-    out["tstr"] = score(synth_model, xte, yte)
-    out["trts"] = score(real_model, xsy, ysy)
+    out["tstr"] = score(yte, synth_model.predict(xte))
     from sklearn.inspection import permutation_importance
 
     imp_r = permutation_importance(real_model, xte, yte, n_repeats=3, random_state=seed).importances_mean
@@ -164,43 +148,22 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
     return out
 
 
-def sdmetrics_score(real: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec]) -> float | None:
-    """SDMetrics' own QualityReport score, for reference (None if SDMetrics cannot score this table)."""
-    from genesis_core.tabular.schema import sdv_metadata
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # its deprecation notice is not the user's concern
-        from sdmetrics.reports.single_table import QualityReport
-
-    meta = sdv_metadata([c for c in schema if c.name in real.columns]).to_dict()["tables"]["table"]
-    try:
-        report = QualityReport()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            report.generate(real, synth[real.columns], meta, verbose=False)
-        return float(report.get_score())
-    except Exception:
-        return None
-
-
 def quality_report(real_train: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec],
-                   real_test: pd.DataFrame | None = None, target: str | None = None, seed: int = 0) -> dict[str, Any]:
+                   real_holdout: pd.DataFrame | None = None, target: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """Fidelity, detection and (with a target) utility of typed frames (schema.prepare)."""
     cols = [c for c in real_train.columns if c in synth.columns]
-    kinds = _kinds(schema, cols)
-    columns = column_scores(real_train, synth, kinds)
-    pairs = pair_scores(real_train, synth, kinds)
-    auc = detection_auc(real_train, synth, kinds, seed)
-    detection = 1 - 2 * abs(auc - 0.5)
-    parts = {"column_shapes": float(columns["score"].mean()),
-             "column_pairs": float(pairs["score"].mean()) if len(pairs) else None,
-             "detection": detection}
-    out: dict[str, Any] = {"columns": columns.to_dict("records"), "pairs": pairs.to_dict("records"),
-                           "c2st_auc": auc, "scores": parts}
+    kinds = column_kinds(schema, cols)
+    out = fidelity(real_train, synth, schema, seed)
+    out["c2st_auc"] = detection_auc(real_train[cols], synth[cols], kinds, seed)
+    holdout = real_holdout is not None and len(real_holdout) >= 6
+    out["c2st_baseline_auc"] = detection_auc(real_train[cols], real_holdout[cols], kinds, seed) if holdout else None
     if target:
-        utility = ml_utility(real_train, real_test if real_test is not None else real_train, synth, target, kinds, seed)
-        out["utility"] = utility
-        if utility["trtr"] > 0:
-            parts["utility"] = float(np.clip(utility["tstr"] / utility["trtr"], 0, 1))
-    out["overall"] = float(np.mean([v for v in parts.values() if v is not None]))
-    out["sdmetrics_quality"] = sdmetrics_score(real_train, synth, schema)
+        if holdout:
+            train, test, note = real_train, real_holdout, "tested on held-out real rows"
+        else:  # no rows the generator never saw: test on a part of the real rows (it saw them)
+            order = np.random.default_rng(seed).permutation(len(real_train))
+            cut = max(1, int(len(order) * 0.7))
+            train, test = real_train.iloc[order[:cut]], real_train.iloc[order[cut:]]
+            note = "no holdout: tested on 30% of the real rows, which the generator also saw"
+        out["utility"] = {**ml_utility(train, test, synth, target, kinds, seed), "test_rows": note}
     return out

@@ -15,8 +15,8 @@ TrainerConfig) and registers the task by name:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import abc
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
 import torch

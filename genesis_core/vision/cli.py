@@ -18,7 +18,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from genesis_core.errors import CLIError
+from genesis_core.registry import COMMANDS
 
+
+@COMMANDS.register("images")
 def add_image_commands(sub) -> None:
     p = sub.add_parser("images", help="image lab analyses: bottleneck, interpolation, projection, probe, "
                                       "stitching, restoration", description=__doc__,
@@ -42,7 +46,6 @@ def add_image_commands(sub) -> None:
 
 
 def _need(value: str | None, what: str) -> str:
-    from genesis_core.cli import CLIError
 
     if not value:
         raise CLIError(f"give {what}")
@@ -56,7 +59,6 @@ def _print_table(df) -> None:
 def cmd_images(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from genesis_core.cli import CLIError
     from genesis_core.store.workspace import Workspace
     from genesis_core.vision import catalog
     from genesis_core.vision.data import DatasetError
@@ -146,7 +148,6 @@ def cmd_images(args: argparse.Namespace) -> int:
 def _stitch(args: argparse.Namespace, ws) -> int:
     import numpy as np
 
-    from genesis_core.cli import CLIError
     from genesis_core.vision import catalog, stitching
 
     if args.all:

@@ -19,12 +19,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genesis_core.errors import WorkbenchError
 from genesis_core.registry import DATASETS
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 
 
-class DatasetError(ValueError):
+class DatasetError(WorkbenchError, ValueError):
     """A dataset that cannot be read: missing folder, no images, offline download, unsafe zip."""
 
 

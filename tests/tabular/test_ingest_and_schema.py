@@ -9,14 +9,51 @@ from genesis_core.tabular.schema import apply_overrides, infer_schema, prepare, 
 @pytest.mark.parametrize("content, message", [
     (b"", "the file is empty."),
     (b"a,b,c\n", "the file has a header but no rows."),
-    (b"a,b\n1,2\n", "the table has one row"),
+    (b"a,b\n1,2\n", "the table has 1 row; synthesis needs at least 5"),
+    (b"a,b\n1,2\n3,4\n", "the table has 2 rows; synthesis needs at least 5"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR", "the file looks binary"),
     (b"a,b,a\n1,2,3\n4,5,6\n", "the header names 'a' more than once"),
+    (b"<!DOCTYPE html><html><body><table></table></body></html>", "this looks like HTML (a web page), not CSV"),
+    (b'[{"a": 1}, {"a": 2}]', "this looks like JSON, not CSV"),
+    (b'{"a": [1, 2, 3', "this looks like JSON, not CSV"),
+    (b"PK\x03\x04\x14\x00\x06\x00", "this looks like a zip archive or an Excel/OpenDocument workbook"),
+    (b"a,b,c\n1,2,3\n4,5,6\n7,8,9,10\n1,2,3\n1,2,3\n", "line 4 has 4 fields where the header has 3"),
+    (b'a,b\n1,"2\n3,4\n5,6\n7,8\n9,9\n', "a quoted value is never closed"),
 ])
 def test_bad_files_get_one_sentence(content, message):
     with pytest.raises(TableError) as err:
         read_table(content, "upload.csv")
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_a_file_without_a_header_numbers_beyond_float_range_and_utf16():
+    df, info = read_table(b"1,2.5,3\n4,5.5,6\n7,8.5,9\n1,2.5,3\n2,3.5,4\n5,5,5\n", "nh.csv")
+    assert list(df.columns) == ["column_1", "column_2", "column_3"] and len(df) == 6
+    assert "the first row looks like data, not a header" in info.warnings[0]
+    df, info = read_table(b"x,y\n1e400,1\n2,2\n3,3\n4,4\n5,5\n", "huge.csv")
+    assert df["x"].tolist()[0] == "1e400" and "beyond the range of a float" in info.warnings[0]
+    assert infer_schema(df)[0].kind != "numerical" or not np.isinf(prepare(df, infer_schema(df))["x"]).any()
+    text = "name,score\n" + "".join(f"Zoë{i},{i}\n" for i in range(6))
+    df, info = read_table(text.encode("utf-16"), "u16.csv")
+    assert info.encoding == "utf-16" and df["name"].iloc[0] == "Zoë0"
+
+
+def test_numbers_stay_numbers_unless_the_evidence_says_codes():
+    rng = np.random.default_rng(0)
+    n = 300
+    df = pd.DataFrame({"age": rng.integers(18, 90, n), "children": rng.poisson(1.5, n),
+                       "year": rng.integers(1990, 2020, n), "region": rng.choice([1, 2, 3, 99], n),
+                       "flag": rng.integers(0, 2, n), "sex": rng.choice([1, 2], n),
+                       "zero_inflated": np.where(rng.random(n) < 0.66, 0, rng.gamma(2, 10, n))})
+    s = {c.name: c for c in infer_schema(df)}
+    for col in ("age", "children", "year", "zero_inflated"):
+        assert s[col].kind == "numerical", (col, s[col].note)
+    assert s["region"].kind == "categorical" and "unevenly" in s["region"].note
+    assert s["flag"].kind == "boolean" and s["sex"].kind == "categorical" and "two values" in s["sex"].note
+    assert s["zero_inflated"].point_masses == [0.0] and s["children"].levels
+    assert s["age"].note.startswith("whole numbers") and "18–89" in s["age"].note
+    dates = pd.DataFrame({"d": [f"2020-{m:02d}-01" for m in range(1, 13)] * 3})
+    assert infer_schema(dates)[0].grid == "month" and infer_schema(dates)[0].pii == ""  # a date is never a phone
 
 
 def test_limits_on_size_and_width():
@@ -28,15 +65,15 @@ def test_limits_on_size_and_width():
 
 
 def test_delimiter_encoding_empty_columns_and_parquet(tmp_path):
-    text = "name;city;score;empty\nJosé;Zürich;1,5;\nAnna;Köln;2,5;\n"
+    text = "name;city;score;empty\nJosé;Zürich;1,5;\nAnna;Köln;2,5;\n" + "Léa;Genève;3,5;\n" * 3
     df, info = read_table(text.encode("latin-1"), "x.csv")
     assert info.delimiter == ";" and info.encoding.lower().replace("_", "-") in ("cp1252", "latin-1", "iso-8859-1",
                                                                                "windows-1252", "cp1250", "iso8859-1")
-    assert list(df.columns) == ["name", "city", "score"] and df["city"].tolist() == ["Zürich", "Köln"]
+    assert list(df.columns) == ["name", "city", "score"] and df["city"].tolist()[:3] == ["Zürich", "Köln", "Genève"]
     assert info.warnings == ["dropped 1 all-empty column(s): empty."]
-    pd.DataFrame({"x": [1, 2, 3]}).to_parquet(tmp_path / "t.parquet")
+    pd.DataFrame({"x": [1, 2, 3, 4, 5]}).to_parquet(tmp_path / "t.parquet")
     df, info = read_table(tmp_path / "t.parquet")
-    assert info.format == "parquet" and df["x"].tolist() == [1, 2, 3]
+    assert info.format == "parquet" and df["x"].tolist() == [1, 2, 3, 4, 5]
 
 
 def test_schema_types_personal_data_and_overrides():
@@ -47,26 +84,31 @@ def test_schema_types_personal_data_and_overrides():
         "email": [f"user{i}@example.com" for i in range(n)],
         "phone": [f"+41 44 {i:03d} 12 34" for i in range(n)],
         "last_name": rng.choice(["Meier", "Rossi", "Dupont"], n),
+        "product_name": rng.choice(["Widget 3000", "Gadget X"], n),
         "age": rng.integers(18, 90, n).astype(float) + 0.5,
         "member": rng.choice(["yes", "no"], n),
         "joined": pd.date_range("2020-01-01", periods=n).strftime("%d/%m/%Y"),
         "plan": rng.choice(["basic", "pro", "team"], n),
         "mixed": [str(i) if i % 10 else "n/a" for i in range(n)],
+        "words": [f"kw{i}x" if i % 10 else "stuff" for i in range(n)],
     })
     df.loc[3, "age"] = np.nan
     schema = {c.name: c for c in infer_schema(df)}
     assert schema["customer_id"].kind == "id"
-    assert schema["email"].pii == "email" and schema["email"].kind == "id"
-    assert schema["phone"].pii == "phone"
-    assert schema["last_name"].pii == "name" and schema["last_name"].kind == "categorical"
+    assert schema["email"].pii == "email" and schema["email"].kind == "pii"
+    assert schema["phone"].pii == "phone" and schema["phone"].kind == "pii"
+    assert schema["last_name"].pii == "last_name" and schema["last_name"].kind == "pii"
+    assert schema["product_name"].pii == "" and schema["product_name"].kind == "categorical"
     assert schema["age"].kind == "numerical" and schema["age"].missing_rate == pytest.approx(1 / n)
-    assert schema["member"].kind == "boolean"
+    assert schema["member"].kind == "boolean" and schema["member"].true_value == "yes"
     assert schema["joined"].kind == "datetime" and schema["joined"].datetime_format == "%d/%m/%Y"
-    assert schema["mixed"].kind == "categorical" and "mixes numbers and text" in schema["mixed"].note
+    assert schema["mixed"].kind == "numerical" and schema["mixed"].missing_tokens == ["n/a"]
+    assert schema["words"].kind == "categorical"
     fixed = apply_overrides(list(schema.values()), {"plan": {"kind": "text"}})
-    assert {c.name: c.kind for c in fixed}["plan"] == "text"
+    assert {c.name: c.kind for c in fixed}["plan"] == "text" and "set to text by the user" in schema["plan"].note
     with pytest.raises(ValueError, match="kind must be one of"):
         apply_overrides(fixed, {"plan": {"kind": "colour"}})
     frame = prepare(df, fixed)
-    assert "customer_id" not in frame and "plan" not in frame and frame["joined"].dtype.kind == "M"
+    assert "customer_id" not in frame and "plan" not in frame and "email" not in frame
+    assert frame["joined"].dtype.kind == "M" and frame["mixed"].isna().sum() == 6
     assert set(sdv_metadata(fixed).to_dict()["tables"]["table"]["columns"]) == set(frame.columns)

@@ -1,0 +1,196 @@
+"""The synthesis pipeline, one function for the job, the page and the CLI:
+
+  read the table -> infer and override the schema -> keep a holdout aside (if asked) -> choose the generator
+  (or measure the candidates: auto) -> fit -> sample -> write synthetic.csv, generator/ -> score quality and
+  privacy (unless asked not to) -> write report.json and report.html
+
+Every file is written atomically, so a crash never leaves half a report that a page would read. A table
+too small to split or to fit gets one sentence before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from genesis_core.store.files import atomic_write_text
+from genesis_core.tabular import schema as sch
+from genesis_core.tabular.ingest import MIN_ROWS, TableError, TableInfo, read_table
+from genesis_core.tabular.report import to_json
+
+Progress = Callable[[float, int, str], None]
+
+
+def read_source(source: str) -> tuple[pd.DataFrame, TableInfo]:
+    """(the table, what reading it found) for `demo:NAME` or a CSV / Parquet path."""
+    from genesis_core.tabular.task import load_demo
+
+    if source.startswith("demo:"):
+        frame = load_demo(source[5:])
+        return frame, TableInfo(len(frame), frame.shape[1], ",", "utf-8", "demo")
+    return read_table(source)
+
+
+def schema_for(raw: pd.DataFrame, column_types=(), personal_data: str = "replace") -> list[sch.ColumnSpec]:
+    """The inferred schema with the user's overrides ("column=kind" or "column=datetime@FORMAT")."""
+    schema = sch.infer_schema(raw)
+    overrides: dict[str, dict] = {}
+    for spec in column_types:
+        column, _, kind = spec.partition("=")
+        kind, _, fmt = kind.partition("@")
+        overrides[column.strip()] = {"kind": kind.strip(), **({"datetime_format": fmt} if fmt else {})}
+    schema = sch.apply_overrides(schema, overrides)
+    for c in schema:
+        c.pii_action = personal_data
+    return schema
+
+
+def split_holdout(raw: pd.DataFrame, fraction: float, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """(training rows, held-out rows or None); one sentence when the table is too small for it."""
+    if len(raw) < MIN_ROWS:
+        raise TableError(f"the table has {len(raw)} row{'s' if len(raw) != 1 else ''}; synthesis needs at least "
+                         f"{MIN_ROWS}.")
+    if fraction <= 0:
+        return raw.reset_index(drop=True), None
+    n_hold = int(round(len(raw) * fraction))
+    if n_hold < 2 or len(raw) - n_hold < MIN_ROWS:
+        raise TableError(f"a holdout of {fraction:.0%} of {len(raw)} rows leaves {len(raw) - n_hold} to fit and "
+                         f"{n_hold} to hold out; use a larger table or no holdout (at least {MIN_ROWS} and 2).")
+    order = np.random.default_rng(seed).permutation(len(raw))
+    return (raw.iloc[np.sort(order[n_hold:])].reset_index(drop=True),
+            raw.iloc[np.sort(order[:n_hold])].reset_index(drop=True))
+
+
+def generator_options(name: str, config: Any) -> dict[str, Any]:
+    from genesis_core.registry import GENERATORS
+
+    if GENERATORS.get(name).private:
+        return {"epsilon": config.epsilon or 1.0, "delta": config.delta or None, "categories": config.dp_categories}
+    return {}
+
+
+def constraints_from(config: Any) -> list:
+    from genesis_core.tabular.generators import Inequality, Range
+
+    out = []
+    for r in config.ranges:
+        col, lo, hi = r.rsplit(":", 2)
+        out.append(Range(col, float(lo), float(hi)))
+    for r in config.inequalities:
+        a, b = r.split("<", 1)
+        out.append(Inequality(a.strip(), b.strip()))
+    return out
+
+
+def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, total, msg: None,
+               stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """Run the pipeline for a TabularSynthesisConfig; writes synthetic.csv, generator/ and (with
+    `config.report`) report.json and report.html into `out_dir`. Returns the report (or its meta part)."""
+    from genesis_core.registry import GENERATORS
+    from genesis_core.tabular.generators import make_generator
+
+    t0 = time.time()
+    out_dir = Path(out_dir)
+    raw, info = read_source(config.source)
+    schema = schema_for(raw, config.column_types, config.personal_data)
+    train, holdout = split_holdout(raw, config.holdout_fraction, config.trainer.seed)
+    seed = config.trainer.seed
+    leaderboard: list[dict[str, Any]] = []
+    if config.generator == "auto":
+        from genesis_core.tabular.auto import candidates_for, select_generator
+
+        candidates = candidates_for(config.epsilon, tuple(config.candidates))
+        options = {n: generator_options(n, config) for n in candidates}
+        name, leaderboard = select_generator(
+            train, schema, candidates, options, config.auto_budget_s, seed, config.epochs,
+            progress=lambda f, m: progress(f, 3, m), stop=stop)
+        best = leaderboard[0]
+        reason = (f"best of {len(leaderboard)} candidates on {len(train) - int(round(len(train) * 0.2))} rows, "
+                  f"scored on {int(round(len(train) * 0.2))} rows they never saw (quality {best['quality_score']:.3f})")
+    else:
+        name, reason = config.generator, "chosen by the user"
+    if config.epsilon > 0 and not GENERATORS.get(name).private:
+        raise ValueError(f"epsilon {config.epsilon:g} asks for differential privacy, but {name} is not private; "
+                         f"use one of {', '.join(n for n in GENERATORS.names() if GENERATORS.get(n).private)} or auto")
+    if stop():
+        raise InterruptedError("cancelled")
+    gen = make_generator(name, seed=seed, epochs=config.epochs, **generator_options(name, config))
+    progress(1, 3, f"fitting {name} on {len(train)} rows ({reason})")
+    combos = [tuple(c.strip() for c in fc.split(",")) for fc in config.fixed_combinations]
+    gen.fit(train, schema, progress=lambda d, n, m: progress(1 + d / max(n, 1), 3, m), fixed_combinations=combos)
+    if stop():
+        raise InterruptedError("cancelled")
+    gen.save(out_dir / "generator")
+    rows = config.rows or len(raw)
+    progress(2, 3, f"sampling {rows} rows")
+    synth = gen.sample(rows, constraints=constraints_from(config))
+    # written as the input was: its delimiter (a table read with ';' keeps ';')
+    atomic_write_text(out_dir / "synthetic.csv", synth.to_csv(index=False, sep=info.delimiter or ","))
+    plan = sch.column_plan(schema)
+    meta = {"generator": name, "reason": reason, "leaderboard": leaderboard, "rows_input": len(raw),
+            "rows_train": len(train), "rows_holdout": 0 if holdout is None else len(holdout),
+            "rows_synthetic": len(synth), "generate_s": round(time.time() - t0, 2), "columns": plan,
+            "warnings": list(info.warnings), "delimiter": info.delimiter or ",",
+            "summary": f"{name} ({reason}); fit on {len(train)} rows"
+                       + (f", {len(holdout)} held out" if holdout is not None else ", no holdout")
+                       + f"; {len(synth)} synthetic rows."}
+    report: dict[str, Any] = {"meta": meta, "schema": sch.schema_to_dicts(schema)}
+    if config.report:
+        progress(2.5, 3, "scoring quality and privacy")
+        report.update(score(train, holdout, synth, schema, config, getattr(gen, "privacy", None)))
+        from genesis_core.tabular.report import to_html
+
+        typed = sch.prepare(train, schema), sch.prepare(synth, schema)
+        atomic_write_text(out_dir / "report.html", to_html(report, *typed, schema))
+    meta["seconds"] = round(time.time() - t0, 2)
+    atomic_write_text(out_dir / "report.json", to_json(report))  # last: a page that sees it finds the rest
+    progress(3, 3, "done")
+    return report
+
+
+def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame, schema: list[sch.ColumnSpec],
+          config: Any, dp_statement: dict | None = None) -> dict[str, Any]:
+    """The quality and privacy parts of the report, for frames as the user wrote them."""
+    from genesis_core.tabular.privacy import privacy_report
+    from genesis_core.tabular.quality import quality_report
+
+    t_train, t_synth = sch.prepare(train, schema), sch.prepare(synth, schema)
+    t_hold = sch.prepare(holdout, schema) if holdout is not None else None
+    seed = config.trainer.seed
+    quality = quality_report(t_train, t_synth, schema, t_hold, config.target or None, seed=seed)
+    privacy = privacy_report(t_train, t_hold, t_synth, schema, list(config.quasi_identifiers), list(config.sensitive),
+                             dp_statement, seed=seed)
+    return {"quality": quality, "privacy": privacy}
+
+
+def report_metrics(report: dict[str, Any]) -> dict[str, float]:
+    """The report's headline figures as eval/ scalars for the run's metrics."""
+    q, p = report.get("quality", {}), report.get("privacy", {})
+    candidates = {"eval/quality_score": q.get("quality_score"), "eval/column_shapes": q.get("column_shapes"),
+                  "eval/column_pair_trends": q.get("column_pair_trends"), "eval/c2st_auc": q.get("c2st_auc"),
+                  "eval/membership_auc": p.get("membership_auc"),
+                  "eval/dcr_share": p.get("dcr_share_closer_to_train"),
+                  "eval/epsilon": (p.get("dp") or {}).get("epsilon_total")}
+    return {k: float(v) for k, v in candidates.items() if v is not None and not pd.isna(v)}
+
+
+def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
+    """More rows from a synthesis run's fitted generator, as a CSV in the run's artifacts. The file is the
+    cache: asking again for the same rows and seed returns it at once."""
+    from genesis_core.tabular.generators import GeneratorError, TabularGenerator
+
+    if rows < 1:
+        raise GeneratorError("ask for at least one row")
+    path = run.artifact_path(f"more_{rows}_seed{seed}.csv")
+    if path.exists():
+        return path
+    gen = TabularGenerator.load(run.artifacts_dir / "generator")
+    report = run.artifact_path("report.json")
+    sep = json.loads(report.read_text()).get("meta", {}).get("delimiter", ",") if report.exists() else ","
+    atomic_write_text(path, gen.sample(rows, seed=seed).to_csv(index=False, sep=sep))
+    return path
