@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from genesis_core.errors import one_sentence
+from genesis_core.formatting import format_eta
 from genesis_core.jobs import api
 from genesis_core.store.workspace import Workspace
 
@@ -55,3 +56,12 @@ def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
 def running_job_for(run_id: str):
     """The queued or running job of a run (the sidebar's refresh ticks the queue, so dead workers are noticed)."""
     return api.active_job(run_id, workspace())
+
+
+def estimate_text(task: str, steps: int) -> str:
+    """How long `steps` steps of `task` take here, measured on earlier jobs; says so when nothing is measured."""
+    measured = api.estimate_seconds(task, steps, workspace())
+    if measured is None:
+        return "no earlier job of this kind to time it from"
+    seconds, jobs = measured
+    return f"about {format_eta(seconds)} here, timed on {jobs} earlier job{'s' if jobs != 1 else ''}"

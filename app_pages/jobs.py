@@ -52,13 +52,15 @@ def live_table() -> None:
     if not jobs:
         st.info("No jobs yet. Start one above or from the Home page.")
         return
+    waiting = api.queue_positions(ws)
     counts = pd.Series([j.status for j in jobs]).value_counts()
     st.caption(" · ".join(f"{STATUS_ICONS[s]} {s}: {counts.get(s, 0)}" for s in STATUS_ICONS))
     table = pd.DataFrame(
         {
             "job": [j.id for j in jobs],
             "name": [j.name or j.task for j in jobs],
-            "status": [f"{STATUS_ICONS[j.status]} {j.status}" for j in jobs],
+            "status": [f"{STATUS_ICONS[j.status]} {j.status}" + (f" #{waiting[j.id][0]}" if j.id in waiting else "")
+                       for j in jobs],
             "progress": [j.progress for j in jobs],
             "step": [f"{j.step}/{j.total}" for j in jobs],
             "ETA": [format_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
@@ -81,12 +83,14 @@ def live_table() -> None:
         selected = jobs[rows[0]]
     else:
         selected = next((j for j in jobs if j.id == wanted), jobs[0])
-    details(selected)
+    details(selected, waiting.get(selected.id))
 
 
-def details(job) -> None:
+def details(job, waiting: tuple[int, str] | None = None) -> None:
     st.subheader(f"{STATUS_ICONS[job.status]} {job.name or job.task}")
-    st.caption(f"{job.id} · task {job.task} · device {job.device} · attempt {job.attempts + 1}")
+    st.caption(f"{job.id} · task {job.task} · device {job.device} · {job.lane} lane · attempt {job.attempts + 1}")
+    if waiting is not None:
+        st.info(f"Queued, number {waiting[0]} in line: {waiting[1]}.")
     if job.status == "running":
         st.progress(job.progress, text=f"step {job.step} of {job.total} · ETA {format_eta(job.eta_s)}"
                     + (" · cancelling…" if job.cancel_requested else ""))

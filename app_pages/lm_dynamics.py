@@ -2,13 +2,14 @@
 slope, LR, mask rate) with their events, bits per byte per language against the unigram baseline, a
 hyperparameter comparison, what the model writes, and start / stop / resume."""
 
-import plotly.graph_objects as go
+import pandas as pd
 import streamlit as st
-from plotly.subplots import make_subplots
 
-from app_pages.common import running_job_for, show_error, submit, workspace
+from app_pages.common import estimate_text, running_job_for, show_error, submit, workspace
+from genesis_core.errors import WorkbenchError
+from genesis_core.formatting import format_eta
 from genesis_core.jobs import api
-from genesis_core.lm import dynamics
+from genesis_core.lm import dynamics, figures
 
 st.title("Language models — loss dynamics")
 
@@ -46,8 +47,9 @@ with st.expander("Start a run", expanded=not runs_all):
         runs_all = workspace().list_runs(task="language_model")
 
 if not runs_all:
-    st.info("No language-model run yet: start one above. A tiny model beats the unigram-byte baseline within "
-            "a few hundred steps on a CPU.")
+    st.info(f"No language-model run yet: start one above ({int(steps)} steps: "
+            f"{estimate_text('language_model', int(steps))}). Its bits per byte are drawn beside the unigram "
+            "baseline from the first evaluation on.")
     st.stop()
 
 by_id = {r.id: r for r in runs_all}
@@ -59,94 +61,40 @@ if not chosen:
 runs = [by_id[i] for i in chosen]
 c1, c2 = st.columns([2, 3])
 axis = c1.radio("x-axis", list(dynamics.X_AXES), horizontal=True, key="lm_axis")
-x = dynamics.X_AXES[axis]
 
-# -- start / stop / resume -----------------------------------------------------------------------------
-jobs = {j.run_id: j for j in reversed(api.list_jobs(workspace(), limit=500))}  # newest job per run
-for run in runs:
-    job = jobs.get(run.id)
-    if job is None:
-        continue
-    cols = st.columns([4, 1])
-    cols[0].caption(f"**{run.name or run.id}** — job {job.id}: {job.status}, step {job.step}/{job.total}"
-                    + (f" · {job.error.splitlines()[0]}" if job.error and job.status == "failed" else ""))
-    try:
-        if job.status in ("running", "queued") and cols[1].button("Stop", key=f"lm_stop_{job.id}"):
-            api.cancel(job.id, workspace())
-            st.rerun()
-        if job.status in ("failed", "cancelled") and cols[1].button("Resume", key=f"lm_resume_{job.id}"):
-            api.resume(job.id, workspace())
-            st.rerun()
-    except Exception as exc:
-        show_error(exc)
-
-COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-EVENT_STYLE = {"stagnation": ("circle-open", "#bcbd22"), "stun": ("triangle-down", "#e377c2"), "spike": ("x", "#d62728"), "resume": ("diamond", "#7f7f7f"),
-               "cancelled": ("square", "#7f7f7f"), "early_stopped": ("square", "#7f7f7f")}
+def job_controls() -> None:
+    """Each run's newest job with its state and a stop or resume button (refreshed with the curves)."""
+    jobs = {j.run_id: j for j in reversed(api.list_jobs(workspace(), limit=500))}  # newest job per run
+    for run in runs:
+        job = jobs.get(run.id)
+        if job is None:
+            continue
+        cols = st.columns([4, 1])
+        cols[0].caption(f"**{run.name or run.id}** — job {job.id}: {job.status}, step {job.step}/{job.total}"
+                        + (f", ETA {format_eta(job.eta_s)}" if job.status == "running" else "")
+                        + (f" · {job.error.splitlines()[0]}" if job.error and job.status == "failed" else ""))
+        try:
+            if job.status in ("running", "queued") and cols[1].button("Stop", key=f"lm_stop_{job.id}"):
+                api.cancel(job.id, workspace())
+                st.rerun()
+            if job.status in ("failed", "cancelled") and cols[1].button("Resume", key=f"lm_resume_{job.id}"):
+                api.resume(job.id, workspace())
+                st.rerun()
+        except WorkbenchError as exc:
+            show_error(exc)
 
 
 @st.fragment(run_every=3 if any(running_job_for(r.id) for r in runs) else None)
 def curves() -> None:
+    job_controls()
     left, right = st.columns([3, 2])
-    masked = any(r.config().get("objective") == "masked" for r in runs)
-    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, row_heights=[0.65, 0.35], vertical_spacing=0.06,
-                        subplot_titles=("Loss (nats per byte): raw, EMA, min/max envelope; events as markers",
-                                        "Slope of the loss over the last analytics.slope_window steps (per step)"))
-    side = make_subplots(rows=1, cols=2 if masked else 1, subplot_titles=("LR", "Mask rate / whole-word share")
-                         if masked else ("LR",))
-    for i, run in enumerate(runs):
-        color, label = COLORS[i % len(COLORS)], run.name or run.id
-        df = dynamics.run_curves(run).dropna(subset=["loss"])
-        if df.empty:
-            continue
-        fig.add_trace(go.Scatter(x=df[x], y=df["loss_max"], line={"width": 0}, showlegend=False, hoverinfo="skip",
-                                 legendgroup=label), 1, 1)
-        fig.add_trace(go.Scatter(x=df[x], y=df["loss_min"], line={"width": 0}, fill="tonexty", opacity=0.2,
-                                 fillcolor="rgba(128,128,128,0.2)", name=f"{label} min/max", legendgroup=label,
-                                 showlegend=False), 1, 1)
-        fig.add_trace(go.Scatter(x=df[x], y=df["loss"], name=f"{label} raw", line={"color": color, "width": 1},
-                                 opacity=0.45, legendgroup=label), 1, 1)
-        fig.add_trace(go.Scatter(x=df[x], y=df["loss_ema"], name=f"{label} EMA", line={"color": color, "width": 2.5},
-                                 legendgroup=label), 1, 1)
-        fig.add_trace(go.Scatter(x=df[x], y=df["loss_slope"], name=f"{label} slope", line={"color": color},
-                                 showlegend=False, legendgroup=label), 2, 1)
-        ev = dynamics.run_events(run, df)
-        for kind, group in ev.groupby("kind"):
-            symbol, ecolor = EVENT_STYLE.get(kind, ("circle", "#000"))
-            y = df.set_index("step")["loss_ema"].reindex(group["step"], method="nearest")
-            fig.add_trace(go.Scatter(x=group[x], y=y.values, mode="markers", name=f"{label} {kind}",
-                                     marker={"symbol": symbol, "size": 12, "color": ecolor},
-                                     text=group["message"], hovertemplate="%{text}<extra>" + kind + "</extra>",
-                                     legendgroup=label), 1, 1)
-        side.add_trace(go.Scatter(x=df[x], y=df["lr"], name=f"{label} LR", line={"color": color}), 1, 1)
-        if masked and df["mask_rate"].notna().any():
-            side.add_trace(go.Scatter(x=df[x], y=df["mask_rate"], name=f"{label} mask rate", line={"color": color}), 1, 2)
-            side.add_trace(go.Scatter(x=df[x], y=df["wwm_share"], name=f"{label} whole-word share",
-                                      line={"color": color, "dash": "dot"}), 1, 2)
-    fig.add_hline(y=0, line={"color": "grey", "width": 1}, row=2, col=1)
-    fig.update_xaxes(title_text=axis, row=2, col=1)
-    fig.update_layout(height=560, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend={"orientation": "h"})
-    side.update_layout(height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10}, showlegend=False)
+    fig, side = figures.curves_figure(runs, axis)
     with left:
         st.plotly_chart(fig, width="stretch", key="lm_curves")
         st.plotly_chart(side, width="stretch", key="lm_side")
     with right:
-        bpb = []
-        for run in runs:
-            table = dynamics.language_bpb(run)
-            table["run"] = run.name or run.id
-            bpb.append(table)
-        bar = go.Figure()
-        for i, table in enumerate(bpb):
-            if not table.empty:
-                bar.add_trace(go.Bar(x=table["language"], y=table["bpb"], name=table["run"].iloc[0],
-                                     marker_color=COLORS[i % len(COLORS)]))
-        first = next((t for t in bpb if not t.empty), None)
-        if first is not None:
-            bar.add_trace(go.Scatter(x=first["language"], y=first["unigram_bpb"], mode="markers", name="unigram baseline",
-                                     marker={"symbol": "line-ew-open", "size": 28, "color": "black"}))
-            bar.update_layout(title="Bits per byte on held-out text (lower is better)", yaxis_title="bits per byte",
-                              height=330, margin={"l": 10, "r": 10, "t": 40, "b": 10}, barmode="group")
+        bar = figures.bpb_figure(runs)
+        if bar is not None:
             st.plotly_chart(bar, width="stretch", key="lm_bpb")
         else:
             st.caption("Bits per byte appear after the first evaluation.")
@@ -159,8 +107,6 @@ def curves() -> None:
     events = [dynamics.run_events(r).assign(run=r.name or r.id) for r in runs]
     events = [e for e in events if not e.empty]
     if events:
-        import pandas as pd
-
         st.markdown("**Events**")
         st.dataframe(pd.concat(events)[["run", "step", "kind", "message"]], hide_index=True, width="stretch")
 

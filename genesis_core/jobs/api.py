@@ -11,7 +11,7 @@ from typing import Any, Callable
 from genesis_core.config import ConfigError, to_dict
 from genesis_core.jobs import scheduler
 from genesis_core.jobs.store import TERMINAL, Job, JobStateError, JobStore
-from genesis_core.registry import task_config
+from genesis_core.registry import TASKS, task_config
 from genesis_core.store.workspace import Workspace
 
 
@@ -33,11 +33,38 @@ def submit(config: Any, task: str | None = None, nproc: int = 1, workspace: Work
     try:
         plain = to_dict(cfg)
         run = ws.create_run(cfg.task, plain, name=cfg.name, tags=tags)
-        job = store.insert(cfg.task, run.id, plain, device, nproc=nproc, name=cfg.name, total=cfg.trainer.steps)
+        lane = getattr(TASKS.get(cfg.task), "lane", "train")
+        job = store.insert(cfg.task, run.id, plain, device, nproc=nproc, name=cfg.name, total=cfg.trainer.steps,
+                           lane=lane)
     finally:
         store.close()
     scheduler.tick(ws)
     return get(job.id, ws)
+
+
+def queue_positions(workspace: Workspace | None = None) -> dict[str, tuple[int, str]]:
+    """Each queued job's place in its lane's queue (1 = next) and why it waits, in words."""
+    ws, store = _store(workspace)
+    try:
+        return scheduler.waiting_reasons(store.list("queued"), store.list("running"))
+    finally:
+        store.close()
+
+
+def estimate_seconds(task: str, steps: int, workspace: Workspace | None = None, device: str | None = None,
+                     recent: int = 10) -> tuple[float, int] | None:
+    """(expected seconds for `steps` steps of `task`, how many finished jobs it is measured from): the median
+    time per step of this workspace's recent successful jobs of that task (on `device`); None before any."""
+    ws, store = _store(workspace)
+    try:
+        done = [j for j in store.list("succeeded", limit=500) if j.task == task and (device is None or j.device == device)
+                and j.started and j.finished and j.total > 0][:recent]
+    finally:
+        store.close()
+    if not done:
+        return None
+    per_step = sorted((j.finished - j.started) / j.total for j in done)
+    return per_step[len(per_step) // 2] * steps, len(done)
 
 
 def get(job_id: str, workspace: Workspace | None = None) -> Job:

@@ -26,13 +26,17 @@ HEARTBEAT_INTERVAL_S = 1.0
 STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
 STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its job
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
+SHORT_JOB_SLOTS = 1  # per device, beside the training slots: a synthesis never waits behind a long training run
 
 # Worker processes this process started; polled so they never linger as zombies.
 _children: list[subprocess.Popen] = []
 
 
-def max_concurrent(device: str) -> int:
-    """Jobs that may run at once on `device` (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS overrides)."""
+def max_concurrent(device: str, lane: str = "train") -> int:
+    """Jobs of a lane that may run at once on `device`: training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS
+    overrides), short jobs (GENESIS_MAX_SHORT_JOBS, default 1 per device)."""
+    if lane == "short":
+        return max(1, int(os.environ.get("GENESIS_MAX_SHORT_JOBS", SHORT_JOB_SLOTS)))
     env = os.environ.get(f"GENESIS_MAX_JOBS_{device.upper()}")
     if env:
         return max(1, int(env))
@@ -41,6 +45,29 @@ def max_concurrent(device: str) -> int:
 
         return max(1, torch.cuda.device_count())
     return DEFAULT_LIMITS.get(device, 1)
+
+
+def waiting_reasons(queued: list[Job], running: list[Job]) -> dict[str, tuple[int, str]]:
+    """For each queued job: (its place in its lane's queue, 1 = next; why it waits), in words."""
+    out: dict[str, tuple[int, str]] = {}
+    places: Counter = Counter()
+    busy_runs = {j.run_id: j for j in running}
+    for job in sorted(queued, key=lambda j: j.created):
+        lane = (job.device, job.lane)
+        places[lane] += 1
+        holders = [j for j in running if (j.device, j.lane) == lane]
+        if job.run_id in busy_runs:
+            reason = f"its run is being written by job {busy_runs[job.run_id].id}"
+        elif len(holders) >= max_concurrent(job.device, job.lane):
+            names = ", ".join(f"{j.id} ({j.name or j.task})" for j in holders[:3])
+            kind = "training" if job.lane == "train" else "short-job"
+            reason = f"all {max_concurrent(job.device, job.lane)} {job.device} {kind} slot(s) are taken by {names}"
+        else:
+            reason = "starting"
+        if places[lane] > 1 and reason == "starting":
+            reason = "behind the jobs queued before it"
+        out[job.id] = (places[lane], reason)
+    return out
 
 
 def process_alive(pid: int | None, started: float | None) -> bool:
@@ -116,12 +143,13 @@ def tick(workspace: Workspace | None = None) -> list[str]:
                 else:
                     store.finish(job.id, "failed", reason)
             still_running = store.list("running")
-            busy = Counter(j.device for j in still_running)
+            busy = Counter((j.device, j.lane) for j in still_running)
             busy_runs = {j.run_id for j in still_running}
             for job in reversed(store.list("queued")):  # oldest first
-                if busy[job.device] >= max_concurrent(job.device) or job.run_id in busy_runs:
+                lane = (job.device, job.lane)
+                if busy[lane] >= max_concurrent(job.device, job.lane) or job.run_id in busy_runs:
                     continue  # no free slot, or its run is being written (two jobs never write one run)
-                busy[job.device] += 1
+                busy[lane] += 1
                 busy_runs.add(job.run_id)
                 store.update(job.id, status="running", started=now, heartbeat=now, pid=None, error=None,
                              finished=None)

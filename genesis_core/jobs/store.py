@@ -45,10 +45,12 @@ CREATE TABLE IF NOT EXISTS jobs (
     error TEXT,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     resume INTEGER NOT NULL DEFAULT 0,
-    attempts INTEGER NOT NULL DEFAULT 0
+    attempts INTEGER NOT NULL DEFAULT 0,
+    lane TEXT NOT NULL DEFAULT 'train'
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
+_MIGRATIONS = {"lane": "ALTER TABLE jobs ADD COLUMN lane TEXT NOT NULL DEFAULT 'train'"}  # columns added later
 
 
 class JobNotFoundError(WorkbenchError, KeyError):
@@ -83,6 +85,7 @@ class Job:
     cancel_requested: bool
     resume: bool
     attempts: int
+    lane: str = "train"  # train: long training runs; short: jobs that run beside them (synthesis, analyses)
 
     @property
     def progress(self) -> float:
@@ -113,6 +116,13 @@ class JobStore:
         self._conn = connect(self.path)
         self._conn.row_factory = sqlite3.Row
         self._conn.executescript(_SCHEMA)
+        have = {r["name"] for r in self._conn.execute("PRAGMA table_info(jobs)")}
+        for column, sql in _MIGRATIONS.items():  # a workspace written by an older version
+            if column not in have:
+                try:
+                    self._conn.execute(sql)
+                except sqlite3.OperationalError:  # another process added it first
+                    pass
 
     def close(self) -> None:
         self._conn.close()
@@ -152,12 +162,12 @@ class JobStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def insert(self, task: str, run_id: str, config: dict[str, Any], device: str, nproc: int = 1,
-               name: str = "", total: int = 0) -> Job:
+               name: str = "", total: int = 0, lane: str = "train") -> Job:
         job_id = new_job_id()
         self._conn.execute(
-            "INSERT INTO jobs (id, task, name, run_id, config, device, nproc, status, created, total)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?)",
-            (job_id, task, name, run_id, json.dumps(config), device, nproc, time.time(), total),
+            "INSERT INTO jobs (id, task, name, run_id, config, device, nproc, status, created, total, lane)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
+            (job_id, task, name, run_id, json.dumps(config), device, nproc, time.time(), total, lane),
         )
         return self.get(job_id)
 

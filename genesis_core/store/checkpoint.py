@@ -14,6 +14,7 @@ Nothing here unpickles: a checkpoint handed over by a user can at worst fail to 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -27,7 +28,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from genesis_core.errors import WorkbenchError
-from genesis_core.store.files import atomic_write_text
+from genesis_core.store.files import atomic_write_text, sha256_file
 
 CHECKPOINT_FORMAT = 1
 
@@ -180,12 +181,16 @@ def load_train_state(folder: str | Path) -> Any:
     return unflatten_state(tensors, skeleton)
 
 
-def checkpoint_hash(folder: str | Path) -> str:
-    """A content hash of the weights file, for cache keys."""
-    import hashlib
+@functools.lru_cache(maxsize=256)
+def _hash_of(path: str, mtime_ns: int, size: int) -> str:
+    return sha256_file(path)[:32]
 
-    h = hashlib.sha256()
-    with open(Path(folder) / "model.safetensors", "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()[:32]
+
+def checkpoint_hash(folder: str | Path) -> str:
+    """A content hash of the weights file, for cache keys (remembered per file version in this process)."""
+    path = Path(folder) / "model.safetensors"
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise CheckpointError(f"{folder} holds no model weights.") from exc
+    return _hash_of(str(path), st.st_mtime_ns, st.st_size)

@@ -1,7 +1,7 @@
 """The one metrics store of a run: SQLite with a scalar table and an events table.
 
-Writers batch rows and commit every `flush_every` rows (and on `flush()`), so logging stays off the
-hot path. Readers open the same file (WAL mode) while a job writes it.
+Writers batch rows and commit every `flush_every` rows or every `flush_seconds` (and on `flush()`), so
+logging stays off the hot path and readers follow a running job within seconds. Readers open the same file (WAL mode) while a job writes it.
 """
 
 from __future__ import annotations
@@ -33,18 +33,23 @@ def connect(path: str | Path, timeout: float = 30.0) -> sqlite3.Connection:
 
 
 class MetricsWriter:
-    def __init__(self, path: str | Path, flush_every: int = 200):
+    """Buffers rows and commits every `flush_every` rows or `flush_seconds` seconds, whichever comes first,
+    so a page following a running job is never more than a few seconds behind."""
+
+    def __init__(self, path: str | Path, flush_every: int = 200, flush_seconds: float = 2.0):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = connect(self.path)
         self._conn.executescript(_SCHEMA)
         self._pending: list[tuple[int, float, str, float]] = []
         self.flush_every = flush_every
+        self.flush_seconds = flush_seconds
+        self._flushed_at = time.monotonic()
 
     def log_scalars(self, step: int, values: dict[str, float], wall: float | None = None) -> None:
         wall = time.time() if wall is None else wall
         self._pending.extend((int(step), wall, k, float(v)) for k, v in values.items())
-        if len(self._pending) >= self.flush_every:
+        if len(self._pending) >= self.flush_every or time.monotonic() - self._flushed_at >= self.flush_seconds:
             self.flush()
 
     def log_event(self, step: int, kind: str, message: str, **data: Any) -> None:
@@ -66,6 +71,7 @@ class MetricsWriter:
                 self._conn.execute("BEGIN")
                 self._conn.executemany("INSERT INTO scalars VALUES (?, ?, ?, ?)", self._pending)
             self._pending.clear()
+        self._flushed_at = time.monotonic()
 
     def close(self) -> None:
         self.flush()

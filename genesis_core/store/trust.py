@@ -6,25 +6,17 @@ beside the file: a run folder copied in from elsewhere, or a file edited after i
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 from genesis_core.errors import WorkbenchError
+from genesis_core.store.files import sha256_file
 from genesis_core.store.metrics import connect
 from genesis_core.store.workspace import genesis_home
 
 
 class UntrustedFileError(WorkbenchError, ValueError):
     """A pickle this workspace did not write (or one changed since)."""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class TrustRecord:
@@ -40,7 +32,7 @@ class TrustRecord:
 
     def add(self, path: str | Path) -> str:
         """Record a file this workspace just wrote; returns its SHA-256."""
-        sha = sha256_of(path)
+        sha = sha256_file(path)
         conn = self._conn()
         try:
             conn.execute("INSERT OR REPLACE INTO trusted VALUES (?, ?, ?)", (sha, str(Path(path).resolve()), time.time()))
@@ -50,7 +42,7 @@ class TrustRecord:
 
     def check(self, path: str | Path, expected_sha: str) -> None:
         """Raise UntrustedFileError unless the file is unchanged and was written by this workspace."""
-        sha = sha256_of(path)
+        sha = sha256_file(path)
         name = Path(path).name
         if sha != expected_sha:
             raise UntrustedFileError(f"{name} does not match the hash recorded when it was saved; not loading it.")

@@ -225,6 +225,45 @@ class EarlyStopping(Callback):
         self.best, self.bad_evals = state["best"], int(state["bad_evals"])
 
 
+class BestCheckpoint(Callback):
+    """Keeps the weights of the best evaluation by `metric` in checkpoints/best (never pruned) and, when
+    training ends normally, makes them the final model: the model a finished run hands out is its best,
+    and its last evaluation is the best one's. A cancelled run keeps its last weights, so it resumes exactly."""
+
+    def __init__(self, run: Run, metric: str, mode: str = "min"):
+        self.run, self.metric, self.mode = run, metric, mode
+        self.best: float | None = None
+        self.best_step: int | None = None
+
+    @property
+    def folder(self) -> Path:
+        return self.run.checkpoints_dir / "best"
+
+    def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
+        value = metrics.get(self.metric)
+        if value is None or value != value:  # missing or NaN
+            return
+        if self.best is None or (value < self.best if self.mode == "min" else value > self.best):
+            self.best, self.best_step = value, trainer.step
+            ckpt.save_checkpoint(self.folder, trainer.model.state_dict(),
+                                 {**trainer.checkpoint_meta(), "best_metric": self.metric, "best_value": value})
+
+    def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        if reason not in ("finished", "early_stopped") or self.best_step is None or self.best_step == trainer.step:
+            return
+        trainer.model.load_state_dict(ckpt.load_weights(self.folder))
+        metrics = trainer.evaluate_now()
+        trainer.log_event("best_restored", f"the best weights (step {self.best_step}, {self.metric} "
+                                           f"{self.best:.4g}) are the final model", step=self.best_step,
+                          **{k: v for k, v in metrics.items() if k == self.metric})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_step": self.best_step}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.best_step = state.get("best"), state.get("best_step")
+
+
 class PreviewCallback(Callback):
     """Saves the task's sample previews (images) as run artifacts every `every` steps and at the end."""
 

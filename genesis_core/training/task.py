@@ -45,6 +45,9 @@ class TrainerConfig:
     early_stop_metric: str = ""  # an eval metric to watch, e.g. "eval/mse"; empty disables
     early_stop_mode: Literal["min", "max"] = "min"
     early_stop_patience: int = 5  # evaluations without improvement before stopping
+    best_metric: str = ""  # an eval metric that picks the best weights, e.g. "eval/val_mse": they are kept in
+    # checkpoints/best and are the final model when training ends (empty: the last weights are final)
+    best_mode: Literal["min", "max"] = "min"
     tensorboard: bool = True
     auto_resume: int = 0  # times a job whose worker crashed (killed, out of memory) resumes by itself
 
@@ -75,6 +78,7 @@ class TrainingTask(abc.ABC):
     config_cls: ClassVar[type] = TaskConfigBase
     title: ClassVar[str] = ""  # shown in the UI
     description: ClassVar[str] = ""
+    lane: ClassVar[str] = "train"  # the queue lane: long training runs share a device's training slots
 
     def __init__(self, config: Any, device: torch.device):
         self.config = config
@@ -132,6 +136,7 @@ class JobTask(abc.ABC):
     config_cls: ClassVar[type] = TaskConfigBase
     title: ClassVar[str] = ""
     description: ClassVar[str] = ""
+    lane: ClassVar[str] = "short"  # runs beside long training (its own slot per device), not behind it
 
     def __init__(self, config: Any, device: torch.device):
         self.config = config

@@ -26,6 +26,7 @@ from genesis_core.store import checkpoint as ckpt
 from genesis_core.store.workspace import Run
 from genesis_core.training import distributed as dist_utils
 from genesis_core.training.callbacks import (
+    BestCheckpoint,
     Callback,
     CheckpointCallback,
     EarlyStopping,
@@ -123,6 +124,8 @@ class Trainer:
                                      self.config.early_stop_patience))
         if self.run is not None:
             cbs.insert(0, MetricsCallback(self.run, tensorboard=self.config.tensorboard))
+            if self.config.best_metric:  # before previews and the last checkpoint: they show the best weights
+                cbs.append(BestCheckpoint(self.run, self.config.best_metric, self.config.best_mode))
             cbs.append(PreviewCallback(self.run, self.config.preview_every))
             cbs.append(CheckpointCallback(self.run, self.config.checkpoint_every, self.config.keep_checkpoints))
         return cbs
@@ -183,15 +186,26 @@ class Trainer:
             seed_everything(self.config.seed + self.ctx.rank + 7919 * self.step)
 
     # -- loop -----------------------------------------------------------------------------------
-    def _evaluate(self) -> dict[str, float]:
+    def _evaluate(self, notify: bool = True) -> dict[str, float]:
         self.model.eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad(), self.precision.autocast(self.device):
             metrics = {f"eval/{k}": float(v) for k, v in self.task.evaluate(self.model).items()}
         self.model.train()
         self.last_eval = metrics
-        for cb in self.callbacks:
-            cb.on_eval(self, metrics)
+        for cb in self.callbacks if notify else [self.callback(MetricsCallback)]:
+            if cb is not None:
+                cb.on_eval(self, metrics)
         return metrics
+
+    def evaluate_now(self) -> dict[str, float]:
+        """Evaluate the model as it is now and record it, without the callbacks that steer training."""
+        return self._evaluate(notify=False)
+
+    def log_event(self, kind: str, message: str, step: int | None = None, **data: Any) -> None:
+        """An event in the run's metrics store (rank 0, when the run is recorded)."""
+        cb = self.callback(MetricsCallback)
+        if cb is not None:
+            cb.writer.log_event(self.step if step is None else step, kind, message, **data)
 
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0

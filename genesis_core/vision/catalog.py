@@ -5,6 +5,7 @@ Also the sweep's result table and the answer to "what is the smallest latent tha
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 
@@ -74,6 +75,26 @@ def load_autoencoder(key: str, workspace: Workspace | None = None, device: str =
         raise ckpt.CheckpointError(f"run {run_id} is a sweep; pick one of its members, e.g. {run_id}:"
                                    f"{next(iter(model.members))}.")
     return model.eval(), loaded.task
+
+
+def against_pca(checkpoint: str | Path, member: str = "") -> dict | None:
+    """The checkpoint's test PSNR beside PCA's with as many components, and whether PCA wins (None before
+    the first evaluation)."""
+    metrics = ckpt.read_meta(checkpoint).get("metrics") or {}
+    prefix = f"eval/{member}/" if member else "eval/"
+    if prefix + "psnr_db" not in metrics or prefix + "pca_psnr_db" not in metrics:
+        return None
+    ae, pca = metrics[prefix + "psnr_db"], metrics[prefix + "pca_psnr_db"]
+    return {"psnr_db": ae, "pca_psnr_db": pca, "pca_wins": pca > ae}
+
+
+def checkpoint_of(key: str, workspace: Workspace | None = None) -> str:
+    """The checkpoint folder a catalog key's model loads from (its run's newest)."""
+    ws = workspace or Workspace()
+    latest = ws.get_run(key.partition(":")[0]).latest_checkpoint()
+    if latest is None:
+        raise ckpt.CheckpointError(f"run {key.partition(':')[0]} has no checkpoint yet.")
+    return str(latest)
 
 
 def bottleneck_table(run: Run) -> pd.DataFrame:

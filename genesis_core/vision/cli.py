@@ -20,6 +20,7 @@ from pathlib import Path
 
 from genesis_core.errors import CLIError
 from genesis_core.registry import COMMANDS
+from genesis_core.store.files import atomic_write_bytes
 
 
 @COMMANDS.register("images")
@@ -111,9 +112,7 @@ def cmd_images(args: argparse.Namespace) -> int:
                 z0, z1 = z[args.start], z[args.end]
                 ya, yb = int(split.test_y[args.start]), int(split.test_y[args.end])
             methods = [args.method] if args.method else list(L.METHODS)
-            import torch
-
-            y = torch.tensor([ya if i < args.steps / 2 else yb for i in range(args.steps)]) if model.conditional else None
+            y = L.class_path(ya, yb, args.steps) if model.conditional else None
             for method in methods:
                 frames = L.decode_latents(model, L.interpolate(z0, z1, args.steps, method), y)
                 s = L.path_smoothness(frames)
@@ -124,15 +123,17 @@ def cmd_images(args: argparse.Namespace) -> int:
                 export = {".png": L.strip_png, ".gif": L.animation_gif, ".mp4": L.animation_mp4}.get(out.suffix.lower())
                 if export is None:
                     raise CLIError("the output must end in .png, .gif or .mp4")
-                out.write_bytes(export(frames))
+                atomic_write_bytes(out, export(frames))
                 print(f"wrote {out} ({methods[-1]})")
             return 0
         if args.action == "project":
-            from genesis_core.vision import latent as L
+            from genesis_core.vision import analyses
 
-            p = L.project(L.encode_images(model, split.test_x), args.method or "pca")
-            print(f"{p.method}: trustworthiness {p.trustworthiness:.3f} on {len(p.coords)} test points"
-                  + ("" if p.can_place_new_points else " (cannot place new points)"))
+            method, checkpoint = args.method or "pca", catalog.checkpoint_of(args.model, ws)
+            z = analyses.encodings(model, args.model, checkpoint, split.test_x)
+            p = analyses.projection(z, args.model, checkpoint, method)
+            print(f"{method}: trustworthiness {p['trustworthiness']:.3f} on {len(p['coords'])} test points"
+                  + ("" if p["can_place_new_points"] else " (cannot place new points)"))
             return 0
         if args.action == "probe":
             from genesis_core.vision.conditional import probe_model
@@ -148,7 +149,7 @@ def cmd_images(args: argparse.Namespace) -> int:
 def _stitch(args: argparse.Namespace, ws) -> int:
     import numpy as np
 
-    from genesis_core.vision import catalog, stitching
+    from genesis_core.vision import analyses, catalog
 
     if args.all:
         entries = catalog.list_autoencoders(ws)
@@ -157,20 +158,25 @@ def _stitch(args: argparse.Namespace, ws) -> int:
             raise CLIError("no trained image models yet")
         pool = [e for e in entries if e.image_shape == first.image_shape]
         models = {e.key: catalog.load_autoencoder(e.key, ws)[0] for e in pool}
+        checkpoints = {e.key: catalog.checkpoint_of(e.key, ws) for e in pool}
         split = catalog.load_autoencoder(first.key, ws)[1].split
-        m = stitching.stitching_matrix(models, split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500],
-                                       args.translator)
+        m = analyses.swap_matrix(models, checkpoints, split.train_x[:args.anchors], split.test_x[:500],
+                                 split.test_y[:500], args.translator)
         names = list(models)
         print(f"PSNR (dB) of encoder (row) -> {args.translator} -> decoder (column) vs the decoder's own reconstruction")
         for i, a in enumerate(names):
             print(f"{a:<44} " + " ".join("   -  " if np.isnan(v) else f"{v:6.2f}" for v in m[i]))
         return 0
-    a, task = catalog.load_autoencoder(_need(args.encoder, "--encoder"), ws)
-    b, task_b = catalog.load_autoencoder(_need(args.decoder, "--decoder"), ws)
+    key_a, key_b = _need(args.encoder, "--encoder"), _need(args.decoder, "--decoder")
+    a, task = catalog.load_autoencoder(key_a, ws)
+    b, task_b = catalog.load_autoencoder(key_b, ws)
     split = task.split
     if split.image_shape != task_b.split.image_shape:
         raise CLIError("the two models were trained on images of different sizes")
-    r = stitching.stitch(a, b, split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500], args.translator)
+    if key_a == key_b:
+        print("note: the encoder and the decoder are the same model; the swap is its own reconstruction")
+    r = analyses.swap(a, b, (key_a, catalog.checkpoint_of(key_a, ws)), (key_b, catalog.checkpoint_of(key_b, ws)),
+                      split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500], args.translator, keep=0)
     print(f"{args.translator}: swap vs decoder's own reconstruction {r['psnr_db']:.2f} dB (MSE {r['mse']:.5f}); "
           f"vs original {r['psnr_vs_original_db']:.2f} dB; decoder's own vs original {r['own_psnr_vs_original_db']:.2f} dB")
     return 0

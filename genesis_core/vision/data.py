@@ -10,7 +10,10 @@ channel count.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import zipfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -139,21 +142,43 @@ def extract_zip(zip_path: str | Path, dest: str | Path, max_bytes: int = 512 * 2
             if is_link or os.path.isabs(info.filename) or not target.is_relative_to(dest):
                 raise DatasetError(f"the zip entry {info.filename!r} would be written outside its folder; "
                                    "the zip was refused.")
-        written = 0
-        dest.mkdir(parents=True, exist_ok=True)
-        for info in infos:
-            target = (dest / info.filename).resolve()
+        # into a temporary folder, renamed only when every file is out: a failure leaves nothing behind
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        partial = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".partial", dir=dest.parent))
+        try:
+            _extract_all(archive, infos, partial, max_bytes)
+            if dest.exists():
+                if any(dest.iterdir()):
+                    raise DatasetError(f"{dest.name} already holds files; the zip was not unpacked over them.")
+                dest.rmdir()
+            os.replace(partial, dest)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+    entries = [p for p in dest.iterdir() if not p.name.startswith(("__", "."))]
+    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
+        return entries[0]
+    return dest
+
+
+def _extract_all(archive: zipfile.ZipFile, infos: list, root: Path, max_bytes: int) -> None:
+    written = 0
+    for info in infos:
+        target = root / info.filename
+        try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(info) as src, open(target, "wb") as out:
+            with archive.open(info) as src, open(target, "xb") as out:
                 while chunk := src.read(1 << 20):
                     written += len(chunk)
                     if written > max_bytes:  # the header lied about the size
                         raise DatasetError(f"the zip expands beyond {max_bytes / 2**20:.0f} MiB; it was refused.")
                     out.write(chunk)
-    entries = [p for p in dest.iterdir() if not p.name.startswith(("__", "."))]
-    if len(entries) == 1 and entries[0].is_dir() and any(p.is_dir() for p in entries[0].iterdir()):
-        return entries[0]
-    return dest
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            what = "a checksum (CRC) does not match" if "CRC" in str(exc) else "its data is damaged or truncated"
+            raise DatasetError(f"the zip entry {info.filename!r} cannot be read ({what}); the zip was refused.") from exc
+        except (FileExistsError, NotADirectoryError, IsADirectoryError) as exc:
+            raise DatasetError(f"the zip holds {info.filename!r} both as a file and as a folder (or twice); the zip "
+                               "was refused.") from exc
 
 
 # -- torchvision (online) ------------------------------------------------------------------------
@@ -205,11 +230,15 @@ def load_images(name: str, path: str = "", image_size: int = 0) -> LabeledImages
 
 
 def load_split(name: str, test_fraction: float = 0.2, seed: int = 0, image_size: int = 0, channels: int = 0,
-               path: str = "") -> ImageSplit:
-    """A seeded split of a registered dataset, stratified by class, at the requested size and channels."""
+               path: str = "", limit: int = 0) -> ImageSplit:
+    """A seeded split of a registered dataset, stratified by class, at the requested size and channels;
+    `limit` > 0 keeps a seeded random subset of that many images first (small-data experiments)."""
     data = load_images(name, path, image_size)
     x, y = data.x, data.y
     rng = np.random.default_rng(seed)
+    if 0 < limit < len(y):
+        keep = np.sort(rng.permutation(len(y))[:limit])
+        x, y = x[keep], y[keep]
     test_idx = []
     for label in np.unique(y):
         idx = np.flatnonzero(y == label)

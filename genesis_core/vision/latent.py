@@ -103,6 +103,13 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int = 9, method: Meth
     raise ValueError(f"unknown interpolation {method!r}; use one of {', '.join(METHODS)}")
 
 
+def class_path(start_class: int, end_class: int, steps: int) -> torch.Tensor:
+    """The class each frame of an interpolation is decoded with by a class-conditional model: the start's
+    class for the first steps // 2 frames, the end's for the rest (the middle frame of an odd path takes the
+    end's class). The page and the CLI both call this, so they decode the same frames."""
+    return torch.tensor([start_class if i < steps // 2 else end_class for i in range(steps)])
+
+
 def path_smoothness(frames: torch.Tensor) -> dict[str, float]:
     """Pixel change between consecutive frames: mean and max of the per-step mean absolute difference,
     and their ratio (1.0 = the path moves evenly; large = it jumps somewhere)."""

@@ -35,6 +35,10 @@ class AutoencoderConfig:
     beta: float = 1.0  # weight of the KL term (VAE only); beta > 1 asks for a more disentangled z
     conditioning: Literal["none", "onehot", "embedding", "bias", "film"] = "none"
     embed_dim: int = 16  # size of the learned class embedding (conditioning "embedding")
+    loss: Literal["auto", "mse", "bce"] = "auto"  # auto: binary cross-entropy for near-binary images (ink on
+    # paper, like MNIST), mean squared error for natural images (what PSNR scores)
+    linear_path: Literal["auto", "on", "off"] = "auto"  # a PCA path through encoder and decoder that the
+    # networks start at and add to (auto: on with the MSE loss), so training starts at PCA's reconstruction
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "channels", "embed_dim"):
@@ -132,9 +136,10 @@ class ConvDecoder(nn.Module):
     """z (+ class) -> linear to a (2*channels, H/4, W/4) grid -> two transposed-conv blocks -> image."""
 
     def __init__(self, image_shape: tuple[int, int, int], channels: int, latent_dim: int,
-                 conditioning: ClassConditioning | None = None):
+                 conditioning: ClassConditioning | None = None, raw: bool = False):
         super().__init__()
         c, h, w = image_shape
+        self.raw = raw  # no output sigmoid: a residual added to the linear path's image
         self.image_shape = tuple(image_shape)
         self.grid = (2 * channels, max(1, math.ceil(h / 4)), max(1, math.ceil(w / 4)))
         self.cond = conditioning or ClassConditioning("none", 1, 1, 1, [])
@@ -151,14 +156,15 @@ class ConvDecoder(nn.Module):
         x = self.out(h)
         if tuple(x.shape[-2:]) != self.image_shape[1:]:
             x = F.interpolate(x, size=self.image_shape[1:], mode="bilinear", align_corners=False)
-        return torch.sigmoid(x)
+        return x if self.raw else torch.sigmoid(x)
 
 
 @MODELS.register("mlp_decoder")
 class MLPDecoder(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int], hidden: int, latent_dim: int,
-                 conditioning: ClassConditioning | None = None):
+                 conditioning: ClassConditioning | None = None, raw: bool = False):
         super().__init__()
+        self.raw = raw
         self.image_shape = tuple(image_shape)
         self.cond = conditioning or ClassConditioning("none", 1, 1, 1, [])
         self.fc1 = nn.Linear(latent_dim + self.cond.extra_inputs, hidden)
@@ -168,7 +174,47 @@ class MLPDecoder(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.cond.modulate(F.gelu(self.cond.first(self.fc1(self.cond.inputs(z, y)), y)), y, 0)
         h = self.cond.modulate(F.gelu(self.fc2(h)), y, 1)
-        return torch.sigmoid(self.out(h)).view(-1, *self.image_shape)
+        x = self.out(h)
+        return (x if self.raw else torch.sigmoid(x)).view(-1, *self.image_shape)
+
+
+# -- the linear (PCA) path ---------------------------------------------------------------------------
+class LinearPathEncoder(nn.Module):
+    """z = P (x - mean) + f(x): the PCA coefficients plus what the network adds (its last layer starts at
+    zero, so an untrained encoder is PCA). A VAE's log-variances come from the network alone."""
+
+    def __init__(self, base: nn.Module, basis: torch.Tensor, mean: torch.Tensor, latent_dim: int):
+        super().__init__()
+        self.base = base
+        self.latent_dim = latent_dim
+        self.register_buffer("basis", basis.float().contiguous())  # (k, D): principal axes, zero rows beyond rank
+        self.register_buffer("mean", mean.float().contiguous())  # (D,)
+        last = base.head if hasattr(base, "head") else base.net[-1]
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.base(x)
+        linear = (x.flatten(1).float() - self.mean) @ self.basis.T
+        return torch.cat([h[:, :self.latent_dim] + linear.to(h.dtype), h[:, self.latent_dim:]], 1)
+
+
+class LinearPathDecoder(nn.Module):
+    """x = mean + P^T z + g(z): the PCA reconstruction plus the network's residual (its last layer starts at
+    zero). Unbounded while training (the MSE sees it); clamped to [0, 1] by Autoencoder.decode."""
+
+    def __init__(self, base: nn.Module, basis: torch.Tensor, mean: torch.Tensor, image_shape):
+        super().__init__()
+        self.base = base
+        self.image_shape = tuple(image_shape)
+        self.register_buffer("basis", basis.float().contiguous())
+        self.register_buffer("mean", mean.float().contiguous())
+        nn.init.zeros_(base.out.weight)
+        nn.init.zeros_(base.out.bias)
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        linear = (z.float() @ self.basis + self.mean).view(-1, *self.image_shape)
+        return linear + self.base(z, y).float()
 
 
 # -- the autoencoder -----------------------------------------------------------------------------
@@ -177,25 +223,32 @@ class Autoencoder(nn.Module):
     """An encoder and a decoder; a VAE when `config.variational`; class-conditional decoder when
     `config.conditioning` is not "none"."""
 
-    def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int], num_classes: int = 10):
+    def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int], num_classes: int = 10,
+                 pca: tuple[torch.Tensor, torch.Tensor] | None = None):
+        """`pca`: (basis (k, D), mean (D,)) for the linear path; without it the decoder ends in a sigmoid."""
         super().__init__()
         self.config = config
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
+        self.linear_path = pca is not None
         z, out = config.latent_dim, config.latent_dim * (2 if config.variational else 1)
         if config.arch == "conv":
             ch = config.channels
             # the per-class bias acts on the first (2*ch, H/4, W/4) grid, one value per channel
             cond = ClassConditioning(config.conditioning, num_classes, config.embed_dim, 2 * ch, [2 * ch, ch, ch])
             self.encoder = ConvEncoder(image_shape, ch, out)
-            self.decoder = ConvDecoder(image_shape, ch, z, cond)
+            self.decoder = ConvDecoder(image_shape, ch, z, cond, raw=self.linear_path)
         elif config.arch == "mlp":
             h = config.hidden
             cond = ClassConditioning(config.conditioning, num_classes, config.embed_dim, h, [h, h])
             self.encoder = MLPEncoder(image_shape, h, out)
-            self.decoder = MLPDecoder(image_shape, h, z, cond)
+            self.decoder = MLPDecoder(image_shape, h, z, cond, raw=self.linear_path)
         else:
             raise ValueError(f"unknown arch {config.arch!r}; use conv or mlp")
+        if pca is not None:
+            basis, mean = pca
+            self.encoder = LinearPathEncoder(self.encoder, basis, mean, z)
+            self.decoder = LinearPathDecoder(self.decoder, basis, mean, image_shape)
 
     @property
     def latent_dim(self) -> int:
@@ -217,7 +270,9 @@ class Autoencoder(nn.Module):
         return self.encode_stats(x)[0]
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.decoder(z, y if self.conditional else None)
+        """Images in [0, 1]."""
+        x = self.decoder(z, y if self.conditional else None)
+        return x.clamp(0, 1) if self.linear_path else x
 
     def reconstruct(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.decode(self.encode(x), y)
@@ -226,20 +281,23 @@ class Autoencoder(nn.Module):
         """Training forward: (reconstruction, mean, log-variance); a VAE samples z by reparameterisation."""
         mu, logvar = self.encode_stats(x)
         z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        return self.decode(z, y), mu, logvar
+        return self.decoder(z, y if self.conditional else None), mu, logvar  # unclamped: the loss sees it all
 
 
-def autoencoder_loss(model_out, x: torch.Tensor, beta: float) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """Per-pixel binary cross-entropy (pixels in [0, 1]; unlike MSE it keeps a strong gradient through the
-    output sigmoid), plus for a VAE beta * KL divided by the pixel count (the ELBO per pixel, so learning
+def autoencoder_loss(model_out, x: torch.Tensor, beta: float, loss: str = "bce"
+                     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The reconstruction loss per pixel: binary cross-entropy ("bce": pixels in [0, 1], a strong gradient
+    through the output sigmoid; for near-binary images) or mean squared error ("mse": what PSNR scores; for
+    natural images), plus for a VAE beta * KL divided by the pixel count (the ELBO per pixel, so learning
     rates carry over between image sizes). The per-pixel MSE is logged beside it."""
     recon, mu, logvar = model_out
     recon = recon.float()
-    bce = F.binary_cross_entropy(recon, x)
-    extras = {"mse": F.mse_loss(recon.detach(), x)}
+    mse = F.mse_loss(recon, x)
+    main = F.binary_cross_entropy(recon, x) if loss == "bce" else mse
+    extras = {"mse": mse.detach()}
     if logvar is None:
-        return bce, extras
+        return main, extras
     mu, logvar = mu.float(), logvar.float()
     kl = -0.5 * torch.mean(torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
     extras["kl"] = kl.detach()
-    return bce + beta * kl / x[0].numel(), extras
+    return main + beta * kl / x[0].numel(), extras

@@ -96,7 +96,7 @@ def stitch(model_a, model_b, anchors: torch.Tensor, images: torch.Tensor, labels
 
 
 def stitching_matrix(models: dict[str, object], anchors: torch.Tensor, images: torch.Tensor, labels: torch.Tensor,
-                     translator: str = "affine") -> "np.ndarray":
+                     translator: str = "affine", progress=lambda fraction, message: None) -> "np.ndarray":
     """PSNR (dB) of every encoder (rows) -> decoder (columns) pair; NaN where the translator does not
     apply (none with different sizes)."""
     names = list(models)
@@ -106,24 +106,26 @@ def stitching_matrix(models: dict[str, object], anchors: torch.Tensor, images: t
             try:
                 out[i, j] = stitch(models[a], models[b], anchors, images, labels, translator)["psnr_db"]
             except ValueError:
-                continue
+                pass
+            progress((i * len(names) + j + 1) / len(names) ** 2, f"{a} → {b}")
     return out
 
 
 def anchor_curve(model_a, model_b, pool: torch.Tensor, images: torch.Tensor, labels: torch.Tensor,
                  counts=(8, 16, 32, 64, 128, 256, 512), translators=("lstsq", "procrustes", "affine"),
-                 seed: int = 0) -> list[dict]:
+                 seed: int = 0, progress=lambda fraction, message: None) -> list[dict]:
     """How the swap error falls with the number of anchors (drawn at random from `pool`)."""
     g = torch.Generator().manual_seed(seed)
     order = torch.randperm(len(pool), generator=g)
+    counts = [n for n in counts if n <= len(pool)]
     rows = []
-    for n in counts:
-        if n > len(pool):
-            break
-        for kind in translators:
+    for i, n in enumerate(counts):
+        for j, kind in enumerate(translators):
             try:
                 r = stitch(model_a, model_b, pool[order[:n]], images, labels, kind)
             except ValueError:
                 continue
+            finally:
+                progress((i * len(translators) + j + 1) / (len(counts) * len(translators)), f"{kind}, {n} anchors")
             rows.append({"anchors": n, "translator": kind, "mse": r["mse"], "psnr_db": r["psnr_db"]})
     return rows

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -29,22 +29,30 @@ class ImageDataConfig:
     image_size: int = 0  # resize to this square size; 0 keeps the dataset's size (image_folder: 32)
     channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 keeps the dataset's
     test_fraction: float = 0.2
+    val_fraction: float = 0.1  # of the train split, held out to pick the best checkpoint and stop early
+    limit: int = 0  # > 0: a seeded random subset of this many images (small-data experiments)
     split_seed: int = 0
     batch_size: int = 64
+    augment: Literal["auto", "none", "shift"] = "auto"  # shift: random translations of up to 1 pixel;
+    # auto: on when there are fewer than 2,000 training images
 
     def __post_init__(self) -> None:
         if not 0 < self.test_fraction < 1:
             raise ValueError("test_fraction must be between 0 and 1")
+        if not 0 <= self.val_fraction < 0.5:
+            raise ValueError("val_fraction must be at least 0 and below 0.5")
         if self.batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         if self.channels not in (0, 1, 3):
             raise ValueError("channels must be 0 (keep), 1 or 3")
+        if self.limit < 0:
+            raise ValueError("limit must not be negative")
         if self.image_size < 0 or 0 < self.image_size < 4:
             raise ValueError("image_size must be 0 (keep) or at least 4")
 
     def load(self) -> ImageSplit:
         return load_split(self.dataset, self.test_fraction, self.split_seed, self.image_size, self.channels,
-                          self.path)
+                          self.path, self.limit)
 
 
 @torch.no_grad()
@@ -53,6 +61,44 @@ def reconstruct_all(model: Autoencoder, x: torch.Tensor, y: torch.Tensor, batch:
 
 
 _PCA_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+_PCA_BASES: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def pca_basis(images: torch.Tensor, k: int, key: tuple = ()) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the first k principal axes (k, D), zero rows beyond the data's rank; the mean image (D,)) of images."""
+    if key and (*key, k) in _PCA_BASES:
+        return _PCA_BASES[(*key, k)]
+    from sklearn.decomposition import PCA
+
+    flat = images.flatten(1).numpy()
+    rank = min(k, flat.shape[1], flat.shape[0])
+    pca = PCA(n_components=rank, random_state=0).fit(flat)
+    basis = torch.zeros(k, flat.shape[1])
+    basis[:rank] = torch.from_numpy(pca.components_).float()
+    out = basis, torch.from_numpy(pca.mean_).float()
+    if key:
+        _PCA_BASES[(*key, k)] = out
+    return out
+
+
+def near_binary(images: torch.Tensor) -> bool:
+    """Most pixels at (almost) 0 or 1: ink on paper, like MNIST."""
+    return float((torch.minimum(images, 1 - images) < 0.05).float().mean()) >= 0.8
+
+
+def shift_augment(x: torch.Tensor) -> torch.Tensor:
+    """Each image moved by up to one pixel in each direction (zeros fill in); uses the global RNG, so a
+    resumed run draws the same shifts."""
+    n, _, h, w = x.shape
+    shifts = torch.randint(-1, 2, (n, 2)).to(x.device)
+    theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1
+    theta[:, 0, 2] = shifts[:, 0].to(x.dtype) * 2 / w
+    theta[:, 1, 2] = shifts[:, 1].to(x.dtype) * 2 / h
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
 def pca_baseline(split: ImageSplit, k: int, key: tuple = ()) -> dict[str, float]:
@@ -78,8 +124,10 @@ def pca_baseline(split: ImageSplit, k: int, key: tuple = ()) -> dict[str, float]
 
 
 def reconstruction_metrics(model: Autoencoder, split: ImageSplit, device: torch.device,
-                           train_rows: int = 1000) -> dict[str, float]:
-    """Test MSE / PSNR / SSIM, and the train MSE / PSNR on as many train rows, for the gap."""
+                           train_rows: int = 1000, val: tuple[torch.Tensor, torch.Tensor] | None = None
+                           ) -> dict[str, float]:
+    """Test MSE / PSNR / SSIM, the train MSE / PSNR on as many train rows (for the gap), and the MSE / PSNR of
+    the validation rows (which pick the best checkpoint) when there are any."""
     test_x, test_y = split.test_x.to(device), split.test_y.to(device)
     m = image_metrics(reconstruct_all(model, test_x, test_y), test_x)
     n = min(train_rows, len(split.train_x))
@@ -87,6 +135,10 @@ def reconstruction_metrics(model: Autoencoder, split: ImageSplit, device: torch.
     m["train_mse"] = float(((reconstruct_all(model, tr_x, tr_y) - tr_x) ** 2).mean())
     m["train_psnr_db"] = psnr_from_mse(m["train_mse"])
     m["gap_db"] = m["train_psnr_db"] - m["psnr_db"]
+    if val is not None and len(val[0]):
+        vx, vy = val[0].to(device), val[1].to(device)
+        m["val_mse"] = float(((reconstruct_all(model, vx, vy) - vx) ** 2).mean())
+        m["val_psnr_db"] = psnr_from_mse(m["val_mse"])
     return m
 
 
@@ -95,15 +147,26 @@ def _preview_scale(split: ImageSplit) -> int:
 
 
 class ImageTask(TrainingTask):
-    """A task on an image split (config.data): loads it once and serves (images, labels) batches."""
+    """A task on an image split (config.data): loads it once, keeps `data.val_fraction` of the train split
+    aside as validation rows, and serves (images, labels) batches of the rest."""
 
     def __init__(self, config: Any, device: torch.device):
         super().__init__(config, device)
         self.split = config.data.load()
+        n = len(self.split.train_x)
+        n_val = int(round(n * config.data.val_fraction)) if n >= 20 else 0
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(config.data.split_seed + 1))
+        self.val_rows, self.fit_rows = order[:n_val].sort().values, order[n_val:].sort().values
+        self.augment = config.data.augment == "shift" or (config.data.augment == "auto" and len(self.fit_rows) < 2000)
+
+    @property
+    def val(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.split.train_x[self.val_rows], self.split.train_y[self.val_rows]
 
     def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
-        tensors = (self.split.train_x.to(self.device), self.split.train_y.to(self.device))
-        return TensorLoader(tensors, self.config.data.batch_size, seed=self.config.trainer.seed, rank=rank,
+        x, y = self.split.train_x[self.fit_rows], self.split.train_y[self.fit_rows]
+        batch = min(self.config.data.batch_size, max(1, len(x) // world_size))
+        return TensorLoader((x.to(self.device), y.to(self.device)), batch, seed=self.config.trainer.seed, rank=rank,
                             world_size=world_size)
 
 
@@ -113,8 +176,9 @@ class ImageAutoencoderConfig(TaskConfigBase):
     task: str = "image_autoencoder"
     data: ImageDataConfig = field(default_factory=ImageDataConfig)
     model: AutoencoderConfig = field(default_factory=AutoencoderConfig)
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=600, lr=2e-3, eval_every=200,
-                                                                          checkpoint_every=200))
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
+        steps=600, lr=2e-3, eval_every=100, checkpoint_every=200, weight_decay=1e-4, best_metric="eval/val_mse",
+        early_stop_metric="eval/val_mse", early_stop_patience=5))
 
 
 @TASKS.register("image_autoencoder")
@@ -124,20 +188,36 @@ class ImageAutoencoderTask(ImageTask):
     description = ("Compress images into a small latent code and reconstruct them (AE or VAE, optionally "
                    "class-conditional); PCA of the same size is the baseline.")
 
+    def __init__(self, config: Any, device: torch.device):
+        super().__init__(config, device)
+        model = config.model
+        self.loss = model.loss if model.loss != "auto" else ("bce" if near_binary(self.split.train_x) else "mse")
+        self.linear_path = model.linear_path == "on" or (model.linear_path == "auto" and self.loss == "mse")
+        if self.linear_path and self.loss == "bce":
+            raise ValueError("the linear path needs the mse loss (its images are not squashed into [0, 1])")
+
+    def pca_for(self, k: int) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The linear path's PCA (fit on the training rows) for a latent of size k, when the path is on."""
+        if not self.linear_path:
+            return None
+        return pca_basis(self.split.train_x[self.fit_rows], k, (*self._data_key(), "fit_rows"))
+
     def build_model(self) -> Autoencoder:
-        return Autoencoder(self.config.model, self.split.image_shape, self.split.num_classes)
+        k = self.config.model.latent_dim
+        return Autoencoder(self.config.model, self.split.image_shape, self.split.num_classes, self.pca_for(k))
 
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y = batch
-        return autoencoder_loss(model(x, y), x, self.config.model.beta)
+        source = shift_augment(x) if self.augment else x
+        return autoencoder_loss(model(source, y), source, self.config.model.beta, self.loss)
 
     def _data_key(self) -> tuple:
         d = self.config.data
-        return (d.dataset, d.path, d.image_size, d.channels, d.test_fraction, d.split_seed)
+        return (d.dataset, d.path, d.image_size, d.channels, d.test_fraction, d.split_seed, d.val_fraction, d.limit)
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module) -> dict[str, float]:
-        m = reconstruction_metrics(model, self.split, self.device)
+        m = reconstruction_metrics(model, self.split, self.device, val=self.val)
         pca = pca_baseline(self.split, self.config.model.latent_dim, self._data_key())
         m.update({f"pca_{k}": v for k, v in pca.items()})
         return m
@@ -156,7 +236,8 @@ class ImageAutoencoderTask(ImageTask):
     def checkpoint_meta(self) -> dict[str, Any]:
         return {"components": ["encoder", "decoder"], "image_shape": list(self.split.image_shape),
                 "latent_dim": self.config.model.latent_dim, "classes": list(self.split.classes),
-                "skipped_files": self.split.skipped}
+                "skipped_files": self.split.skipped, "loss": self.loss, "linear_path": self.linear_path,
+                "augment": self.augment}
 
 
 # -- the bottleneck sweep ------------------------------------------------------------------------
@@ -166,8 +247,8 @@ class BottleneckSweepConfig(TaskConfigBase):
     latent_sizes: tuple[int, ...] = (2, 4, 8, 16, 32, 64)
     data: ImageDataConfig = field(default_factory=ImageDataConfig)
     model: AutoencoderConfig = field(default_factory=lambda: AutoencoderConfig(channels=16))  # latent_dim ignored
-    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=1500, lr=2e-3, eval_every=500,
-                                                                          checkpoint_every=250, grad_clip=0.0))
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
+        steps=1500, lr=2e-3, eval_every=500, checkpoint_every=250, grad_clip=0.0, weight_decay=1e-4))
 
     def __post_init__(self) -> None:
         if not self.latent_sizes or min(self.latent_sizes) < 1:
@@ -179,13 +260,14 @@ class BottleneckSweepConfig(TaskConfigBase):
 class AutoencoderFamily(nn.Module):
     """One autoencoder per latent size, under "z<size>." prefixes; each keeps its encoder/decoder."""
 
-    def __init__(self, config: AutoencoderConfig, sizes: tuple[int, ...], image_shape, num_classes: int):
+    def __init__(self, config: AutoencoderConfig, sizes: tuple[int, ...], image_shape, num_classes: int,
+                 pca_for=lambda k: None):
         super().__init__()
         from dataclasses import replace
 
         self.sizes = tuple(sizes)
-        self.members = nn.ModuleDict({f"z{k}": Autoencoder(replace(config, latent_dim=k), image_shape, num_classes)
-                                      for k in self.sizes})
+        self.members = nn.ModuleDict({f"z{k}": Autoencoder(replace(config, latent_dim=k), image_shape, num_classes,
+                                                           pca_for(k)) for k in self.sizes})
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, Any]:
         return {name: m(x, y) for name, m in self.members.items()}
@@ -200,18 +282,20 @@ class BottleneckSweepTask(ImageAutoencoderTask):
 
     def build_model(self) -> AutoencoderFamily:
         return AutoencoderFamily(self.config.model, self.config.latent_sizes, self.split.image_shape,
-                                 self.split.num_classes)
+                                 self.split.num_classes, self.pca_for)
 
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, y = batch
-        losses = {name: autoencoder_loss(out, x, self.config.model.beta)[0] for name, out in model(x, y).items()}
+        source = shift_augment(x) if self.augment else x
+        losses = {name: autoencoder_loss(out, source, self.config.model.beta, self.loss)[0]
+                  for name, out in model(source, y).items()}
         return torch.stack(list(losses.values())).sum(), {f"loss_{k}": v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module) -> dict[str, float]:
         out: dict[str, float] = {}
         for k in self.config.latent_sizes:
-            m = reconstruction_metrics(model.members[f"z{k}"], self.split, self.device)
+            m = reconstruction_metrics(model.members[f"z{k}"], self.split, self.device, val=self.val)
             m.update({f"pca_{name}": v for name, v in pca_baseline(self.split, k, self._data_key()).items()})
             out.update({f"z{k}/{name}": v for name, v in m.items()})
         return out

@@ -112,10 +112,27 @@ def test_queue_respects_the_per_device_limit(workspace, tiny_config, monkeypatch
     first = api.submit(tiny_config, workspace=workspace)
     second = api.submit(tiny_config, workspace=workspace)
     assert first.status == "running" and second.status == "queued"
+    place, reason = api.queue_positions(workspace)[second.id]
+    assert place == 1 and f"slot(s) are taken by {first.id}" in reason
     a = api.wait(first.id, workspace, timeout=120)
     b = api.wait(second.id, workspace, timeout=120)
     assert a.status == b.status == "succeeded"
     assert b.started >= a.finished - 0.5  # the second waited for the first's slot
+
+
+def test_a_short_job_runs_beside_long_training_on_one_cpu(workspace, tiny_config, monkeypatch):
+    monkeypatch.setenv("GENESIS_MAX_JOBS_CPU", "1")
+    long = dict(tiny_config, trainer={**tiny_config["trainer"], "steps": 4000, "eval_every": 0})
+    training = api.submit(long, workspace=workspace)
+    synthesis = api.submit({"task": "tabular_synthesis", "generator": "gaussian_copula", "report": False},
+                           workspace=workspace)
+    assert training.lane == "train" and synthesis.lane == "short"
+    assert synthesis.status == "running"  # its own slot: it does not wait behind the training run
+    done = api.wait(synthesis.id, workspace, timeout=180)
+    assert done.status == "succeeded", api.log_tail(done, workspace)
+    assert api.get(training.id, workspace).status == "running"  # both ran at the same time
+    api.cancel(training.id, workspace)
+    api.wait(training.id, workspace, timeout=60)
 
 
 def test_jobs_survive_the_app_that_started_them_and_dead_workers_are_reconciled(workspace, tiny_config):

@@ -44,3 +44,16 @@ def test_sparkline_is_evenly_spaced_and_ends_near_the_newest(tmp_path):
     line = MetricsReader(tmp_path / "m.db").sparkline("loss", points=20)
     assert len(line) == 20 and line == sorted(line) and line[-1] >= 190
     assert MetricsReader(tmp_path / "none.db").sparkline("loss") == []
+
+
+def test_rows_are_committed_by_time_as_well_as_by_count(tmp_path):
+    import time
+
+    w = MetricsWriter(tmp_path / "m.db", flush_every=10_000, flush_seconds=0.2)
+    r = MetricsReader(tmp_path / "m.db")
+    w.log_scalars(1, {"loss": 1.0})
+    assert r.series("loss").empty  # buffered: far below the count
+    time.sleep(0.3)
+    w.log_scalars(2, {"loss": 0.5})  # the time bound passed: both rows are committed now
+    assert r.series("loss")["step"].tolist() == [1, 2]
+    w.close()

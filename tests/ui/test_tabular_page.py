@@ -1,4 +1,4 @@
-"""The synthetic-data page under AppTest: bad uploads in one sentence, a real synthesis job, its report."""
+"""The synthetic-data page under AppTest: a real synthesis job, its report, and more rows from its generator."""
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
@@ -11,23 +11,29 @@ def page(**query):
 def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):
     at = page().run()
     assert not at.exception
-    schema = at.dataframe  # preview shown; the editor holds the inferred types
-    assert schema
+    assert at.dataframe  # the preview, and the editor with the inferred types and why
+    at.selectbox(key="tab_gen").set_value("gaussian_copula").run()
     at.selectbox(key="tab_target").set_value("species")
     at.multiselect(key="tab_quasi").set_value(["island", "sex"])
     at.multiselect(key="tab_sensitive").set_value(["species"])
     at.button(key="tab_submit").click().run()
     assert not at.exception and "Started job" in at.success[0].value
     (job,) = api.list_jobs(workspace)
+    assert job.config["holdout_fraction"] == 0.2 and job.lane == "short"
     final = api.wait(job.id, workspace, timeout=300)
     assert final.status == "succeeded", api.log_tail(final, workspace)
     at.run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert "Overall quality" in labels and "Membership AUC (0.5 = no signal)" in labels
-    assert "Train synthetic, test real" in labels
+    assert labels[:3] == ["Quality score (SDMetrics)", "Column shapes", "Column pair trends"]
+    assert "Membership AUC (0.5 = no signal)" in labels and "Train synthetic, test real" in labels
     assert {b.label for b in at.get("download_button")} >= {"Synthetic CSV", "Report (HTML)", "Report (JSON)"}
+    verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
+    assert set(verdicts["verdict"]) <= {"good", "watch", "risk"} and verdicts["sentence"].str.len().min() > 20
     at.number_input(key="tab_more_rows").set_value(321)
     at.button[[b.label for b in at.button].index("Sample")].click().run()  # the form's submit button
     assert not at.exception
-    assert at.session_state["tab_more_csv"].decode().count("\n") == 322  # header + 321 rows
+    more = next(b for b in at.get("download_button") if b.label == "Download the new rows (CSV)")
+    assert more is not None
+    run = workspace.get_run(final.run_id)
+    assert run.artifact_path("more_321_seed1.csv").read_text().count("\n") == 322  # header + 321 rows

@@ -81,23 +81,32 @@ def test_train_page_refuses_a_missing_folder_in_one_sentence(workspace):
     assert at.button(key="train_submit").disabled
 
 
+def view(at: AppTest, key: str, name: str) -> AppTest:
+    return at.button_group(key=key).set_value(name).run()
+
+
 def test_latent_explorer_sliders_interpolation_projection_and_probe(lab):
     ws, runs = lab
     at = app("app_pages/vision_latent.py", model=runs["ae"].id).run()
     assert not at.exception
     sliders = [s for s in at.slider if s.key and s.key.startswith("axis_")]
     assert sorted(s.label for s in sliders) == [f"z[{i}]" for i in range(6)]  # one slider per dimension
+    assert not at.metric  # only the open view runs: no projection or probe computed yet
     sliders[0].set_value(2.5).run()
     assert not at.exception and at.slider(key="axis_0").value == 2.5
-    assert {"Label probe accuracy (test)", "Trustworthiness (k = 10)"} <= {m.label for m in at.metric}
-    trust = float(next(m.value for m in at.metric if m.label.startswith("Trustworthiness")))
-    assert 0.5 < trust <= 1.0
+    view(at, "latent_view", "Interpolation")
+    assert not at.exception
     df = at.dataframe[0].value
     assert df["method"].tolist() == ["lerp", "slerp", "direction_slerp"] and (df["mean_step"] > 0).all()
     at.radio(key="interp_mode").set_value("two class means").run()
     assert not at.exception
+    view(at, "latent_view", "Projection")
+    trust = float(next(m.value for m in at.metric if m.label.startswith("Trustworthiness")))
+    assert 0.5 < trust <= 1.0
     at.selectbox(key="proj_method").set_value("tsne").run()
     assert not at.exception and any("cannot place new points" in c.value for c in at.caption)
+    view(at, "latent_view", "Classes: swap and probe")
+    assert "Label probe accuracy (test)" in {m.label for m in at.metric}
 
 
 def test_latent_explorer_uses_principal_axes_and_class_swap_for_a_conditional_vae(lab):
@@ -107,19 +116,30 @@ def test_latent_explorer_uses_principal_axes_and_class_swap_for_a_conditional_va
     names = {s.label for s in at.slider if s.key and s.key.startswith("axis_")}
     assert names == {f"PC{i}" for i in range(1, 17)}  # 20 dimensions -> 16 principal axes
     assert at.selectbox(key="slider_class") is not None
+    view(at, "latent_view", "Classes: swap and probe")
     assert any("each image's z decoded as class" in c for c in image_captions(at))
 
 
-def test_swap_page_scores_a_pair_and_fills_the_matrix(lab):
+def test_swap_page_scores_a_pair_fills_the_matrix_and_says_when_a_is_b(lab):
+    import time
+
     ws, runs = lab
     at = app("app_pages/vision_swap.py").run()
     assert not at.exception
     labels = [m.label for m in at.metric]
     assert labels == ["Swap vs B's own reconstruction", "Swap vs original", "B's own vs original (ceiling)"]
     assert all(m.value.endswith(" dB") for m in at.metric)
-    at.button(key="swap_matrix").click().run()
-    assert not at.exception
-    assert len(at.get("plotly_chart")) == 2  # the anchor curve and the matrix
+    assert not at.get("plotly_chart")  # the curve and the matrix only run when asked for
+    view(at, "swap_view", "All pairs")
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    view(at, "swap_view", "Error against anchors")
+    assert not at.exception and len(at.get("plotly_chart")) == 1
+    again = app("app_pages/vision_swap.py").run()  # a fresh session: every analysis comes from the cache
+    t0 = time.perf_counter()
+    view(again, "swap_view", "All pairs")
+    assert time.perf_counter() - t0 < 5 and len(again.get("plotly_chart")) == 1
+    same = at.selectbox(key="swap_b").select_index(0).run()  # B := A (the first compatible model is A itself)
+    assert not same.exception and any("the same model" in i.value for i in same.info)
 
 
 def test_bottleneck_page_answers_the_minimum_size_question(lab):

@@ -99,3 +99,29 @@ def test_torchvision_offline_fails_in_one_sentence(tmp_path, monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", offline)
     with pytest.raises(DatasetError, match="could not be downloaded"):
         load_split("torchvision_fashionmnist", path=str(tmp_path))
+
+
+def _patched(data: bytes, find: bytes, replace: bytes) -> bytes:
+    assert data.count(find) >= 1
+    return data.replace(find, replace)
+
+
+def test_damaged_zips_get_one_sentence_and_leave_nothing_behind(tmp_path):
+    good = zip_bytes({"c/a/1.png": png(), "c/a/2.png": png(), "c/b/1.png": png()})
+    # a flipped byte inside the first stored file's data: its CRC no longer matches
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        info = z.infolist()[0]
+    start = info.header_offset + 30 + len(info.filename)
+    crc_bad = good[:start + 20] + bytes([good[start + 20] ^ 0xFF]) + good[start + 21:]
+    clash = zip_bytes({"c/a": b"a file", "c/a/1.png": png()})
+    # the central directory claims a tiny size for an entry that holds more (a header that lies)
+    with zipfile.ZipFile(io.BytesIO(good)) as z:
+        size = z.infolist()[1].file_size
+    liar = _patched(good, size.to_bytes(4, "little"), (4).to_bytes(4, "little"))
+    for name, data, message in [("crc.zip", crc_bad, "cannot be read"), ("clash.zip", clash, "both as a file and"),
+                                ("liar.zip", liar, "cannot be read")]:
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(DatasetError, match=message) as err:
+            extract_zip(tmp_path / name, tmp_path / "out")
+        assert "\n" not in str(err.value)
+        assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))  # nothing half-written

@@ -66,3 +66,16 @@ def test_umap_projection():
     z = torch.randn(150, 6)
     umap = project(z, "umap")
     assert umap.coords.shape == (150, 2) and umap.can_place_new_points and 0 < umap.trustworthiness <= 1
+
+
+def test_the_class_of_each_interpolation_frame_is_one_rule_for_page_and_cli():
+    import inspect
+    from pathlib import Path
+
+    from genesis_core.vision import cli
+    from genesis_core.vision import latent as L
+
+    assert L.class_path(3, 7, 5).tolist() == [3, 3, 7, 7, 7]
+    assert L.class_path(3, 7, 6).tolist() == [3, 3, 3, 7, 7, 7]
+    page = (Path(__file__).resolve().parents[2] / "app_pages" / "vision_latent.py").read_text()
+    assert "L.class_path(" in page and "L.class_path(" in inspect.getsource(cli)
