@@ -12,8 +12,8 @@ from genesis_core.errors import WorkbenchError
 from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
 from genesis_core.tabular import schema as sch
+from genesis_core.tabular.demos import DEMOS, load_demo
 from genesis_core.tabular.ingest import TableError, read_table
-from genesis_core.tabular.task import DEMOS, load_demo
 
 st.title("Synthetic data")
 st.write("Synthetic rows that keep the statistics and the ML utility of a table, with a report on how faithful "

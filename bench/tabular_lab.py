@@ -45,7 +45,7 @@ def load(name: str):
     """Real tables that ship inside packages (offline)."""
     import statsmodels.api as sm
 
-    from genesis_core.tabular.task import load_demo
+    from genesis_core.tabular.demos import load_demo
 
     if name in ("penguins", "wine", "fair"):
         return load_demo(name)

@@ -3,8 +3,7 @@ from typing import Literal, Optional
 
 import pytest
 
-from genesis_core.config import (ConfigError, apply_overrides, from_dict, read_mapping, to_dict,
-                                 write_mapping)
+from genesis_core.config import ConfigError, apply_overrides, from_dict, read_mapping, to_dict, write_mapping
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ import pandas as pd
 
 from genesis_core.store.files import atomic_write_text
 from genesis_core.tabular import schema as sch
+from genesis_core.tabular.demos import load_demo
 from genesis_core.tabular.ingest import MIN_ROWS, TableError, TableInfo, read_table
 from genesis_core.tabular.report import to_json
 
@@ -28,8 +29,6 @@ Progress = Callable[[float, int, str], None]
 
 def read_source(source: str) -> tuple[pd.DataFrame, TableInfo]:
     """(the table, what reading it found) for `demo:NAME` or a CSV / Parquet path."""
-    from genesis_core.tabular.task import load_demo
-
     if source.startswith("demo:"):
         frame = load_demo(source[5:])
         return frame, TableInfo(len(frame), frame.shape[1], ",", "utf-8", "demo")

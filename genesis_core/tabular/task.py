@@ -1,5 +1,5 @@
-"""Synthesis as a background job (`tabular_synthesis`), its config, and the demo tables that ship inside
-packages. The pipeline itself is `tabular/pipeline.py`; the CLI's `generate` runs the same function."""
+"""Synthesis as a background job (`tabular_synthesis`) and its config. The pipeline itself is
+`tabular/pipeline.py`; the CLI's `generate` runs the same function."""
 
 from __future__ import annotations
 
@@ -7,37 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import pandas as pd
-
 from genesis_core.registry import GENERATORS, TASKS
 from genesis_core.tabular import schema as sch
-from genesis_core.tabular.ingest import TableError
 from genesis_core.training.task import JobTask, TaskConfigBase, TrainerConfig
-
-DEMOS = {
-    "penguins": "palmerpenguins: 344 penguins, species, island, measurements, sex",
-    "wine": "scikit-learn wine: 178 wines, 13 chemical measurements and the cultivar",
-    "fair": "statsmodels fair: 6,366 women, affairs survey (age, children, religiousness, occupation...)",
-}
-
-
-def load_demo(name: str) -> pd.DataFrame:
-    if name == "penguins":
-        import palmerpenguins
-
-        return palmerpenguins.load_penguins()
-    if name == "wine":
-        from sklearn.datasets import load_wine
-
-        d = load_wine(as_frame=True)
-        df = d.frame.copy()
-        df["target"] = df["target"].map({i: str(n) for i, n in enumerate(d.target_names)})
-        return df.rename(columns={"target": "cultivar"})
-    if name == "fair":
-        import statsmodels.api as sm
-
-        return sm.datasets.fair.load_pandas().data
-    raise TableError(f"unknown demo dataset {name!r}; choose one of {', '.join(DEMOS)}")
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,6 @@ def test_synthetic_data_upload_refuses_a_bad_csv_and_previews_a_good_one(server,
 
 
 def test_audio_to_video_upload_refuses_corrupt_audio_and_renders_a_wav_with_sound(server, workspace, page, tmp_path):
-    import io
     import wave as wavmod
 
     import numpy as np

@@ -21,7 +21,7 @@ def test_generate_report_and_audit(workspace, tmp_path):
     assert report["privacy"]["dp"]["epsilon_total"] <= 2.0 + 1e-6 and report["meta"]["generator"] == "dp_tvae"
 
     real = tmp_path / "real.csv"
-    from genesis_core.tabular.task import load_demo
+    from genesis_core.tabular.demos import load_demo
     load_demo("penguins").to_csv(real, index=False)
     html = tmp_path / "r.html"
     rep = cli("report", "-r", str(real), "-s", str(out), "--target", "species", "--quasi-identifiers", "island,sex",

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from genesis_core.tabular import schema as sch
+from genesis_core.tabular.demos import load_demo
 from genesis_core.tabular.generators import (
     GeneratorError,
     Inequality,
@@ -16,7 +17,6 @@ from genesis_core.tabular.generators import (
 from genesis_core.tabular.pipeline import split_holdout
 from genesis_core.tabular.privacy import enforce_k_anonymity, k_anonymity, privacy_report
 from genesis_core.tabular.quality import column_kinds, quality_report
-from genesis_core.tabular.task import load_demo
 
 
 def demo(name):

@@ -1,9 +1,7 @@
 """Every page under Streamlit's AppTest, against a real workspace with real jobs."""
 
-import time
 from pathlib import Path
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from genesis_core.jobs import api

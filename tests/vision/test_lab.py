@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
-import torch
 
 from genesis_core.store.workspace import Workspace
 from genesis_core.vision import catalog
+from genesis_core.vision.conditional import class_swap, probe_model
 from genesis_core.vision.data import load_split
 from genesis_core.vision.images import psnr_from_mse
-from genesis_core.vision.conditional import class_swap, probe_model
 from genesis_core.vision.restoration import level_mismatch, psnr_vs_level
 from genesis_core.vision.stitching import anchor_curve, stitch, stitching_matrix
 from tests.vision.helpers import config, train

@@ -2,8 +2,15 @@ import pytest
 import torch
 from torchcodec.decoders import VideoDecoder
 
-from genesis_core.vision.latent import (animation_gif, animation_mp4, interpolate, latent_axes, path_smoothness,
-                                        project, strip_png)
+from genesis_core.vision.latent import (
+    animation_gif,
+    animation_mp4,
+    interpolate,
+    latent_axes,
+    path_smoothness,
+    project,
+    strip_png,
+)
 
 
 def test_interpolation_paths_keep_their_endpoints_and_promises():
