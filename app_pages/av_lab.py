@@ -103,11 +103,11 @@ if result:
     left, right = st.columns(2)
     with left:
         st.markdown(f"**{labels.get(result['renderer'], result['renderer'])}**")
-        st.video(result["mp4"])
+        st.video(result["mp4"], width=480)
     with right:
         if result["teacher_mp4"] is not None:
             st.markdown(f"**teacher: {result['teacher']}** (the ceiling)")
-            st.video(result["teacher_mp4"])
+            st.video(result["teacher_mp4"], width=480)
     s, t = result["scores"], result["teacher_scores"]
     st.subheader("Sync")
     cols = st.columns(4)
@@ -135,5 +135,5 @@ if gallery:
     cols = st.columns(3)
     for i, path in enumerate(gallery):
         with cols[i % 3]:
-            st.video(str(path))
+            st.video(str(path), width=480)
             st.caption(path.name)

@@ -117,7 +117,7 @@ def details(job, waiting: tuple[int, str] | None = None) -> None:
     with buttons[3]:
         st.page_link("app_pages/runs.py", label="Open the run", icon=":material/folder_open:", query_params={"run": job.run_id})
     st.markdown("**Log tail**")
-    st.code(api.log_tail(job, ws, lines=25) or "(no output yet)", language="text")
+    st.code(api.log_tail(job, ws, lines=25) or "(no output yet)", language="text", wrap_lines=True)
 
 
 live_table()

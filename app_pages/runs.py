@@ -14,6 +14,8 @@ from genesis_core.store.workspace import filter_runs
 st.title("Runs")
 ws = workspace()
 
+if "runs_deleted" in st.session_state:
+    st.success(st.session_state.pop("runs_deleted"))
 filters = st.columns([2, 2, 2, 1])
 text = filters[0].text_input("Search", placeholder="id or name", key="runs_search")
 all_runs = ws.list_runs()
@@ -68,13 +70,15 @@ if new_tags != ", ".join(run.tags):
 if edit[1].button("Unfavorite" if run.favorite else "★ Favorite", key=f"fav_{run.id}"):
     ws.set_favorite(run.id, not run.favorite)
     st.rerun()
-with edit[2].popover("Delete"):
+with edit[2].popover("Delete", key=f"del_pop_{run.id}"):  # keyed by run: it closes once the run is gone
     st.write("This removes the run's checkpoints, metrics and artifacts.")
     running = status_by_run.get(run.id) in ("running", "queued")
     if st.button("Delete for good", type="primary", key=f"del_{run.id}", disabled=running,
                  help="Cancel its job first." if running else None):
         ws.delete_run(run.id)
-        st.query_params.clear()
+        st.session_state["runs_deleted"] = f"Deleted run {run.name} ({run.id}): its checkpoints, metrics and artifacts."
+        if st.query_params.get("run") == run.id:
+            del st.query_params["run"]
         st.rerun()
 
 reader = MetricsReader(run.metrics_path)

@@ -82,7 +82,8 @@ if view == "Interpolation":
     c1, c2 = st.columns(2)
     if mode == "two test images":
         i0 = c1.number_input("From test image", 0, n_test - 1, 0, key="interp_a")
-        i1 = c2.number_input("To test image", 0, n_test - 1, min(1, n_test - 1), key="interp_b")
+        other = next((i for i in range(n_test) if int(labels[i]) != int(labels[0])), min(1, n_test - 1))
+        i1 = c2.number_input("To test image", 0, n_test - 1, other, key="interp_b")  # another class by default
         z0, z1 = z_test[i0], z_test[i1]
         ya, yb = int(labels[i0]), int(labels[i1])
     else:
@@ -116,7 +117,7 @@ if view == "Interpolation":
         d3.caption(f"MP4 export unavailable: {str(exc).splitlines()[0]}")
     else:
         d3.download_button("MP4 (H.264)", mp4, "interpolation.mp4", "video/mp4", key="dl_mp4")
-        st.video(mp4, loop=True, autoplay=True, muted=True)
+        st.video(mp4, loop=True, autoplay=True, muted=True, width=360)
 
 # -- projection ----------------------------------------------------------------------------------
 if view == "Projection":

@@ -3,7 +3,7 @@ side), on built-in digits or the user's own images, as a background job."""
 
 import streamlit as st
 
-from app_pages.common import submit
+from app_pages.common import estimate_text, submit
 from app_pages.vision_common import dataset_form
 
 st.title("Train an image model")
@@ -26,7 +26,9 @@ strategies = {"none": "none (unconditional)", "onehot": "one-hot concatenated to
               "embedding": "learned embedding concatenated to z", "bias": "additive per-class bias",
               "film": "FiLM in every decoder block"}
 conditioning = st.selectbox("Class conditioning", list(strategies), format_func=strategies.get, key="train_cond")
-name = st.text_input("Run name", key="train_name", placeholder="digits conv AE z=16")
+c1, c2 = st.columns([3, 1])
+name = c1.text_input("Run name", key="train_name", placeholder="digits conv AE z=16")
+seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", help="the same seed and settings train the same model")
 
 config = {
     "task": "image_autoencoder",
@@ -34,12 +36,13 @@ config = {
     "data": data or {},
     "model": {"arch": arch, "latent_dim": int(latent), "variational": variational, "beta": float(beta),
               "conditioning": conditioning},
-    "trainer": {"steps": int(steps), "lr": float(lr), "eval_every": max(1, int(steps) // 3),
+    "trainer": {"steps": int(steps), "lr": float(lr), "seed": int(seed), "eval_every": max(1, int(steps) // 6),
                 "checkpoint_every": max(1, int(steps) // 3)},
 }
 kind = ("VAE" if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
 config["name"] = name or f"{data['dataset'] if data else 'images'} {arch} {kind} z={int(latent)}"
 
+st.caption(f"{int(steps)} steps: {estimate_text('image_autoencoder', int(steps))}.")
 left, right = st.columns(2)
 if left.button("Train", type="primary", key="train_submit", disabled=data is None):
     submit(config)

@@ -25,6 +25,7 @@ class ModelEntry:
     latent_dim: int
     conditional: bool
     dataset: str
+    partial: bool = False  # its job is still training: the weights are those of its latest checkpoint
 
     @property
     def key(self) -> str:
@@ -33,7 +34,10 @@ class ModelEntry:
 
 def list_autoencoders(workspace: Workspace | None = None) -> list[ModelEntry]:
     """Every autoencoder with a checkpoint, newest run first."""
+    from genesis_core.jobs.api import list_jobs
+
     ws = workspace or Workspace()
+    active = {j.run_id for j in list_jobs(ws, status=("running", "queued"), refresh=False)}
     out = []
     for run in ws.list_runs():
         if run.task not in AUTOENCODER_TASKS:
@@ -52,14 +56,24 @@ def list_autoencoders(workspace: Workspace | None = None) -> list[ModelEntry]:
         kind = ("VAE" if model_cfg.get("variational") else "AE") + (f" [{model_cfg.get('conditioning')}]" if cond else "")
         name = run.name or run.id
         dataset = cfg.get("data", {}).get("dataset", "")
+        partial = run.id in active
+        status = [f"partial: its job is at step {meta.get('step')} of {meta.get('total_steps')}"] if partial else []
         if run.task == "image_autoencoder":
-            out.append(ModelEntry(run.id, "", f"{name} · {model_cfg.get('arch', 'conv')} {kind} z={meta['latent_dim']}"
-                                  f" · {dataset} · {run.id}", shape, int(meta["latent_dim"]), cond, dataset))
+            facts = [f"{model_cfg.get('arch', 'conv')} {kind}", f"z={meta['latent_dim']}", dataset]
+            out.append(ModelEntry(run.id, "", _label(name, facts, run.id, status), shape, int(meta["latent_dim"]),
+                                  cond, dataset, partial))
         else:
             for k in meta.get("latent_sizes", []):
-                out.append(ModelEntry(run.id, f"z{k}", f"{name} · sweep member z={k} · {dataset} · {run.id}",
-                                      shape, int(k), cond, dataset))
+                out.append(ModelEntry(run.id, f"z{k}", _label(name, [f"sweep member z={k}", dataset], run.id, status),
+                                      shape, int(k), cond, dataset, partial))
     return out
+
+
+def _label(name: str, facts: list[str], run_id: str, status: list[str]) -> str:
+    """The run's name, then each fact the name does not already say, the run id, and its status."""
+    said = name.lower().replace("_", " ")
+    parts = [name, *[f for f in facts if f and f.lower().replace("_", " ") not in said]]
+    return " · ".join(parts + ([run_id] if run_id != name else []) + status)
 
 
 def load_autoencoder(key: str, workspace: Workspace | None = None, device: str = "cpu"):
