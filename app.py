@@ -6,7 +6,7 @@ multipage layout and serves a deep link such as /jobs from it directly, without 
 
 import streamlit as st
 
-from app_pages.common import device_label, sidebar_jobs
+from app_pages.common import sidebar_jobs
 
 st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics:", layout="wide")
 
@@ -42,8 +42,6 @@ navigation = st.navigation(
 
 with st.sidebar:
     st.markdown("**Genesis Workbench**")
-    st.caption(f"Device: {device_label()}")
-    st.markdown("**Active jobs**")
-    sidebar_jobs()
+    sidebar_jobs()  # the device, then the active jobs; refreshed every few seconds
 
 navigation.run()

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app_pages.common import show_error, submit, workspace
 from genesis_core.av.music import KEYS, SCALES, generate_track
-from genesis_core.av.render import AudioError, load_audio, render_audio
+from genesis_core.av.render import AudioError, load_audio, load_original_audio, render_audio
 from genesis_core.av.visualizers import VISUALIZERS
 
 st.title("Audio → Video")
@@ -35,7 +35,7 @@ with st.expander("Train a model", expanded=False):
 st.subheader("1 · Audio")
 source = st.radio("Audio", ["generate", "upload"], horizontal=True, key="av_source",
                   format_func={"generate": "generate a track", "upload": "my audio (wav, mp3, flac, ogg)"}.get)
-wave, events = None, None
+wave, events, original = None, None, None
 if source == "generate":
     c1, c2, c3, c4, c5 = st.columns(5)
     tempo = c1.number_input("Tempo (BPM)", 60, 200, 120, key="av_tempo")
@@ -49,12 +49,18 @@ else:
     upload = st.file_uploader("Audio file (10 minutes at most)", type=["wav", "mp3", "flac", "ogg"], key="av_upload")
     if upload is not None:
         try:
-            wave = load_audio(upload.getvalue(), SAMPLE_RATE)
+            wave = load_audio(upload.getvalue(), SAMPLE_RATE)  # 16 kHz mono: what the analysis hears
+            original = load_original_audio(upload.getvalue())  # the mp4 carries the user's own sound
         except AudioError as exc:
             show_error(exc)
 if wave is None:
     st.stop()
-st.audio(wave, sample_rate=SAMPLE_RATE)
+if original is not None:
+    st.audio(upload.getvalue())
+    st.caption(f"{original[0].shape[0]} channel{'s' if original[0].shape[0] != 1 else ''} at {original[1]:,} Hz: "
+               "the video keeps them; the analysis listens to a 16 kHz mono copy.")
+else:
+    st.audio(wave, sample_rate=SAMPLE_RATE)
 
 st.subheader("2 · Renderer")
 runs = [r for r in workspace().list_runs(task="audio_to_video") if r.latest_checkpoint() is not None]
@@ -88,7 +94,8 @@ if st.button("Render", type="primary", key="av_render"):
             loaded = load_av_model(checkpoints[renderer])
             model, teacher_name, model_fps = loaded.model, loaded.config.data.clip.visualizer, loaded.config.data.clip.fps
         out = render_audio(wave, SAMPLE_RATE, fps, out_size, model, model_fps, teacher_name, events,
-                           progress=lambda p, message: bar.progress(p, text=message[:1].upper() + message[1:] + "…"))
+                           progress=lambda p, message: bar.progress(p, text=message[:1].upper() + message[1:] + "…"),
+                           original=original)
     except (AudioError, ValueError, RuntimeError) as exc:
         bar.empty()
         show_error(exc)
@@ -106,14 +113,15 @@ if result:
         st.video(result["mp4"], width=480)
     with right:
         if result["teacher_mp4"] is not None:
-            st.markdown(f"**teacher: {result['teacher']}** (the ceiling)")
+            st.markdown(f"**teacher: {result['teacher']}** (what the model learned from)")
             st.video(result["teacher_mp4"], width=480)
     s, t = result["scores"], result["teacher_scores"]
     st.subheader("Sync")
     cols = st.columns(4)
     cols[0].metric("AV-Align (onsets ↔ motion peaks, ±1 frame)", f"{s['av_align']:.3f}",
                    help="matched / (audio onsets + motion peaks − matched)")
-    cols[1].metric("Teacher (ceiling)", f"{t['av_align']:.3f}")
+    cols[1].metric("Teacher (reference)", f"{t['av_align']:.3f}",
+                   help="the visualizer the model imitates; a model can follow the beat more closely than it")
     cols[2].metric("Same video, shuffled audio (control)", f"{s['shuffled_audio_av_align']:.3f}")
     cols[3].metric("Best lag (frames)", f"{s['best_lag_frames']}")
     offsets = " · ".join(f"+{o} frames: {v:.3f}" for o, v in s["offset_av_align"].items())

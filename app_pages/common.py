@@ -18,11 +18,23 @@ def workspace() -> Workspace:
     return Workspace()
 
 
-@st.cache_resource(show_spinner=False)
-def device_label() -> str:
+def _describe_device() -> str:
     from genesis_core.device import describe_device, pick_device
 
     return describe_device(pick_device())
+
+
+@st.cache_resource(show_spinner=False)
+def _device_future():
+    """The device is looked up in a thread (it imports torch): the first page paints without waiting."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(1, thread_name_prefix="device").submit(_describe_device)
+
+
+def device_label() -> str:
+    future = _device_future()
+    return future.result() if future.done() else "detecting…"
 
 
 def show_error(exc: Exception) -> None:
@@ -32,6 +44,8 @@ def show_error(exc: Exception) -> None:
 
 @st.fragment(run_every=3)
 def sidebar_jobs() -> None:
+    st.caption(f"Device: {device_label()}")
+    st.markdown("**Active jobs**")
     jobs = api.list_jobs(workspace(), status=("running", "queued"), limit=8)
     if not jobs:
         st.caption("No job running.")

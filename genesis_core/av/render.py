@@ -44,9 +44,20 @@ def load_audio(source: str | Path | bytes, sample_rate: int = 16000, max_seconds
     return wave.astype(np.float32)
 
 
+def load_original_audio(source: str | Path | bytes) -> tuple[np.ndarray, int]:
+    """The audio as the user gave it, for the mp4: (samples (channels, N) float32, its own sample rate).
+    Call after `load_audio` accepted the file."""
+    from torchcodec.decoders import AudioDecoder
+
+    dec = AudioDecoder(source if not isinstance(source, Path) else str(source))
+    samples = dec.get_all_samples()
+    return samples.data.float().numpy(), int(samples.sample_rate)
+
+
 def encode_mp4(frames: torch.Tensor, fps: float, wave: np.ndarray | None = None, sample_rate: int = 16000,
                chunk: int = 120, progress=None) -> bytes:
-    """frames (T, 3, H, W) float [0, 1] or uint8 -> mp4 bytes (H.264 yuv420p, AAC audio if `wave`)."""
+    """frames (T, 3, H, W) float [0, 1] or uint8 -> mp4 bytes (H.264 yuv420p, AAC audio if `wave`: mono (N,)
+    or (channels, N), at `sample_rate`)."""
     from torchcodec.encoders import Encoder
 
     if frames.dtype != torch.uint8:
@@ -58,7 +69,8 @@ def encode_mp4(frames: torch.Tensor, fps: float, wave: np.ndarray | None = None,
     buf = io.BytesIO()
     enc = Encoder()
     video = enc.add_video(height=h, width=w, frame_rate=fps, codec="libx264", pixel_format="yuv420p")
-    audio = enc.add_audio(sample_rate=sample_rate, num_channels=1) if wave is not None else None
+    channels = 1 if wave is None or np.ndim(wave) == 1 else int(np.shape(wave)[0])
+    audio = enc.add_audio(sample_rate=sample_rate, num_channels=channels) if wave is not None else None
     with enc.open_file_like(buf, format="mp4"):
         for start in range(0, t, chunk):
             video.add_frames(frames[start:start + chunk].contiguous())
@@ -66,16 +78,19 @@ def encode_mp4(frames: torch.Tensor, fps: float, wave: np.ndarray | None = None,
                 progress(min(t, start + chunk) / t)
         if audio is not None:
             n = int(round(t / fps * sample_rate))
-            a = torch.as_tensor(wave[:n], dtype=torch.float32)
-            audio.add_samples(a[None].contiguous())
+            a = torch.as_tensor(np.atleast_2d(wave)[:, :n], dtype=torch.float32)
+            audio.add_samples(a.contiguous())
     return buf.getvalue()
 
 
 def render_audio(wave: np.ndarray, sample_rate: int, fps: float, size: int, model=None, model_fps: float | None = None,
-                 visualizer: str = "beat_pulse", events: np.ndarray | None = None, progress=None) -> dict:
+                 visualizer: str = "beat_pulse", events: np.ndarray | None = None, progress=None,
+                 original: tuple[np.ndarray, int] | None = None) -> dict:
     """What the page shows for one render: the video (through `model` if given, else the `visualizer`
     teacher), the teacher's video of the same audio when a model rendered, and the sync scores of both,
-    the model's with its controls (another track's audio, offsets). `progress(fraction, message)`."""
+    the model's with its controls (another track's audio, offsets). `wave` at `sample_rate` (mono) is what
+    the analysis hears; the mp4 carries `original` (samples (channels, N), rate) when given, the user's own
+    audio at its own rate and channels. `progress(fraction, message)`."""
     from genesis_core.av.features import audio_features, feature_matrix
     from genesis_core.av.music import generate_track
     from genesis_core.av.sync import sync_report
@@ -92,13 +107,13 @@ def render_audio(wave: np.ndarray, sample_rate: int, fps: float, size: int, mode
         frames = torch.nn.functional.interpolate(frames, size=(size, size), mode="bilinear",
                                                  align_corners=False).clamp(0, 1)
     other = audio_features(generate_track(123_457, len(wave) / sample_rate, sample_rate).wave, sample_rate, fps)
+    sound = original if original is not None else (wave, sample_rate)
     result = {
         "frames": len(frames),
         "scores": sync_report(feats.onset.numpy(), frames, fps, events, other.onset.numpy()),
         "teacher_scores": sync_report(feats.onset.numpy(), teacher, fps, events),
-        "mp4": encode_mp4(frames, fps, wave, sample_rate,
-                          progress=lambda p: say(0.6 + 0.35 * p, f"encoding H.264 + AAC {p:.0%}")),
-        "teacher_mp4": encode_mp4(teacher, fps, wave, sample_rate) if model is not None else None,
+        "mp4": encode_mp4(frames, fps, *sound, progress=lambda p: say(0.6 + 0.35 * p, f"encoding H.264 + AAC {p:.0%}")),
+        "teacher_mp4": encode_mp4(teacher, fps, *sound) if model is not None else None,
         "note": (f"this model was trained at {model_fps:g} fps; rendering at {fps:g} fps changes its timing"
                  if model is not None and model_fps and model_fps != fps else ""),
     }

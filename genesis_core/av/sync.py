@@ -7,7 +7,7 @@
   event F1        motion peaks against the generator's known drum onsets (precision, recall, F1)
   best lag        the lag (frames) that maximises the cross-correlation of the audio onset envelope and
                   the motion envelope
-Controls: the teacher visualizer's own video (ceiling), the same video against another track's audio
+Controls: the teacher visualizer's own video (the reference the model imitates), the same video against another track's audio
 (shuffled), and the video shifted by growing offsets: the score must fall as the offset grows.
 """
 

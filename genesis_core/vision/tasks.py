@@ -166,6 +166,9 @@ class ImageTask(TrainingTask):
     def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
         x, y = self.split.train_x[self.fit_rows], self.split.train_y[self.fit_rows]
         batch = min(self.config.data.batch_size, max(1, len(x) // world_size))
+        if batch < self.config.data.batch_size:  # a small image set still trains, and says so
+            print(f"batch_size {self.config.data.batch_size} is larger than the {len(x) // world_size} training "
+                  f"images per process; batches of {batch}", flush=True)
         return TensorLoader((x.to(self.device), y.to(self.device)), batch, seed=self.config.trainer.seed, rank=rank,
                             world_size=world_size)
 

@@ -7,7 +7,7 @@ import torch
 from torchcodec.decoders import AudioDecoder, VideoDecoder
 
 from genesis_core.av.dataset import ClipSpec, ProceduralAVDataset
-from genesis_core.av.render import AudioError, encode_mp4, load_audio
+from genesis_core.av.render import AudioError, encode_mp4, load_audio, load_original_audio
 
 
 def wav_bytes(samples: np.ndarray, rate: int, channels: int = 1) -> bytes:
@@ -53,6 +53,23 @@ def test_mp4_has_h264_video_and_aac_audio_in_one_file(tmp_path):
     v, a = VideoDecoder(str(path)), AudioDecoder(str(path))
     assert v.metadata.codec == "h264" and len(v) == 48 and a.metadata.codec == "aac"
     assert abs(a.metadata.duration_seconds - 2.0) < 0.1
+
+
+def test_the_mp4_carries_the_users_own_audio_at_its_own_rate_and_channels(tmp_path):
+    t = np.arange(2 * 22050) / 22050
+    left, right = np.sin(2 * np.pi * 440 * t) * 0.5, np.sin(2 * np.pi * 660 * t) * 0.3
+    upload = wav_bytes(np.stack([left, right], 1).reshape(-1), 22050, channels=2)
+    wave = load_audio(upload, 16000)  # what the analysis hears: 16 kHz mono
+    samples, rate = load_original_audio(upload)
+    assert wave.ndim == 1 and samples.shape[0] == 2 and rate == 22050
+    path = tmp_path / "own.mp4"
+    path.write_bytes(encode_mp4(torch.rand(48, 3, 32, 32), 24, samples, rate))
+    a = AudioDecoder(str(path))
+    assert a.metadata.sample_rate == 22050 and a.metadata.num_channels == 2
+    back = a.get_all_samples().data.numpy()
+    n = min(back.shape[1], len(left)) - 2048
+    corr = [np.corrcoef(back[c, 1024:n], ch[1024:n])[0, 1] for c, ch in enumerate((left, right))]
+    assert min(corr) > 0.9  # each channel is the user's own (AAC delays by a few samples at most)
 
 
 def test_streams_never_repeat_across_workers_and_ranks_and_resume_where_they_stopped():

@@ -106,7 +106,8 @@ def test_latent_explorer_decodes_sliders_and_projects_in_a_real_browser(server, 
     for _ in range(10):
         page.keyboard.press("ArrowRight")
     expect(decoded).not_to_have_attribute("src", before, timeout=30_000)  # the image follows the slider
-    page.get_by_role("button", name="Projection", exact=True).click()  # views compute only when opened
+    views = page.locator('[data-testid="stButtonGroup"]')  # views compute only when opened
+    views.get_by_text("Projection", exact=True).click()
     expect(page.get_by_text("Trustworthiness (k = 10)")).to_be_visible(timeout=60_000)
     page.screenshot(path=str(workspace.root / "latent-explorer.png"), full_page=True)
 

@@ -17,7 +17,7 @@ def test_render_a_generated_track_with_a_teacher_and_save_it(workspace):
     at.button(key="av_render").click().run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert labels[:3] == ["AV-Align (onsets ↔ motion peaks, ±1 frame)", "Teacher (ceiling)",
+    assert labels[:3] == ["AV-Align (onsets ↔ motion peaks, ±1 frame)", "Teacher (reference)",
                           "Same video, shuffled audio (control)"]
     assert float(at.metric[0].value) > float(at.metric[2].value)
     assert any("Deliberate offsets" in c.value for c in at.caption)

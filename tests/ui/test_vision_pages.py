@@ -127,7 +127,7 @@ def test_swap_page_scores_a_pair_fills_the_matrix_and_says_when_a_is_b(lab):
     at = app("app_pages/vision_swap.py").run()
     assert not at.exception
     labels = [m.label for m in at.metric]
-    assert labels == ["Swap vs B's own reconstruction", "Swap vs original", "B's own vs original (ceiling)"]
+    assert labels == ["Swap vs B's own reconstruction", "Swap vs original", "B's own vs original (reference)"]
     assert all(m.value.endswith(" dB") for m in at.metric)
     assert not at.get("plotly_chart")  # the curve and the matrix only run when asked for
     view(at, "swap_view", "All pairs")
