@@ -82,8 +82,9 @@ with tab_new:
             "gaussian_copula", "ctgan", "tvae", "dp_tvae", "mst")], key="tab_candidates")
         budget = c2.number_input("Time budget (s)", 10, 7200, 600, key="tab_budget")
     c1, c2 = st.columns(2)
-    dp_categories = c1.selectbox("DP: category sets", ["public", "dp"], key="tab_dpcat", disabled=not dp,
-                                 format_func={"public": "declared public by me", "dp": "paid from ε"}.get)
+    dp_categories = c1.selectbox("DP: category sets and ranges of numbers", ["dp", "public"], key="tab_dpcat",
+                                 disabled=not dp, format_func={"public": "the observed ones, declared public by me",
+                                                               "dp": "paid from ε"}.get)
     personal = c2.selectbox("Personal data (names, emails, phones)", ["replace", "drop"], key="tab_pii",
                             format_func={"replace": "replace by fake values", "drop": "leave out"}.get)
     target = st.selectbox("ML-utility target", ["(none)", *used], key="tab_target")

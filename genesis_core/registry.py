@@ -83,7 +83,8 @@ class Registry(Generic[T]):
 TASKS: Registry[Any] = Registry("task", _TASK_MODULES)
 MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
-GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp"])
+GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
+                                                   "genesis_core.tabular.mst"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
                                                                  "genesis_core.tabular.cli"])
 

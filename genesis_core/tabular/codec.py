@@ -13,7 +13,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,15 @@ class TableCodec:
 
     # -- learning ----------------------------------------------------------------------------------
     @classmethod
-    def fit(cls, frame: pd.DataFrame, schema: list[ColumnSpec]) -> TableCodec:
+    def fit(cls, frame: pd.DataFrame, schema: list[ColumnSpec], private: bool = False) -> TableCodec:
+        """With `private` (a differentially private generator), nothing is learned from the rows: no observed
+        bounds, levels or point masses, and new ids count from 1; only how values are written (integers,
+        decimals, formats, the date grid) is kept, and the generator's DP statement declares it public."""
         schema = [c for c in schema if c.name in frame.columns]
+        if private:
+            schema = [replace(c, levels=[], point_masses=[]) for c in schema]
+            return cls(schema, ids={c.name: {"kind": "integer", "start": 1} if pd.api.types.is_numeric_dtype(frame[c.name])
+                                    else {"kind": "token", "width": 8} for c in schema if c.kind == "id"})
         codec = cls(schema)
         typed = prepare(frame, schema)
         for c in schema:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.registry import GENERATORS
+from genesis_core.tabular.dp_domain import private_range
 from genesis_core.tabular.encoding import numeric
 from genesis_core.tabular.generators import GeneratorError, Progress, TabularGenerator
 
@@ -65,30 +66,36 @@ class DPTVAEGenerator(TabularGenerator):
         self.privacy: dict[str, Any] = {}
 
     # -- encoding ------------------------------------------------------------------------------
-    def _learn_encoding(self, frame: pd.DataFrame, eps_pre: float, rng: np.random.Generator) -> None:
-        declared = self.options["bounds"]
-        cat_cols = [c for c in self.model_schema if c.name in frame.columns and c.kind in ("categorical", "boolean")]
-        eps_each = eps_pre / max(1, len(cat_cols))
+    def _learn_encoding(self, frame: pd.DataFrame, eps_pre: float, delta_pre: float, rng: np.random.Generator) -> None:
+        """Bounds and category sets: declared (by the user, or observed and declared public with categories
+        "public"), or paid from `eps_pre` (pure epsilon, split over the columns): numeric ranges from noisy
+        histograms over fixed cells, categories whose Laplace-noised count clears a threshold that a value held
+        by one row passes with probability at most `delta_pre` (over all columns)."""
+        declared, paid = self.options["bounds"], self.options["categories"] == "dp"
+        cols = [c for c in self.model_schema if c.name in frame.columns]
+        to_pay = [c for c in cols if c.kind in ("categorical", "boolean") or c.name not in declared] if paid else []
+        eps_each = eps_pre / max(1, len(to_pay))
+        threshold = 1 + np.log(max(1, len(to_pay)) / (2 * delta_pre)) / eps_each if paid else 0.0
         self.blocks = []
-        for spec in self.model_schema:
-            if spec.name not in frame.columns:
-                continue
+        for spec in cols:
             s = frame[spec.name]
             if spec.kind in ("numerical", "datetime"):
                 values = _to_number(s)
                 if spec.name in declared:
                     lo, hi, source = float(declared[spec.name][0]), float(declared[spec.name][1]), "given by the user"
+                elif paid:
+                    lo, hi = private_range(values, rng, eps=eps_each)
+                    source = f"paid: noisy histogram over fixed cells, ε={eps_each:.3g}"
                 else:
                     lo, hi, source = float(np.nanmin(values)), float(np.nanmax(values)), "observed, declared public"
                 self.blocks.append({"column": spec.name, "kind": spec.kind, "low": lo, "high": hi if hi > lo else lo + 1,
-                                    "bounds": source, "missing": bool(np.isnan(values).any()),
-                                    "integer": bool(np.allclose(values[~np.isnan(values)], np.round(values[~np.isnan(values)])))})
+                                    "bounds": source, "missing": bool(spec.missing_rate > 0), "integer": spec.integer})
             else:
                 counts = s.astype(str).where(s.notna(), "<missing>").value_counts()
-                if self.options["categories"] == "dp":
+                if paid:
                     noisy = counts + rng.laplace(0, 1 / eps_each, len(counts))
-                    keep = noisy[noisy >= 2 / eps_each].index.tolist() or [counts.index[0]]
-                    source = f"paid: Laplace counts with ε={eps_each:.3g}, kept if ≥ {2 / eps_each:.1f}"
+                    keep = noisy[noisy >= threshold].index.tolist() or [counts.index[0]]
+                    source = f"paid: Laplace counts with ε={eps_each:.3g}, kept if ≥ {threshold:.1f}"
                 else:
                     keep, source = counts.index.tolist(), "observed, declared public"
                 self.blocks.append({"column": spec.name, "kind": spec.kind, "categories": [str(k) for k in keep],
@@ -141,10 +148,12 @@ class DPTVAEGenerator(TabularGenerator):
         n = len(frame)
         delta = o["delta"] or min(1e-5, 1 / (10 * n))
         eps_pre = o["epsilon"] * o["pre_epsilon_share"] if o["categories"] == "dp" else 0.0
+        delta_pre = delta / 2 if o["categories"] == "dp" else 0.0
         eps_sgd = o["epsilon"] - eps_pre
         rng = np.random.default_rng(self.seed)
         torch.manual_seed(self.seed)
-        self._learn_encoding(frame, eps_pre, rng)
+        self._learn_encoding(frame, eps_pre, delta_pre, rng)
+        delta_sgd = delta - delta_pre
         x = self._encode(frame)
         self.model = _VAE(x.shape[1])
         optimizer = torch.optim.Adam(self.model.parameters(), lr=o["lr"])
@@ -152,7 +161,7 @@ class DPTVAEGenerator(TabularGenerator):
                                              generator=torch.Generator().manual_seed(self.seed))
         engine = PrivacyEngine(accountant="rdp", secure_mode=False)
         model, optimizer, loader = engine.make_private_with_epsilon(
-            module=self.model, optimizer=optimizer, data_loader=loader, target_epsilon=eps_sgd, target_delta=delta,
+            module=self.model, optimizer=optimizer, data_loader=loader, target_epsilon=eps_sgd, target_delta=delta_sgd,
             epochs=self.epochs, max_grad_norm=o["max_grad_norm"], poisson_sampling=True)
         for epoch in range(self.epochs):
             losses = []
@@ -167,20 +176,23 @@ class DPTVAEGenerator(TabularGenerator):
                 optimizer.step()
                 losses.append(loss.item())
             progress(epoch + 1, self.epochs, f"epoch {epoch + 1}/{self.epochs}, loss {np.mean(losses or [math.nan]):.4f}, "
-                                             f"ε so far {engine.get_epsilon(delta):.3f}")
-        spent = float(engine.get_epsilon(delta))
+                                             f"ε so far {engine.get_epsilon(delta_sgd):.3f}")
+        spent = float(engine.get_epsilon(delta_sgd))
         self.model = model._module if hasattr(model, "_module") else model
         self.model.eval()
         self.privacy = {
             "epsilon_target": o["epsilon"], "epsilon_sgd_target": eps_sgd, "epsilon_sgd_spent": spent,
             "epsilon_preprocessing": eps_pre, "epsilon_total": spent + eps_pre, "delta": delta,
+            "delta_sgd": delta_sgd, "delta_category_thresholds": delta_pre,
             "noise_multiplier": float(optimizer.noise_multiplier), "max_grad_norm": o["max_grad_norm"],
             "sample_rate": float(1 / len(loader)) if len(loader) else None, "epochs": self.epochs,
             "accountant": "Opacus RDP", "unit": "row",
             "covered": "model training (DP-SGD, Poisson sampling, per-row clipping)"
-                       + ("; category sets (Laplace counts)" if eps_pre else ""),
-            "declared_public": sorted({f"{b['column']} bounds" for b in self.blocks if "low" in b}
-                                      | {f"{c.name} point masses" for c in self.model_schema if c.point_masses}
+                       + ("; category sets (Laplace counts over a threshold); ranges of numbers not declared "
+                          "(noisy histograms)" if eps_pre else ""),
+            "declared_public": sorted({f"{b['column']} bounds" for b in self.blocks if "low" in b
+                                       and not b["bounds"].startswith("paid")}
+                                      | {"the representation of values (integers, decimals, date grid, formats)"}
                                       | ({f"{b['column']} categories" for b in self.blocks if "categories" in b}
                                          if o["categories"] == "public" else set())),
         }

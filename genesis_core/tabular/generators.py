@@ -108,7 +108,7 @@ class TabularGenerator(abc.ABC):
     def fit(self, frame: pd.DataFrame, schema: list[ColumnSpec], progress: Progress | None = None,
             fixed_combinations: list[tuple[str, ...]] = ()) -> TabularGenerator:
         """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides)."""
-        self.codec = TableCodec.fit(frame, schema)
+        self.codec = TableCodec.fit(frame, schema, private=self.private)
         for cols in fixed_combinations:
             unknown = [c for c in cols if c not in frame.columns]
             if unknown:

@@ -23,7 +23,8 @@ class TabularSynthesisConfig(TaskConfigBase):
     epochs: int = 300  # CTGAN / TVAE / DP-TVAE
     epsilon: float = 0.0  # > 0 asks for differential privacy (only private generators are then allowed)
     delta: float = 0.0  # 0: min(1e-5, 1/(10 n))
-    dp_categories: str = "public"  # category sets: "public" (declared by the user) or "dp" (paid from epsilon)
+    dp_categories: str = "dp"  # the domain (category sets, ranges of numbers): "dp" paid from epsilon, or "public"
+    # (the observed ones, declared public by the user; the DP statement lists them)
     rows: int = 0  # synthetic rows to write (0: as many as the input has)
     holdout_fraction: float = 0.0  # real rows kept from the generator for the privacy figures that need them
     report: bool = True  # score quality and privacy (false: generation only)
