@@ -75,12 +75,16 @@ with tab_new:
     rows = c2.number_input("Synthetic rows (0: as many as the input)", 0, 10_000_000, 0, key="tab_rows")
     holdout = c3.slider("Rows held out for the privacy figures", 0.0, 0.5, 0.2, 0.05, key="tab_holdout",
                         help="real rows the generator never sees: the DCR share and the membership AUC need them")
-    candidates, budget = [], 600
+    candidates = []
+    c1, c2, c3 = st.columns([3, 1, 1])
     if generator == "auto":
-        c1, c2 = st.columns([2, 1])
         candidates = c1.multiselect("Candidates", names, default=[n for n in names if n in (
             "gaussian_copula", "ctgan", "tvae", "dp_tvae", "mst")], key="tab_candidates")
-        budget = c2.number_input("Time budget (s)", 10, 7200, 600, key="tab_budget")
+    tune = c2.number_input("Tuning trials (Optuna)", 0, 200, 0, key="tab_tune", disabled=dp,
+                           help="trials of the chosen generator's hyperparameters, scored on held-out rows "
+                                "(not for private generators: each trial would spend the budget)")
+    budget = c3.number_input("Time budget (s)", 10, 7200, 600, key="tab_budget",
+                             help="for auto's candidates and the tuning trials, all together")
     c1, c2 = st.columns(2)
     dp_categories = c1.selectbox("DP: category sets and ranges of numbers", ["dp", "public"], key="tab_dpcat",
                                  disabled=not dp, format_func={"public": "the observed ones, declared public by me",
@@ -99,6 +103,7 @@ with tab_new:
     if st.button("Synthesise", type="primary", key="tab_submit"):
         submit({"task": "tabular_synthesis", "name": f"synthetic {source.split('/')[-1]}",
                 "source": source, "generator": generator, "candidates": candidates, "auto_budget_s": float(budget),
+                "tune": int(tune),
                 "epsilon": float(epsilon) if dp else 0.0, "epochs": int(epochs), "rows": int(rows),
                 "holdout_fraction": float(holdout), "dp_categories": dp_categories, "personal_data": personal,
                 "target": "" if target == "(none)" else target, "quasi_identifiers": quasi, "sensitive": sensitive,
@@ -110,7 +115,23 @@ def fmt(value, spec: str = ".3f") -> str:
     return "–" if value is None else format(value, spec)
 
 
+    if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
+                        help="a background job: MST and DP-TVAE fit at each budget; the curve appears under Reports"):
+        submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {source.split('/')[-1]}",
+                "source": source, "dp_categories": dp_categories, "column_types": overrides})
+
 with tab_reports:
+    curves = [r for r in workspace().list_runs(task="tabular_privacy_curve")
+              if r.artifact_path("privacy_curve.json").exists()]
+    if curves:
+        from genesis_core.tabular.report import privacy_curve_figure
+
+        with st.expander(f"Quality against ε ({len(curves)} curve{'s' if len(curves) != 1 else ''})"):
+            curve_run = st.selectbox("Curve", curves, format_func=lambda r: f"{r.name} · {r.id}", key="tab_curve_run")
+            points = json.loads(curve_run.artifact_path("privacy_curve.json").read_text())["points"]
+            st.plotly_chart(privacy_curve_figure(points), key="tab_curve_fig")
+            st.dataframe(pd.DataFrame(points), hide_index=True)
+
     runs = workspace().list_runs(task="tabular_synthesis")
     if not runs:
         st.info("No synthesis yet: start one in the first tab.")
@@ -138,6 +159,9 @@ with tab_reports:
         if meta.get("leaderboard"):
             st.markdown("**Auto: the candidates, each scored on rows it never saw**")
             st.dataframe(pd.DataFrame(meta["leaderboard"]), hide_index=True)
+        if meta.get("tuning"):
+            st.markdown("**Tuning: Optuna trials, each scored on rows it never saw** (trial 1: the defaults)")
+            st.dataframe(pd.DataFrame(meta["tuning"]), hide_index=True)
         if "quality" not in report:
             st.info("This synthesis was run without scoring.")
         else:

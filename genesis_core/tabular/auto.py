@@ -81,54 +81,72 @@ def _child(conn, *args) -> None:
         conn.close()
 
 
+def _launch(ctx, name: str, options: dict, frame: pd.DataFrame, rows: list[dict], fit_rows: np.ndarray, seed: int,
+            epochs: int):
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs), daemon=True)
+    proc.start()
+    child.close()
+    return proc, parent, time.monotonic()
+
+
+def _poll(job, deadline: float, stop: Callable[[], bool]) -> dict[str, Any] | None:
+    """The result of a candidate's process once it has one (or is out of time, or cancelled); else None."""
+    proc, conn, started = job
+    result = None
+    if conn.poll():
+        try:
+            result = conn.recv()
+        except EOFError:
+            result = {"status": "failed", "error": "the candidate's process ended without a result"}
+    elif not proc.is_alive():
+        result = {"status": "failed", "error": f"the candidate's process died (exit code {proc.exitcode})"}
+    elif time.monotonic() > deadline or stop():
+        proc.terminate()
+        result = {"status": "cancelled" if stop() else "over budget",
+                  "error": f"still fitting after {time.monotonic() - started:.0f} s"}
+    if result is not None:
+        proc.join(timeout=5)
+        conn.close()
+        result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _split(frame: pd.DataFrame, seed: int, what: str) -> np.ndarray:
+    if len(frame) < 10:
+        raise AutoError(f"{what} needs at least 10 rows to score on rows a model never saw; the table has "
+                        f"{len(frame)}: choose a generator")
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return np.sort(order[int(round(len(frame) * VALIDATION_SHARE)):])
+
+
 def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: list[str], options: dict[str, dict],
                      budget_s: float = 600.0, seed: int = 0, epochs: int = 300,
                      progress: Callable[[float, str], None] = lambda f, m: None,
                      stop: Callable[[], bool] = lambda: False) -> tuple[str, list[dict[str, Any]]]:
     """(the best candidate, the leaderboard: every candidate with its scores or why it has none)."""
-    if len(frame) < 10:
-        raise AutoError(f"auto needs at least 10 rows to score candidates on rows they never saw; the table has "
-                        f"{len(frame)}: choose a generator")
-    order = np.random.default_rng(seed).permutation(len(frame))
-    fit_rows = np.sort(order[int(round(len(frame) * VALIDATION_SHARE)):])
+    fit_rows = _split(frame, seed, "auto")
     ctx = mp.get_context("spawn")
     parallel = max(1, min(2, os.cpu_count() or 1))
     pending = list(candidates)
-    running: dict[str, tuple[Any, Any, float]] = {}
+    running: dict[str, Any] = {}
     board: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + budget_s
     rows = schema_to_dicts(schema)
     while pending or running:
         while pending and len(running) < parallel:
             name = pending.pop(0)
-            parent, child = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_child, args=(child, name, options.get(name, {}), frame, rows, fit_rows, seed,
-                                                    epochs), daemon=True)
-            proc.start()
-            child.close()
-            running[name] = (proc, parent, time.monotonic())
+            running[name] = _launch(ctx, name, options.get(name, {}), frame, rows, fit_rows, seed, epochs)
             progress(len(board) / len(candidates), f"auto: fitting {name} on {len(fit_rows)} rows")
-        for name, (proc, conn, started) in list(running.items()):
-            result = None
-            if conn.poll():
-                try:
-                    result = conn.recv()
-                except EOFError:
-                    result = {"status": "failed", "error": "the candidate's process ended without a result"}
-            elif not proc.is_alive():
-                result = {"status": "failed", "error": f"the candidate's process died (exit code {proc.exitcode})"}
-            elif time.monotonic() > deadline or stop():
-                proc.terminate()
-                result = {"status": "over budget" if not stop() else "cancelled",
-                          "error": f"still fitting after {time.monotonic() - started:.0f} s"}
-            if result is not None:
-                proc.join(timeout=5)
-                conn.close()
-                del running[name]
-                board[name] = {"generator": name, "seconds": round(time.monotonic() - started, 1), **result}
-                score = result.get("quality_score")
-                progress(len(board) / len(candidates), f"auto: {name} " + (f"scored {score:.3f}" if score is not None
-                                                                            else result["status"]))
+        for name, job in list(running.items()):
+            result = _poll(job, deadline, stop)
+            if result is None:
+                continue
+            del running[name]
+            board[name] = {"generator": name, **result}
+            score = result.get("quality_score")
+            progress(len(board) / len(candidates),
+                     f"auto: {name} " + (f"scored {score:.3f}" if score is not None else result["status"]))
         if stop():
             pending.clear()
         time.sleep(0.2)
@@ -138,3 +156,48 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
         reasons = "; ".join(f"{r['generator']}: {r.get('error', r['status'])}" for r in leaderboard)
         raise AutoError(f"no candidate could be fit and scored ({reasons})")
     return scored[0]["generator"], leaderboard
+
+
+def tune_generator(frame: pd.DataFrame, schema: list[ColumnSpec], name: str, options: dict, trials: int,
+                   budget_s: float = 600.0, seed: int = 0, epochs: int = 300,
+                   progress: Callable[[float, str], None] = lambda f, m: None,
+                   stop: Callable[[], bool] = lambda: False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`trials` Optuna (TPE) trials of a generator's hyperparameters (its `search_space`), each fit on most of
+    the rows in a process of its own and scored on the rest. Returns (the best options, with "epochs" when it
+    was tuned; every trial). The first trial is the generator's defaults, so tuning never ends worse than not
+    tuning."""
+    import optuna
+
+    from genesis_core.registry import GENERATORS
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cls = GENERATORS.get(name)
+    fit_rows = _split(frame, seed, "tuning")
+    ctx = mp.get_context("spawn")
+    rows = schema_to_dicts(schema)
+    deadline = time.monotonic() + budget_s
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial({}, skip_if_exists=True)
+    table: list[dict[str, Any]] = []
+    for i in range(trials):
+        if stop() or time.monotonic() > deadline:
+            break
+        trial = study.ask()
+        params = cls.search_space(trial, len(fit_rows)) if i > 0 else {}
+        rest = {k: v for k, v in params.items() if k != "epochs"}
+        job = _launch(ctx, name, {**options, **rest}, frame, rows, fit_rows, seed, int(params.get("epochs", epochs)))
+        result = None
+        while result is None:
+            result = _poll(job, deadline, stop)
+            time.sleep(0.2)
+        score = result.get("quality_score")
+        study.tell(trial, score if score is not None else float("-inf"))
+        table.append({"trial": i + 1, **params, **{k: result.get(k) for k in ("quality_score", "status", "seconds")}})
+        progress((i + 1) / trials, f"tune {name}: trial {i + 1}/{trials} " +
+                 (f"scored {score:.3f}" if score is not None else result["status"]))
+    scored = [r for r in table if r.get("quality_score") is not None]
+    if not scored:
+        return dict(options), table
+    best = max(scored, key=lambda r: r["quality_score"])
+    params = {k: v for k, v in best.items() if k not in ("trial", "quality_score", "status", "seconds")}
+    return {**options, **params}, table

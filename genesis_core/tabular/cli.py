@@ -42,7 +42,9 @@ def add_tabular_commands(sub) -> None:
                    help="share of the rows kept from the generator for the privacy figures (default 0)")
     g.add_argument("--no-report", action="store_true", help="generate only: no quality or privacy scoring")
     g.add_argument("--candidates", default="", help="auto: generators to try, comma-separated")
-    g.add_argument("--budget", type=float, default=600.0, help="auto: seconds for all candidates together")
+    g.add_argument("--budget", type=float, default=600.0, help="auto, --tune: seconds for all candidates (or trials)")
+    g.add_argument("--tune", type=int, default=0, metavar="N",
+                   help="N Optuna trials of the chosen generator's hyperparameters, scored on held-out rows")
     g.add_argument("--epsilon", type=float, default=0.0)
     g.add_argument("--epochs", type=int, default=300)
     g.add_argument("--target", default="")
@@ -87,6 +89,11 @@ def _print_plan(meta: dict) -> None:
     for c in meta.get("columns", []):
         if not c["what"].startswith("synthesised"):
             print(f"note: {c['column']}: {c['what']} ({c['why']})", file=sys.stderr)
+    for row in meta.get("tuning", []):
+        score = row.get("quality_score")
+        params = {k: v for k, v in row.items() if k not in ("trial", "quality_score", "status", "seconds")}
+        print(f"tune: trial {row['trial']:<3} " + (f"quality {score:.3f}" if score is not None else row["status"])
+              + f"  {params or '(defaults)'}")
     for row in meta.get("leaderboard", []):
         score = row.get("quality_score")
         print(f"auto: {row['generator']:<16} " + (f"quality {score:.3f}  ({row['fit_s']:.1f} s to fit)"
@@ -121,7 +128,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "source": args.input if args.input.startswith("demo:") else str(Path(args.input).resolve()),
             "generator": args.model, "rows": args.rows, "epsilon": args.epsilon, "epochs": args.epochs,
             "holdout_fraction": args.holdout_fraction, "report": not args.no_report,
-            "candidates": _cols(args.candidates), "auto_budget_s": args.budget, "target": args.target,
+            "candidates": _cols(args.candidates), "auto_budget_s": args.budget, "tune": args.tune, "target": args.target,
             "sensitive": _cols(args.sensitive), "quasi_identifiers": _cols(args.quasi_identifiers),
             "column_types": args.column_type, "personal_data": args.personal_data, "trainer": {"seed": args.seed}})
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -65,6 +65,12 @@ class DPTVAEGenerator(TabularGenerator):
         self.model: _VAE | None = None
         self.privacy: dict[str, Any] = {}
 
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        return {"epochs": trial.suggest_int("epochs", 5, 60, log=True), "lr": trial.suggest_float("lr", 5e-4, 1e-2, log=True),
+                "batch_size": trial.suggest_categorical("batch_size", [32, 64, 128, 256]),
+                "max_grad_norm": trial.suggest_float("max_grad_norm", 0.5, 2.0)}
+
     # -- encoding ------------------------------------------------------------------------------
     def _learn_encoding(self, frame: pd.DataFrame, eps_pre: float, delta_pre: float, rng: np.random.Generator) -> None:
         """Bounds and category sets: declared (by the user, or observed and declared public with categories

@@ -157,6 +157,11 @@ class TabularGenerator(abc.ABC):
                                      "after 50 batches); loosen them")
         return pd.concat(parts, ignore_index=True).head(rows)[self.columns]
 
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        """Hyperparameters worth tuning, drawn from an Optuna trial (`auto --tune`); {} when nothing is."""
+        return {}
+
     def init_args(self) -> dict[str, Any]:
         """The constructor's arguments, saved so that `load` builds the same generator."""
         return {"seed": self.seed, "epochs": self.epochs, **self.options}
@@ -285,6 +290,11 @@ class GaussianCopulaGenerator(SDVGenerator):
         default = "gaussian_kde" if rows <= self.KDE_ROWS else "beta"
         return GaussianCopulaSynthesizer(metadata, **{"default_distribution": default, **self.options})
 
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        choices = ["beta", "truncnorm", "norm", "gamma", "uniform"] + (["gaussian_kde"] if rows <= 2 * cls.KDE_ROWS else [])
+        return {"default_distribution": trial.suggest_categorical("default_distribution", choices)}
+
 
 @GENERATORS.register("ctgan")
 class CTGANGenerator(SDVGenerator):
@@ -297,6 +307,14 @@ class CTGANGenerator(SDVGenerator):
 
         return CTGANSynthesizer(metadata, epochs=self.epochs, **self.options)
 
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        return {"epochs": trial.suggest_int("epochs", 50, 500, log=True),
+                "batch_size": trial.suggest_categorical("batch_size", [100, 200, 500]),
+                "generator_lr": trial.suggest_float("generator_lr", 5e-5, 1e-3, log=True),
+                "discriminator_lr": trial.suggest_float("discriminator_lr", 5e-5, 1e-3, log=True),
+                "embedding_dim": trial.suggest_categorical("embedding_dim", [64, 128, 256])}
+
 
 @GENERATORS.register("tvae")
 class TVAEGenerator(SDVGenerator):
@@ -308,6 +326,14 @@ class TVAEGenerator(SDVGenerator):
         from sdv.single_table import TVAESynthesizer
 
         return TVAESynthesizer(metadata, epochs=self.epochs, **self.options)
+
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        return {"epochs": trial.suggest_int("epochs", 50, 500, log=True),
+                "batch_size": trial.suggest_categorical("batch_size", [100, 200, 500]),
+                "l2scale": trial.suggest_float("l2scale", 1e-6, 1e-3, log=True),
+                "loss_factor": trial.suggest_float("loss_factor", 1.0, 4.0),
+                "embedding_dim": trial.suggest_categorical("embedding_dim", [64, 128, 256])}
 
 
 def sdv_used_directly(raw: pd.DataFrame, name: str = "gaussian_copula", rows: int | None = None, seed: int = 0,

@@ -68,6 +68,10 @@ class MSTGenerator(TabularGenerator):
         self.marginals: dict[str, np.ndarray] = {}
         self.privacy: dict[str, Any] = {}
 
+    @classmethod
+    def search_space(cls, trial, rows: int) -> dict[str, Any]:
+        return {"bins": trial.suggest_int("bins", 8, 32), "iters": trial.suggest_int("iters", 1000, 4000, log=True)}
+
     # -- discretisation ------------------------------------------------------------------------
     def _discretise(self, frame: pd.DataFrame, rho_bounds: float, rng: np.random.Generator) -> np.ndarray:
         """Columns as codes. Numbers: whole numbers spanning at most 64 values get a bin each; others `bins`

@@ -118,7 +118,21 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                          f"use one of {', '.join(n for n in GENERATORS.names() if GENERATORS.get(n).private)} or auto")
     if stop():
         raise InterruptedError("cancelled")
-    gen = make_generator(name, seed=seed, epochs=config.epochs, **generator_options(name, config))
+    options, epochs, tuning = generator_options(name, config), config.epochs, []
+    if config.tune:
+        if GENERATORS.get(name).private:
+            raise ValueError(f"tuning {name} on this table would spend its privacy budget once per trial; tune on "
+                             "public data, or leave tune at 0")
+        from genesis_core.tabular.auto import tune_generator
+
+        options, tuning = tune_generator(train, schema, name, options, config.tune, config.auto_budget_s, seed,
+                                         config.epochs, progress=lambda f, m: progress(f, 3, m), stop=stop)
+        epochs = int(options.pop("epochs", epochs))
+        best = max((r for r in tuning if r.get("quality_score") is not None), key=lambda r: r["quality_score"],
+                   default=None)
+        if best is not None:
+            reason += f"; tuned with {len(tuning)} Optuna trials (best {best['quality_score']:.3f} on held-out rows)"
+    gen = make_generator(name, seed=seed, epochs=epochs, **options)
     progress(1, 3, f"fitting {name} on {len(train)} rows ({reason})")
     combos = [tuple(c.strip() for c in fc.split(",")) for fc in config.fixed_combinations]
     gen.fit(train, schema, progress=lambda d, n, m: progress(1 + d / max(n, 1), 3, m), fixed_combinations=combos)
@@ -131,7 +145,8 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     # written as the input was: its delimiter (a table read with ';' keeps ';')
     atomic_write_text(out_dir / "synthetic.csv", synth.to_csv(index=False, sep=info.delimiter or ","))
     plan = sch.column_plan(schema)
-    meta = {"generator": name, "reason": reason, "leaderboard": leaderboard, "rows_input": len(raw),
+    meta = {"generator": name, "reason": reason, "leaderboard": leaderboard, "tuning": tuning,
+            "options": {"epochs": epochs, **{k: v for k, v in options.items() if k != "bounds"}}, "rows_input": len(raw),
             "rows_train": len(train), "rows_holdout": 0 if holdout is None else len(holdout),
             "rows_synthetic": len(synth), "generate_s": round(time.time() - t0, 2), "columns": plan,
             "warnings": list(info.warnings), "delimiter": info.delimiter or ",",

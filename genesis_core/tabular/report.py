@@ -82,6 +82,21 @@ def dcr_figure(privacy: dict[str, Any]):
     return fig
 
 
+def privacy_curve_figure(points: list[dict[str, Any]]):
+    """Quality score against epsilon for each private generator (log x)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for name in dict.fromkeys(p["generator"] for p in points):
+        mine = sorted((p for p in points if p["generator"] == name), key=lambda p: p["epsilon"])
+        fig.add_trace(go.Scatter(x=[p["epsilon"] for p in mine], y=[p["quality_score"] for p in mine],
+                                 mode="lines+markers", name=name))
+    fig.update_layout(title="Quality of the release against the privacy budget", xaxis_title="ε (log scale)",
+                      yaxis_title="quality score (SDMetrics)", xaxis_type="log", height=360,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
 def to_json(report: dict[str, Any]) -> str:
     def clean(v):
         if isinstance(v, dict):
@@ -141,6 +156,9 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
         board = ("<h2>Auto: the candidates, scored on rows they never saw</h2>"
                  + _table(meta["leaderboard"], ["generator", "status", "quality_score", "column_shapes",
                                                 "column_pair_trends", "fit_s", "seconds", "error"]))
+    if meta.get("tuning"):
+        keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
+        board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + _table(meta["tuning"], keys)
     notes = "".join(f"<li>{html.escape(w)}</li>" for w in meta.get("warnings", []))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Synthetic data report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}

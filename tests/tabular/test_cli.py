@@ -39,3 +39,26 @@ def test_generate_report_and_audit(workspace, tmp_path):
     err = cli("generate", "-i", str(bad), "-o", str(tmp_path / "x.csv"))
     assert err.returncode == 2 and err.stderr.strip() == (
         "error: the header names 'a' more than once; column names must be unique.")
+
+
+@pytest.mark.slow
+def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(workspace, tmp_path):
+    from genesis_core.tabular.demos import load_demo
+
+    out = tmp_path / "p.csv"
+    quick = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--no-report")
+    assert quick.returncode == 0, quick.stderr
+    assert len(pd.read_csv(out)) == len(load_demo("penguins")) and not out.with_suffix(".report.json").exists()
+    held = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--holdout-fraction",
+               "0.25", "--tune", "3", "--budget", "300")
+    assert held.returncode == 0, held.stderr
+    meta = json.loads(out.with_suffix(".report.json").read_text())["meta"]
+    assert meta["rows_holdout"] == 86 and meta["rows_train"] == 258 and meta["rows_synthetic"] == 344
+    assert held.stdout.count("tune: trial") == 3 and "(defaults)" in held.stdout and "[good]" in held.stdout
+    auto = cli("generate", "-i", "demo:penguins", "-o", str(out), "--candidates", "gaussian_copula,tvae",
+               "--epochs", "5", "--no-report", timeout=400)
+    assert auto.returncode == 0, auto.stderr
+    lines = [line for line in auto.stdout.splitlines() if line.startswith("auto:")]
+    assert len(lines) == 2 and all("quality" in line for line in lines)
+    private = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "mst", "--epsilon", "1", "--tune", "2")
+    assert private.returncode == 2 and "spend its privacy budget once per trial" in private.stderr
