@@ -165,7 +165,7 @@ class TableCodec:
         elif c.decimals >= 0:
             x = np.round(x, c.decimals)
         missing = np.isnan(x)
-        if c.decimal_comma or (c.missing_tokens and missing.any()):
+        if c.decimal_comma or c.thousands or c.prefix or c.suffix or (c.missing_tokens and missing.any()):
             text = [None if m else _number_text(v, c) for v, m in zip(x, missing)]
             fill = c.missing_tokens[0] if c.missing_tokens else None
             return pd.Series([fill if t is None else t for t in text], dtype=object)
@@ -181,7 +181,9 @@ class TableCodec:
             d = d.clip(lo, hi)
         d = snap_to_grid(d, c.grid)
         if c.datetime_format and not c.dtype.startswith("datetime"):
-            return pd.Series([None if pd.isna(v) else v.strftime(c.datetime_format) for v in d], dtype=object)
+            fmt = c.datetime_format if not c.datetime_format.startswith("mixed") else (
+                "%Y-%m-%d" if c.grid in ("day", "weekday", "month", "year") else "%Y-%m-%d %H:%M:%S")
+            return pd.Series([None if pd.isna(v) else v.strftime(fmt) for v in d], dtype=object)
         return d
 
     # -- saving ------------------------------------------------------------------------------------
@@ -219,8 +221,16 @@ def _impute(others: pd.DataFrame, x: np.ndarray, known: np.ndarray, wanted: np.n
 
 
 def _number_text(v: float, c: ColumnSpec) -> str:
-    text = str(int(v)) if c.integer else (f"{v:.{c.decimals}f}" if c.decimals >= 0 else f"{v:.12g}")
-    return text.replace(".", ",") if c.decimal_comma else text
+    """A number written as the column writes them: decimals, separators, prefix and suffix."""
+    if c.integer:
+        text = f"{int(v):,}" if c.thousands else str(int(v))
+    elif c.decimals >= 0:
+        text = f"{v:,.{c.decimals}f}" if c.thousands else f"{v:.{c.decimals}f}"
+    else:
+        text = f"{v:,}" if c.thousands else f"{v:.12g}"
+    if c.thousands or c.decimal_comma:  # "," and "." as Python writes them, then the column's marks
+        text = text.replace(",", "\0").replace(".", "," if c.decimal_comma else ".").replace("\0", c.thousands)
+    return f"{c.prefix}{text}{c.suffix}"
 
 
 def _booleans(c: ColumnSpec, s: pd.Series) -> pd.Series:

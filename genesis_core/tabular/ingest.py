@@ -83,7 +83,8 @@ def _decode(raw: bytes) -> tuple[str, str]:
 
 def _refuse_markup(text: str) -> None:
     head = text.lstrip()[:512].lower()
-    if head.startswith(("<!doctype html", "<html")) or ("<html" in head and head.startswith("<")):
+    html_tags = ("<html", "<table", "<tr", "<td", "<div", "<body", "<head", "<p>", "<span")
+    if head.startswith(("<!doctype html", "<html")) or (head.startswith("<") and any(tag in head for tag in html_tags)):
         raise TableError("this looks like HTML (a web page), not CSV; download the table itself, or save it as CSV.")
     if head.startswith("<?xml") or head.startswith("<"):
         raise TableError("this looks like XML or markup, not CSV.")
@@ -149,21 +150,23 @@ def _overflows(s: pd.Series) -> bool:
     return any(np.isinf(float(v)) for v in exp)
 
 
-def _keep_huge_numbers_as_text(df: pd.DataFrame, text: str, delimiter: str, header, info: TableInfo) -> pd.DataFrame:
-    """Numbers beyond float range are read as ±inf: such columns are read again as text, with a warning."""
+def _as_written(df: pd.DataFrame, text: str, delimiter: str, header, info: TableInfo) -> pd.DataFrame:
+    """Columns pandas would change are read again as the text they are: true/false words (TRUE, yes) keep
+    their spelling, and numbers beyond float range (read as ±inf) stay text, with a warning."""
     huge = [c for c in df.columns if pd.api.types.is_float_dtype(df[c]) and np.isinf(df[c].to_numpy()).any()]
     as_text = [c for c in df.columns if df[c].dtype == object and _overflows(df[c])]  # pandas kept them as text
-    if as_text:
-        info.warnings.append(f"{', '.join(map(str, as_text))}: numbers beyond the range of a float (e.g. 1e400); "
-                             "kept as text, never written as infinity.")
-    if not huge:
+    if huge or as_text:
+        info.warnings.append(f"{', '.join(map(str, huge + as_text))}: numbers beyond the range of a float (e.g. "
+                             "1e400); kept as text, never written as infinity.")
+    again = huge + [c for c in df.columns if pd.api.types.is_bool_dtype(df[c])]
+    if not again:
         return df
-    again = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, dtype=str, header=header,
-                        usecols=lambda c: c in set(huge) or str(c) in set(map(str, huge)))
-    for c in huge:
-        df[c] = again[c]
-    info.warnings.append(f"{', '.join(map(str, huge))}: numbers beyond the range of a float (e.g. 1e400); kept as "
-                         "text, never written as infinity.")
+    raw = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, dtype=str, header=header,
+                      usecols=lambda c: c in set(again) or str(c) in set(map(str, again)))
+    for c in again:
+        written = (raw[c] if c in raw else raw[str(c)]).str.strip()
+        if c in huge or not set(written.dropna()) <= {"True", "False"}:  # Python's own spelling stays bool
+            df[c] = written
     return df
 
 
@@ -217,7 +220,7 @@ def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_
             df.columns = [f"column_{i + 1}" for i in range(df.shape[1])]
             info.warnings.append(f"the first row looks like data, not a header: it is kept as a row and the columns "
                                  f"are named column_1 … column_{df.shape[1]}.")
-        df = _keep_huge_numbers_as_text(df, text, delimiter, header, info)
+        df = _as_written(df, text, delimiter, header, info)
     if df.shape[1] > max_columns:
         raise TableError(f"the table has {df.shape[1]} columns; the limit is {max_columns}.")
     if len(df) == 0:

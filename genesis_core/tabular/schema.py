@@ -35,6 +35,7 @@ NAME_COLUMN = re.compile(r"^(first|last|full|sur|given|family|middle|customer|pa
 PERSON_NAME = re.compile(r"^[^\W\d_][^\W\d_'’.-]*(['’.-][^\W\d_]+)*\.?( [^\W\d_][^\W\d_'’.-]*(['’.-][^\W\d_]+)*\.?){0,3}$")
 ID_NAME = re.compile(r"(^|[_\s-])(id|key|uuid|guid|number|no|nr|code)$|^id[_\s-]|^(index|unnamed: ?\d+)$", re.I)
 DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
+CODE = re.compile(r"^(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_.:/-]+$")  # letters and digits together: N1A1, AB-1234
 
 
 @dataclass
@@ -51,6 +52,9 @@ class ColumnSpec:
     integer: bool = False  # numerical: whole numbers, rounded on output
     decimals: int = -1  # numerical: decimal places seen (output rounded to them); -1: not limited
     decimal_comma: bool = False  # numerical written as text with a decimal comma ("1,5")
+    thousands: str = ""  # numerical written with a thousands separator ("1,234", "1.234,5", "1 234")
+    prefix: str = ""  # numerical written with a prefix ("$", "€") or
+    suffix: str = ""  # a suffix ("%", " kg")
     true_value: Any = None  # boolean: how true and false are written (True/False, 1/0, "yes"/"no", ...)
     false_value: Any = None
     levels: list = field(default_factory=list)  # numerical: the few values a discrete column takes (sorted)
@@ -79,6 +83,11 @@ def date_format(values: pd.Series) -> str:
         for fmt in DATE_FORMATS:
             if pd.to_datetime(sample, format=fmt, errors="coerce").notna().mean() > 0.95:
                 return fmt
+        if not sample.str.match(r"^[\d\s:./TZ+-]+$").all() or sample.str.len().min() < 6:
+            return ""
+        dayfirst = bool(sample.str.extract(r"^(\d{1,2})[./-]\d{1,2}[./-]\d{2,4}")[0].dropna().astype(int).gt(12).any())
+        if pd.to_datetime(sample, format="mixed", dayfirst=dayfirst, errors="coerce").notna().mean() > 0.95:
+            return "mixed-dayfirst" if dayfirst else "mixed"  # several formats; written back as ISO dates
     return ""
 
 
@@ -105,15 +114,57 @@ def date_grid(dates: pd.Series) -> str:
     return "day"
 
 
-def parse_numbers(values: pd.Series) -> tuple[pd.Series, bool, list[str]]:
-    """Text -> numbers. Returns (floats, decimal_comma, the missing tokens found). Infinities (numbers
-    beyond float range) count as text."""
+def _split_affix(text: pd.Series) -> tuple[str, str, pd.Series]:
+    """A prefix and a suffix (currency signs, %, units) shared by at least 95% of the values, and the rest."""
+    parts = text.str.extract(r"^([^\d+\-.]*?\s*)([+-]?[\d.,' ]*\d)(\s*[^\d]*)$")
+    if parts[1].isna().mean() > 0.05:
+        return "", "", text
+    pre, suf = parts[0].fillna("").mode(), parts[2].fillna("").mode()
+    pre, suf = (pre.iloc[0] if len(pre) else ""), (suf.iloc[0] if len(suf) else "")
+    shared = (parts[0].fillna("") == pre) & (parts[2].fillna("") == suf)
+    if (pre or suf) and shared.mean() >= 0.95:
+        return pre, suf, parts[1].where(shared, text)
+    return "", "", text
+
+
+def _separators(core: pd.Series) -> tuple[str, bool]:
+    """(thousands separator or "", decimal comma?) of numbers written as text."""
+    core = core.dropna()
+    for sep in (" ", "'"):
+        if core.str.contains(sep, regex=False).any() and core.str.match(rf"^[+-]?\d{{1,3}}({sep}\d{{3}})+([.,]\d+)?$|^[+-]?\d{{1,3}}([.,]\d+)?$").all():
+            return sep, bool(core.str.contains(",", regex=False).any())
+    commas, dots = core.str.contains(",", regex=False), core.str.contains(".", regex=False)
+    if commas.any() and dots.any():  # the one that comes last is the decimal mark
+        comma_last = (core.str.rfind(",") > core.str.rfind(".")).where(commas & dots).dropna()
+        return (".", True) if comma_last.mean() > 0.5 else (",", False)
+    if commas.any():
+        grouped = core[commas].str.match(r"^[+-]?\d{1,3}(,\d{3})+$").all()
+        return ("", True) if not grouped or core[commas].str.match(DECIMAL_COMMA).mean() == 1 and \
+            not core[commas].str.match(r"^[+-]?\d{1,3},\d{3}$").all() else (",", False)
+    if (core.str.count(r"\.") > 1).any() and core[dots].str.match(r"^[+-]?\d{1,3}(\.\d{3})+$").all():
+        return ".", False
+    return "", False
+
+
+def parse_numbers(values: pd.Series) -> tuple[pd.Series, dict[str, Any], list[str]]:
+    """Text -> numbers. Returns (floats, how they are written: decimal_comma, thousands, prefix, suffix; the
+    missing tokens found). Infinities (numbers beyond float range) count as text."""
     text = values.astype(str).str.strip()
-    comma = bool(len(text)) and text.str.match(DECIMAL_COMMA).mean() > 0.5 and not text.str.contains(r"\.").any()
-    parsed = pd.to_numeric(text.str.replace(",", ".", regex=False) if comma else text, errors="coerce")
+    tokens_mask = text.str.lower().isin(MISSING_TOKENS) | (text == "")
+    prefix, suffix, core = _split_affix(text[~tokens_mask])
+    thousands, comma = _separators(core)
+    clean = core.str.replace(thousands, "", regex=False) if thousands else core
+    clean = clean.str.replace(",", ".", regex=False) if comma else clean
+    parsed = pd.to_numeric(clean, errors="coerce").reindex(text.index)
     parsed = parsed.where(np.isfinite(parsed.astype(float)))
     tokens = sorted({t for t in text[parsed.isna()] if t.lower() in MISSING_TOKENS or t == ""})
-    return parsed.astype(float), comma, tokens
+    places = core.str.extract(r"[.,](\d+)$")[0].dropna().str.len() if (comma or "." in "".join(core.head(200))) \
+        else pd.Series(dtype=int)
+    if thousands:  # "1,234" has no decimals: its last group is thousands
+        places = core.str.extract(rf"{'[,]' if comma else '[.]'}(\d+)$")[0].dropna().str.len()
+    fmt = {"decimal_comma": comma, "thousands": thousands, "prefix": prefix, "suffix": suffix,
+           "decimals": int(places.max()) if len(places) else 0}
+    return parsed.astype(float), fmt, tokens
 
 
 def _decimals(x: np.ndarray) -> int:
@@ -124,7 +175,7 @@ def _decimals(x: np.ndarray) -> int:
     return -1
 
 
-def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec) -> None:
+def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec, first: bool = False) -> None:
     """Numbers: numerical unless the evidence says codes or ids; sets the representation and the note."""
     x = x.dropna()
     n, unique = len(x), x.nunique()
@@ -140,7 +191,7 @@ def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec) -> None:
         return
     if integer and unique == n and n > 20:
         consecutive = bool(np.all(np.diff(values) == 1))
-        if ID_NAME.search(name) or consecutive:
+        if ID_NAME.search(name) or (consecutive and first):
             spec.kind = "id"
             spec.note = "unique consecutive integers: a row number" if consecutive else "unique integers named like an id"
             return
@@ -187,7 +238,8 @@ def _looks_like_person_names(text: pd.Series) -> bool:
     return bool(len(sample)) and sample.str.match(PERSON_NAME).mean() > 0.8
 
 
-def infer_column(name: str, s: pd.Series) -> ColumnSpec:
+def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
+    """The kind of one column and why; `first`: it is the table's first column (where row numbers live)."""
     missing = float(s.isna().mean())
     values = s.dropna()
     n, unique = len(values), values.nunique()
@@ -203,15 +255,17 @@ def infer_column(name: str, s: pd.Series) -> ColumnSpec:
         spec.note = "dates" + (f" on a {spec.grid} grid" if spec.grid else "")
         return spec
     if pd.api.types.is_numeric_dtype(s):
-        _numeric_kind(name, values.astype(float), spec)
+        _numeric_kind(name, values.astype(float), spec, first)
         return spec
     text = values.astype(str).str.strip()
     lower = set(text.str.lower().unique())
     fmt = date_format(text)
     if fmt:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
-        spec.kind, spec.datetime_format, spec.grid = "datetime", fmt, date_grid(parsed)
-        spec.note = f"dates written as {fmt}" + (f", on a {spec.grid} grid" if spec.grid else "")
+        spec.kind, spec.datetime_format = "datetime", fmt
+        spec.grid = date_grid(to_datetimes(text, spec))
+        spec.note = (f"dates written as {fmt}" if not fmt.startswith("mixed") else
+                     "dates in several formats (written back as ISO dates)") \
+            + (f", on a {spec.grid} grid" if spec.grid else "")
         return spec
     if unique == 2 and any(lower == pair for pair in BOOLEAN_PAIRS):
         first, second = sorted(text.unique(), key=lambda v: v.lower() in ("false", "no", "n", "f", "0", "off", "0.0"))
@@ -225,14 +279,19 @@ def infer_column(name: str, s: pd.Series) -> ColumnSpec:
     if phone_like.mean() > 0.9 and text.str.count(r"\d").mean() >= 7:
         spec.kind, spec.pii, spec.note = "pii", "phone", "phone numbers"
         return spec
-    numbers, comma, tokens = parse_numbers(text)
+    numbers, fmt, tokens = parse_numbers(text)
     share = float(numbers.notna().mean())
     if share > 0.0 and share + text.isin(tokens).mean() >= 0.999 and numbers.notna().sum() >= 2:
-        spec.decimal_comma, spec.missing_tokens = comma, tokens
+        spec.decimal_comma, spec.thousands = fmt["decimal_comma"], fmt["thousands"]
+        spec.prefix, spec.suffix, spec.missing_tokens = fmt["prefix"], fmt["suffix"], tokens
         spec.missing_rate = float((s.isna() | s.astype(str).str.strip().isin(tokens)).mean())
-        _numeric_kind(name, numbers, spec)
-        extras = (["decimal comma"] if comma else []) + ([f"{', '.join(map(repr, tokens))} read as missing"]
-                                                          if tokens else [])
+        _numeric_kind(name, numbers, spec, first)
+        if not spec.integer and spec.decimals >= 0:
+            spec.decimals = max(spec.decimals, fmt["decimals"])  # "$1,148.50" keeps its two places
+        extras = (["decimal comma"] if fmt["decimal_comma"] else []) \
+            + ([f"thousands separated by {fmt['thousands']!r}"] if fmt["thousands"] else []) \
+            + ([f"written as {fmt['prefix']}…{fmt['suffix']}"] if fmt["prefix"] or fmt["suffix"] else []) \
+            + ([f"{', '.join(map(repr, tokens))} read as missing"] if tokens else [])
         spec.note += "".join(f"; {e}" for e in extras)
         return spec
     if NAME_COLUMN.search(name) and _looks_like_person_names(text):
@@ -249,17 +308,21 @@ def infer_column(name: str, s: pd.Series) -> ColumnSpec:
     mean_len = float(text.str.len().mean())
     if unique == n and n > 20 and mean_len < 40 and (ID_NAME.search(name) or text.str.match(r"^[\w-]+$").mean() > 0.95):
         spec.kind, spec.note = "id", "a unique short code on every row"
+    elif unique >= max(20, 0.5 * n) and mean_len < 24 and text.str.match(CODE).mean() > 0.8:
+        spec.kind = "id"
+        spec.note = (f"{unique} distinct codes of letters and digits over {n} rows (like {text.iloc[0]!r}): an "
+                     "identifier, not copied")
     elif mean_len > 40 and unique > 0.5 * n:
         spec.kind, spec.note = "text", f"long free text ({mean_len:.0f} characters on average, mostly unique)"
     else:
-        spec.note = f"{unique} distinct values: categories"
+        spec.note = f"{unique} distinct value{'s' if unique != 1 else ''}: categories"
     return spec
 
 
 def infer_schema(df: pd.DataFrame) -> list[ColumnSpec]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [infer_column(c, df[c]) for c in df.columns]
+        return [infer_column(c, df[c], first=i == 0) for i, c in enumerate(df.columns)]
 
 
 def apply_overrides(schema: list[ColumnSpec], overrides: dict[str, dict]) -> list[ColumnSpec]:
@@ -309,6 +372,12 @@ def to_numbers(s: pd.Series, spec: ColumnSpec) -> pd.Series:
         text = s.astype(str).str.strip().where(s.notna())
         if spec.missing_tokens:
             text = text.where(~text.isin(spec.missing_tokens))
+        if spec.prefix:
+            text = text.str.removeprefix(spec.prefix).str.strip()
+        if spec.suffix:
+            text = text.str.removesuffix(spec.suffix).str.strip()
+        if spec.thousands:
+            text = text.str.replace(spec.thousands, "", regex=False)
         if spec.decimal_comma:
             text = text.str.replace(",", ".", regex=False)
         x = pd.to_numeric(text, errors="coerce").astype(float)
@@ -320,8 +389,11 @@ def to_datetimes(s: pd.Series, spec: ColumnSpec) -> pd.Series:
         return s
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pd.to_datetime(s.astype(str).str.strip().where(s.notna()), format=spec.datetime_format or None,
-                              errors="coerce")
+        fmt = spec.datetime_format or None
+        if fmt and fmt.startswith("mixed"):
+            return pd.to_datetime(s.astype(str).str.strip().where(s.notna()), format="mixed",
+                                  dayfirst=fmt == "mixed-dayfirst", errors="coerce")
+        return pd.to_datetime(s.astype(str).str.strip().where(s.notna()), format=fmt, errors="coerce")
 
 
 def prepare(df: pd.DataFrame, schema: list[ColumnSpec]) -> pd.DataFrame:

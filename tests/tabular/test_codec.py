@@ -121,3 +121,23 @@ def test_personal_data_can_be_left_out_and_representation_tokens_come_back():
     specs[0].pii_action = "drop"
     gen = make_generator("gaussian_copula").fit(people, specs)
     assert list(gen.sample(5).columns) == ["x"]
+
+
+def test_money_percentages_thousands_spelled_booleans_and_mixed_dates_come_back_as_written(workspace):
+    rng = np.random.default_rng(1)
+    n = 80
+    text = "price,share,population,active,seen,day\n" + "".join(
+        f'"${1000 + 13.5 * i:,.2f}",{i % 97}%,"{1_000 + 4_321 * i:,}",{"TRUE" if i % 3 else "FALSE"},'
+        f'{"2021-03-%02d" % (i % 28 + 1) if i % 2 else "%02d/04/2021" % (i % 28 + 1)},{i}\n' for i in range(n))
+    raw = read_table(text.encode(), "t.csv")[0]
+    specs = {c.name: c for c in infer_schema(raw)}
+    assert (specs["price"].kind, specs["price"].prefix, specs["price"].thousands, specs["price"].decimals) == \
+        ("numerical", "$", ",", 2)
+    assert specs["share"].suffix == "%" and specs["population"].thousands == ","
+    assert specs["active"].kind == "boolean" and specs["active"].true_value == "TRUE"
+    assert specs["seen"].kind == "datetime" and specs["seen"].datetime_format.startswith("mixed")
+    assert specs["day"].kind == "numerical"  # consecutive whole numbers, but not a first column: not a row number
+    synth = make_generator("gaussian_copula", seed=0).fit(raw, list(specs.values())).sample(200, seed=2)
+    assert synth["price"].str.match(r"^\$\d{1,3}(,\d{3})*\.\d{2}$").all()
+    assert synth["share"].str.match(r"^\d+%$").all() and synth["population"].str.match(r"^\d{1,3}(,\d{3})*$").all()
+    assert set(synth["active"]) <= {"TRUE", "FALSE"} and synth["seen"].str.match(r"^2021-0[34]-\d\d$").all()

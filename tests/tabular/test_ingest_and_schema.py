@@ -103,7 +103,7 @@ def test_schema_types_personal_data_and_overrides():
     assert schema["member"].kind == "boolean" and schema["member"].true_value == "yes"
     assert schema["joined"].kind == "datetime" and schema["joined"].datetime_format == "%d/%m/%Y"
     assert schema["mixed"].kind == "numerical" and schema["mixed"].missing_tokens == ["n/a"]
-    assert schema["words"].kind == "categorical"
+    assert schema["words"].kind == "id" and "identifier" in schema["words"].note  # codes, mostly distinct
     fixed = apply_overrides(list(schema.values()), {"plan": {"kind": "text"}})
     assert {c.name: c.kind for c in fixed}["plan"] == "text" and "set to text by the user" in schema["plan"].note
     with pytest.raises(ValueError, match="kind must be one of"):
