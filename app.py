@@ -36,6 +36,7 @@ navigation = st.navigation(
         "Jobs": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
             st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
+            st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/tune:", url_path="sweeps"),
         ],
     }
 )

@@ -28,7 +28,7 @@ from genesis_core.errors import WorkbenchError
 T = TypeVar("T")
 
 _TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.lm.task",
-                 "genesis_core.tabular.task", "genesis_core.av.task"]
+                 "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver"]
 
 
 class UnknownNameError(WorkbenchError, KeyError):
@@ -86,7 +86,7 @@ DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
 GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
                                                    "genesis_core.tabular.mst"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
-                                                                 "genesis_core.tabular.cli"])
+                                                                 "genesis_core.tabular.cli", "genesis_core.sweeps.cli"])
 
 
 def load_plugins() -> None:

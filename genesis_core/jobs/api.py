@@ -75,6 +75,15 @@ def get(job_id: str, workspace: Workspace | None = None) -> Job:
         store.close()
 
 
+def get_for_run(run_id: str, workspace: Workspace | None = None) -> list[Job]:
+    """Every job that wrote `run_id`, newest first."""
+    ws, store = _store(workspace)
+    try:
+        return store.for_run(run_id)
+    finally:
+        store.close()
+
+
 def active_job(run_id: str, workspace: Workspace | None = None) -> Job | None:
     """The queued or running job writing `run_id`, if any (a run is written by one job at a time)."""
     ws, store = _store(workspace)

@@ -27,6 +27,7 @@ STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
 STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its job
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
 SHORT_JOB_SLOTS = 1  # per device, beside the training slots: a synthesis never waits behind a long training run
+CONTROL_JOB_SLOTS = 4  # sweep drivers: they wait on trials, so they must never take the trials' slots
 
 # Worker processes this process started; polled so they never linger as zombies.
 _children: list[subprocess.Popen] = []
@@ -34,9 +35,12 @@ _children: list[subprocess.Popen] = []
 
 def max_concurrent(device: str, lane: str = "train") -> int:
     """Jobs of a lane that may run at once on `device`: training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS
-    overrides), short jobs (GENESIS_MAX_SHORT_JOBS, default 1 per device)."""
+    overrides), short jobs (GENESIS_MAX_SHORT_JOBS, default 1 per device), control jobs such as sweep drivers
+    (GENESIS_MAX_CONTROL_JOBS, default 4)."""
     if lane == "short":
         return max(1, int(os.environ.get("GENESIS_MAX_SHORT_JOBS", SHORT_JOB_SLOTS)))
+    if lane == "control":  # drivers (sweeps) that mostly wait on their own jobs
+        return max(1, int(os.environ.get("GENESIS_MAX_CONTROL_JOBS", CONTROL_JOB_SLOTS)))
     env = os.environ.get(f"GENESIS_MAX_JOBS_{device.upper()}")
     if env:
         return max(1, int(env))

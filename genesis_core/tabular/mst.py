@@ -217,14 +217,18 @@ class MSTGenerator(TabularGenerator):
         return out_data, out_way
 
     def _select(self, mbi, domain, dataset, log1, rho: float, rng: np.random.Generator) -> list[tuple[int, int]]:
-        """The maximum spanning tree of pairs, each edge by the exponential mechanism (MST's `select`)."""
+        """The maximum spanning tree of pairs, each edge by the exponential mechanism (MST's `select`). The
+        model of the one-way measurements alone has independent columns, so its pair marginals are outer
+        products of its one-way marginals (no inference per pair)."""
         model = mbi.estimation.MirrorDescent().estimate(domain, log1, iters=500)
         k = len(domain.attributes)
+        total = float(model.total)
+        single = [np.asarray(model.project([a]).datavector(), dtype=float) / total for a in domain.attributes]
         weights = {}
         for a, b in itertools.combinations(range(k), 2):
             pair = [domain.attributes[a], domain.attributes[b]]
-            weights[(a, b)] = float(np.abs(dataset.project(pair).datavector()
-                                           - np.asarray(model.project(pair).datavector())).sum())
+            expected = np.outer(single[a], single[b]).ravel() * total
+            weights[(a, b)] = float(np.abs(dataset.project(pair).datavector() - expected).sum())
         eps = math.sqrt(8 * rho / (k - 1))
         parent = list(range(k))
 

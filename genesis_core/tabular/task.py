@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from genesis_core.registry import GENERATORS, TASKS
 from genesis_core.tabular import schema as sch
-from genesis_core.training.task import JobTask, TaskConfigBase, TrainerConfig
+from genesis_core.training.task import JobResult, JobTask, TaskConfigBase, TrainerConfig
 
 
 @dataclass(frozen=True)
@@ -62,22 +61,13 @@ class TabularSynthesisConfig(TaskConfigBase):
                 raise ValueError(f"column_types entry {spec!r} must be column=kind with kind one of {', '.join(sch.KINDS)}")
 
 
-@dataclass
-class TabularResult:  # what the worker reads back, shaped like the Trainer's result
-    step: int
-    total_steps: int
-    reason: str
-    eval_metrics: dict[str, float]
-    checkpoint: Any = None
-
-
 @TASKS.register("tabular_synthesis")
 class TabularSynthesisTask(JobTask):
     config_cls = TabularSynthesisConfig
     title = "Synthetic data"
     description = "Fit a generator to a table and write private synthetic data with a quality and privacy report."
 
-    def fit_job(self, run, stop_event, reporter) -> TabularResult:
+    def fit_job(self, run, stop_event, reporter) -> JobResult:
         from genesis_core.store.metrics import MetricsWriter
         from genesis_core.tabular.pipeline import report_metrics, synthesize
 
@@ -96,7 +86,7 @@ class TabularSynthesisTask(JobTask):
                                           f"{report['meta']['generator']}")
         writer.close()
         reporter({"step": 100, "total": 100, "eta_s": 0.0, "metrics": metrics, "message": "report written"})
-        return TabularResult(100, 100, "finished", metrics)
+        return JobResult(100, 100, "finished", metrics)
 
 
 @dataclass(frozen=True)
@@ -124,7 +114,7 @@ class PrivacyCurveTask(JobTask):
     title = "Quality against epsilon"
     description = "Fit each private generator at several privacy budgets and score the quality of each release."
 
-    def fit_job(self, run, stop_event, reporter) -> TabularResult:
+    def fit_job(self, run, stop_event, reporter) -> JobResult:
         import json
 
         from genesis_core.store.files import atomic_write_text
@@ -140,7 +130,7 @@ class PrivacyCurveTask(JobTask):
         for name in cfg.generators:
             for eps in cfg.epsilons:
                 if stop_event.is_set():
-                    return TabularResult(len(points), total, "cancelled", {})
+                    return JobResult(len(points), total, "cancelled", {})
                 t0 = time.time()
                 gen = make_generator(name, seed=cfg.trainer.seed, epochs=cfg.epochs, epsilon=eps,
                                      categories=cfg.dp_categories).fit(raw, schema)
@@ -152,4 +142,4 @@ class PrivacyCurveTask(JobTask):
                 reporter({"step": done, "total": total, "eta_s": (time.time() - start) / done * (total - done),
                           "metrics": {}, "message": f"{name} at ε={eps:g}: quality {q['quality_score'] or 0:.3f}"})
         atomic_write_text(run.artifact_path("privacy_curve.json"), json.dumps({"points": points}, indent=2))
-        return TabularResult(total, total, "finished", {})
+        return JobResult(total, total, "finished", {})

@@ -128,6 +128,17 @@ class TrainingTask(abc.ABC):
         return {}
 
 
+@dataclass
+class JobResult:
+    """What a JobTask hands back to the worker, shaped like the Trainer's result."""
+
+    step: int
+    total_steps: int
+    reason: str  # finished | cancelled
+    eval_metrics: dict[str, float] = field(default_factory=dict)
+    checkpoint: Any = None
+
+
 class JobTask(abc.ABC):
     """A background job that owns its whole loop instead of handing a model to the Trainer (e.g. fitting a
     tabular generator). The worker calls `fit_job`; the result has the Trainer result's fields (step,

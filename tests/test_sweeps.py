@@ -1,0 +1,59 @@
+"""Sweeps end to end: a real Optuna study whose trials are real jobs; bad files fail before anything starts."""
+
+import json
+
+import pytest
+
+from genesis_core.jobs import api
+from tests.test_cli import cli
+
+pytestmark = pytest.mark.slow
+
+SWEEP = """
+task: image_autoencoder
+name: tiny sweep
+base:
+  data: {dataset: sklearn_digits, batch_size: 32}
+  model: {arch: mlp, hidden: 32}
+  trainer: {steps: 40, eval_every: 20, log_every: 10, device: cpu, tensorboard: false}
+metric: eval/psnr_db
+trials: 3
+concurrency: 2
+space:
+  model.latent_dim: {int: [2, 12]}
+  trainer.lr: {float: [0.0005, 0.01], log: true}
+"""
+
+
+def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_path, monkeypatch):
+    monkeypatch.setenv("GENESIS_MAX_JOBS_CPU", "2")
+    path = tmp_path / "sweep.yaml"
+    path.write_text(SWEEP)
+    out = cli("sweep", "run", str(path), "--wait", timeout=400)
+    assert out.returncode == 0, out.stderr
+    assert "best: trial" in out.stdout and '"latent_dim"' in out.stdout
+    (sweep,) = workspace.list_runs(task="sweep")
+    trials = [r for r in workspace.list_runs() if f"sweep:{sweep.id}" in r.tags]
+    assert len(trials) == 3  # none lost, none duplicated
+    jobs = [j for j in api.list_jobs(workspace) if j.task == "image_autoencoder"]
+    assert len(jobs) == 3 and all(j.status == "succeeded" for j in jobs)
+    summary = json.loads(sweep.artifact_path("sweep.json").read_text())
+    assert len(summary["trials"]) == 3 and summary["best"]["value"] == max(t["value"] for t in summary["trials"])
+    listed = cli("sweep", "list")
+    assert sweep.id in listed.stdout and "best eval/psnr_db" in listed.stdout
+
+
+@pytest.mark.parametrize("change, message", [
+    ("space:\n  model.latnt_dim: {int: [2, 12]}\n", "model.latnt_dim: unknown key"),
+    ("space:\n  model.latent_dim: {int: [12, 2]}\n", "space.model.latent_dim.int: low must be below high"),
+    ("space:\n  trainer.lr: {float: [0, 0.1], log: true}\n", "a log range must be positive"),
+    ("space:\n  trainer.lr: {between: [0, 1]}\n", "space.trainer.lr.between: unknown key"),
+    ("trails: 3\n", "trails: unknown key"),
+])
+def test_a_bad_sweep_file_fails_before_anything_starts_naming_the_key(workspace, tmp_path, change, message):
+    path = tmp_path / "bad.yaml"
+    base = SWEEP if not change.startswith("space") else SWEEP.split("space:")[0]
+    path.write_text(base + change)
+    out = cli("sweep", "run", str(path))
+    assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
+    assert not api.list_jobs(workspace)
