@@ -124,7 +124,6 @@ def test_personal_data_can_be_left_out_and_representation_tokens_come_back():
 
 
 def test_money_percentages_thousands_spelled_booleans_and_mixed_dates_come_back_as_written(workspace):
-    rng = np.random.default_rng(1)
     n = 80
     text = "price,share,population,active,seen,day\n" + "".join(
         f'"${1000 + 13.5 * i:,.2f}",{i % 97}%,"{1_000 + 4_321 * i:,}",{"TRUE" if i % 3 else "FALSE"},'
