@@ -8,11 +8,41 @@ import yaml
 from app_pages.common import STATUS_ICONS, show_error, workspace
 from genesis_core.formatting import format_time
 from genesis_core.jobs.api import list_jobs
+from genesis_core.store.compare import MAX_RUNS, X_AXES, common_keys, config_table, curves, curves_figure, metric_table
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import filter_runs
 
 st.title("Runs")
 ws = workspace()
+
+def compare(chosen) -> None:
+    """Overlaid curves, the config keys that differ, the latest metrics; CSV downloads of both tables."""
+    st.subheader(f"Comparing {len(chosen)} runs")
+    keys = common_keys(chosen)
+    if not keys:
+        st.info("None of these runs has logged metrics yet.")
+        return
+    c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
+    key = c1.selectbox("Metric", keys, key="cmp_key")
+    x = c2.radio("x-axis", X_AXES, horizontal=True, key="cmp_x")
+    smoothing = c3.slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="cmp_smooth")
+    log_y = c4.toggle("log y", key="cmp_logy")
+    frame = curves(chosen, key, x, smoothing)
+    if frame.empty:
+        st.caption(f"No run logged {key} on this x-axis.")
+    else:
+        st.plotly_chart(curves_figure(frame, key, x, log_y), key="cmp_fig")
+    only = st.toggle("Differences only", True, key="cmp_diff")
+    configs = config_table(chosen, differences_only=only)
+    st.markdown("**Config**")
+    st.dataframe(configs, hide_index=True)
+    metrics = metric_table(chosen)
+    st.markdown("**Latest metrics** (click a column to sort)")
+    st.dataframe(metrics, hide_index=True)
+    d1, d2 = st.columns(2)
+    d1.download_button("Metrics (CSV)", metrics.to_csv(index=False), "runs_metrics.csv", "text/csv", key="cmp_dl_m")
+    d2.download_button("Config (CSV)", configs.to_csv(index=False), "runs_config.csv", "text/csv", key="cmp_dl_c")
+
 
 if "runs_deleted" in st.session_state:
     st.success(st.session_state.pop("runs_deleted"))
@@ -44,9 +74,13 @@ table = pd.DataFrame({
     "tags": [", ".join(r.tags) for r in runs],
     "created": [format_time(r.meta.get("created")) for r in runs],
 })
-event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="single-row", key="runs_table")
+event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table")
+st.caption(f"Select one run for its details, or several (up to {MAX_RUNS}) to compare them.")
 rows = event.selection.rows if event is not None else []
 wanted = st.query_params.get("run")
+if len(rows) > 1:
+    compare([runs[i] for i in rows[:MAX_RUNS]])
+    st.stop()
 if rows:
     run = runs[rows[0]]
 elif wanted:
@@ -83,8 +117,8 @@ with edit[2].popover("Delete", key=f"del_pop_{run.id}"):  # keyed by run: it clo
 
 reader = MetricsReader(run.metrics_path)
 scalars = reader.scalars()
-curves, config_tab, events_tab, files_tab = st.tabs(["Curves", "Config", "Events", "Artifacts & checkpoints"])
-with curves:
+curves_tab, config_tab, events_tab, files_tab = st.tabs(["Curves", "Config", "Events", "Artifacts & checkpoints"])
+with curves_tab:
     if scalars.empty:
         st.info("No metrics logged yet.")
     else:

@@ -3,10 +3,9 @@ events, bits per byte per language, and a table of the hyperparameters that diff
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
+from genesis_core.store.compare import config_table
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import Run
 
@@ -52,23 +51,8 @@ def language_bpb(run: Run) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["language", "bpb", "unigram_bpb"])
 
 
-def _flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for k, v in d.items():
-        key = f"{prefix}{k}"
-        if isinstance(v, dict):
-            out.update(_flatten(v, key + "."))
-        else:
-            out[key] = ", ".join(map(str, v)) if isinstance(v, list) else v
-    return out
-
-
 def hyperparameter_table(runs: list[Run], always: tuple[str, ...] = ("objective", "model.n_layer", "model.d_model",
                                                                      "model.context", "trainer.lr", "trainer.steps")
                          ) -> pd.DataFrame:
     """One row per run: the config keys that differ between the runs, plus a few always shown."""
-    flat = [_flatten(r.config()) for r in runs]
-    keys = sorted({k for f in flat for k in f})
-    differing = [k for k in keys if len({str(f.get(k)) for f in flat}) > 1 and k != "name"]
-    columns = list(dict.fromkeys([*[k for k in always if k in keys], *differing]))
-    return pd.DataFrame([{"run": r.name or r.id, **{k: f.get(k) for k in columns}} for r, f in zip(runs, flat)])
+    return config_table(runs, differences_only=True, always=always).drop(columns=["id"])
