@@ -6,7 +6,7 @@ multipage layout and serves a deep link such as /jobs from it directly, without 
 
 import streamlit as st
 
-from app_pages.common import sidebar_jobs
+from app_pages.common import backend_choice, sidebar_jobs
 
 st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics:", layout="wide")
 
@@ -43,6 +43,7 @@ navigation = st.navigation(
 
 with st.sidebar:
     st.markdown("**Genesis Workbench**")
+    backend_choice()  # here, or on Ray when a cluster is configured
     sidebar_jobs()  # the device, then the active jobs; refreshed every few seconds
 
 navigation.run()

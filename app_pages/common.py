@@ -42,6 +42,18 @@ def show_error(exc: Exception) -> None:
     st.error(one_sentence(exc))
 
 
+def backend_choice() -> None:
+    """Where new jobs run, offered when a Ray cluster is configured (GENESIS_RAY_ADDRESS, or a local instance)."""
+    from genesis_core.jobs.backends import ray_configured
+
+    address = ray_configured(workspace())
+    if address:
+        st.radio("Run new jobs", ["local", "ray"], horizontal=True, key="job_backend",
+                 format_func={"local": "here", "ray": f"on Ray ({address})"}.get)
+    else:
+        st.session_state["job_backend"] = "local"
+
+
 @st.fragment(run_every=3)
 def sidebar_jobs() -> None:
     st.caption(f"Device: {device_label()}")
@@ -57,8 +69,9 @@ def sidebar_jobs() -> None:
 
 def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
     """Submit a config as a background job and say so, with a link to watch it."""
+    backend = st.session_state.get("job_backend", "local")
     try:
-        job = api.submit(config, workspace=workspace(), tags=tags)
+        job = api.submit(config, workspace=workspace(), tags=tags, backend=backend)
     except Exception as exc:  # config, data or device errors a user can cause: one sentence
         show_error(exc)
         return

@@ -64,6 +64,7 @@ def live_table() -> None:
             "progress": [j.progress for j in jobs],
             "step": [f"{j.step}/{j.total}" for j in jobs],
             "ETA": [format_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
+            "backend": [j.backend for j in jobs],
             "loss": [j.metrics.get("loss") for j in jobs],
             "loss curve": [loss_history(j) for j in jobs],
             "created": [format_time(j.created) for j in jobs],
@@ -88,7 +89,8 @@ def live_table() -> None:
 
 def details(job, waiting: tuple[int, str] | None = None) -> None:
     st.subheader(f"{STATUS_ICONS[job.status]} {job.name or job.task}")
-    st.caption(f"{job.id} · task {job.task} · device {job.device} · {job.lane} lane · attempt {job.attempts + 1}")
+    st.caption(f"{job.id} · task {job.task} · device {job.device} · {job.lane} lane · backend {job.backend}"
+               + (f" ({job.backend_address})" if job.backend_address else "") + f" · attempt {job.attempts + 1}")
     if waiting is not None:
         st.info(f"Queued, number {waiting[0]} in line: {waiting[1]}.")
     if job.status == "running":

@@ -104,7 +104,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     config = load_task_config(args.config, args.set, args.task)
     if args.foreground or launched_by_torchrun():
         return train_foreground(config)
-    job = api.submit(config, nproc=args.nproc)
+    job = api.submit(config, nproc=args.nproc, backend=args.backend, address=args.address)
     print(f"submitted {job.id} (run {job.run_id}, {job.status})")
     if args.detach:
         return 0
@@ -239,6 +239,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="override a config key, dotted for sections (repeatable): --set trainer.steps=500")
     t.add_argument("--nproc", type=int, default=1, help="processes for DDP (launched with torchrun)")
     t.add_argument("--detach", action="store_true", help="submit and return at once")
+    t.add_argument("--backend", default="local", help="where the worker runs: local (default) or ray")
+    t.add_argument("--address", default="", help="with --backend ray: the cluster's address (default: a local "
+                                                  "Ray instance on 127.0.0.1, started on first use)")
     t.add_argument("--foreground", action="store_true", help="train in this process, not as a job")
     t.set_defaults(func=cmd_train)
 

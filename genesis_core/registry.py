@@ -14,6 +14,7 @@ for a tabular generator never imports the image lab, and the CLI's subcommands l
   MODELS      model classes
   DATASETS    dataset builders
   GENERATORS  tabular generators (TabularGenerator subclasses)
+  BACKENDS    where job workers run: local processes, a Ray cluster
   COMMANDS    CLI subcommands of the labs: a function adding its parsers to the CLI's subparsers
 """
 
@@ -85,6 +86,7 @@ MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
 GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
                                                    "genesis_core.tabular.mst"])
+BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
                                                                  "genesis_core.tabular.cli", "genesis_core.sweeps.cli"])
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from genesis_core.config import ConfigError, to_dict
 from genesis_core.jobs import scheduler
 from genesis_core.jobs.store import TERMINAL, Job, JobStateError, JobStore
-from genesis_core.registry import TASKS, task_config
+from genesis_core.registry import BACKENDS, TASKS, task_config
 from genesis_core.store.workspace import Workspace
 
 
@@ -21,12 +21,15 @@ def _store(workspace: Workspace | None) -> tuple[Workspace, JobStore]:
 
 
 def submit(config: Any, task: str | None = None, nproc: int = 1, workspace: Workspace | None = None,
-           tags: list[str] | None = None) -> Job:
-    """Validate `config`, create its run, queue the job and start it if a slot is free."""
+           tags: list[str] | None = None, backend: str = "local", address: str = "") -> Job:
+    """Validate `config`, create its run, queue the job and start it if a slot is free. `backend`: where its
+    worker runs (local, or ray with the cluster at `address`, "" for the workspace's local instance)."""
     from genesis_core.device import pick_device
 
     cfg = task_config(config, task)
-    device = pick_device(cfg.trainer.device).type
+    if backend not in BACKENDS:
+        raise ConfigError(f"backend: unknown backend {backend!r}; known: {', '.join(BACKENDS.names())}")
+    device = pick_device(cfg.trainer.device).type if backend == "local" else _remote_device(cfg.trainer.device)
     if nproc < 1:
         raise ConfigError("nproc: must be at least 1")
     ws, store = _store(workspace)
@@ -35,11 +38,20 @@ def submit(config: Any, task: str | None = None, nproc: int = 1, workspace: Work
         run = ws.create_run(cfg.task, plain, name=cfg.name, tags=tags)
         lane = getattr(TASKS.get(cfg.task), "lane", "train")
         job = store.insert(cfg.task, run.id, plain, device, nproc=nproc, name=cfg.name, total=cfg.trainer.steps,
-                           lane=lane)
+                           lane=lane, backend=backend, backend_address=address)
     finally:
         store.close()
     scheduler.tick(ws)
     return get(job.id, ws)
+
+
+def _remote_device(requested: str) -> str:
+    """The device kind of a job that runs elsewhere: what it asks for (auto: cuda when this machine has it)."""
+    if requested != "auto":
+        return requested.split(":")[0]
+    from genesis_core.device import pick_device
+
+    return pick_device("auto").type
 
 
 def queue_positions(workspace: Workspace | None = None) -> dict[str, tuple[int, str]]:
@@ -164,7 +176,7 @@ def retry(job_id: str, workspace: Workspace | None = None) -> Job:
     """Start the same config again from scratch, as a new job in a new run."""
     ws = workspace or Workspace()
     job = get(job_id, ws)
-    return submit(job.config, job.task, nproc=job.nproc, workspace=ws)
+    return submit(job.config, job.task, nproc=job.nproc, workspace=ws, backend=job.backend, address=job.backend_address)
 
 
 def log_tail(job: Job, workspace: Workspace | None = None, lines: int = 40) -> str:

@@ -11,15 +11,15 @@ never a fork), so they outlive the page, the tab and the app that started them.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import psutil
 
+from genesis_core.errors import WorkbenchError, one_sentence
+from genesis_core.jobs.backends import LocalBackend
 from genesis_core.jobs.store import Job, JobStore
+from genesis_core.registry import BACKENDS
 from genesis_core.store.workspace import Workspace
 
 HEARTBEAT_INTERVAL_S = 1.0
@@ -28,10 +28,6 @@ STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its j
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
 SHORT_JOB_SLOTS = 1  # per device, beside the training slots: a synthesis never waits behind a long training run
 CONTROL_JOB_SLOTS = 4  # sweep drivers: they wait on trials, so they must never take the trials' slots
-
-# Worker processes this process started; polled so they never linger as zombies.
-_children: list[subprocess.Popen] = []
-
 
 def max_concurrent(device: str, lane: str = "train") -> int:
     """Jobs of a lane that may run at once on `device`: training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS
@@ -87,49 +83,28 @@ def process_alive(pid: int | None, started: float | None) -> bool:
         return False
 
 
-def _reap_children() -> None:
-    for proc in list(_children):
-        if proc.poll() is not None:
-            _children.remove(proc)
-
-
 def _worker_gone(job: Job, now: float) -> str | None:
     if job.pid is None:
         if job.started and now - job.started > STARTUP_GRACE_S:
             return "the worker process never started (see the log)"
         return None
-    if not process_alive(job.pid, job.pid_started):
+    if job.backend == "local" and not process_alive(job.pid, job.pid_started):  # elsewhere: the heartbeat says
         return "the worker process ended without reporting (killed or crashed); resume it from its last checkpoint"
     if job.heartbeat and now - job.heartbeat > STALE_AFTER_S:
         return f"no heartbeat for {now - job.heartbeat:.0f} s; the worker is considered lost"
     return None
 
 
-def worker_command(job: Job) -> list[str]:
-    if job.nproc > 1:
-        return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={job.nproc}",
-                "-m", "genesis_core.jobs.worker", job.id]
-    return [sys.executable, "-m", "genesis_core.jobs.worker", job.id]
-
-
-def launch(job: Job, workspace: Workspace) -> subprocess.Popen:
-    run_log = workspace.get_run(job.run_id).log_path
-    run_log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "GENESIS_HOME": str(workspace.root), "PYTHONUNBUFFERED": "1"}
-    root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    with open(run_log, "ab") as log:
-        proc = subprocess.Popen(worker_command(job), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, cwd=root, start_new_session=True, close_fds=True)
-    _children.append(proc)
-    return proc
+def launch(job: Job, workspace: Workspace) -> None:
+    """Start the job's worker on its backend (jobs/backends.py)."""
+    BACKENDS.get(job.backend)().launch(job, workspace)
 
 
 def tick(workspace: Workspace | None = None) -> list[str]:
     """Reconcile dead workers and start what fits. Returns the ids of the jobs it started."""
     workspace = workspace or Workspace()
     store = JobStore(workspace.jobs_db)
-    _reap_children()
+    LocalBackend.reap()
     to_start: list[Job] = []
     now = time.time()
     try:
@@ -163,8 +138,8 @@ def tick(workspace: Workspace | None = None) -> list[str]:
             try:
                 launch(job, workspace)
                 started.append(job.id)
-            except OSError as exc:
-                store.finish(job.id, "failed", f"could not start the worker: {exc}")
+            except (OSError, WorkbenchError) as exc:
+                store.finish(job.id, "failed", f"could not start the worker: {one_sentence(exc)}")
         return started
     finally:
         store.close()

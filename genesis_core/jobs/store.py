@@ -46,11 +46,17 @@ CREATE TABLE IF NOT EXISTS jobs (
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     resume INTEGER NOT NULL DEFAULT 0,
     attempts INTEGER NOT NULL DEFAULT 0,
-    lane TEXT NOT NULL DEFAULT 'train'
+    lane TEXT NOT NULL DEFAULT 'train',
+    backend TEXT NOT NULL DEFAULT 'local',
+    backend_address TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
-_MIGRATIONS = {"lane": "ALTER TABLE jobs ADD COLUMN lane TEXT NOT NULL DEFAULT 'train'"}  # columns added later
+_MIGRATIONS = {  # columns added later
+    "lane": "ALTER TABLE jobs ADD COLUMN lane TEXT NOT NULL DEFAULT 'train'",
+    "backend": "ALTER TABLE jobs ADD COLUMN backend TEXT NOT NULL DEFAULT 'local'",
+    "backend_address": "ALTER TABLE jobs ADD COLUMN backend_address TEXT NOT NULL DEFAULT ''",
+}
 
 
 class JobNotFoundError(WorkbenchError, KeyError):
@@ -86,6 +92,8 @@ class Job:
     resume: bool
     attempts: int
     lane: str = "train"  # train: long training runs; short: jobs that run beside them (synthesis, analyses)
+    backend: str = "local"  # where its worker runs (jobs/backends.py)
+    backend_address: str = ""  # the Ray cluster's address ("" with ray: the workspace's local instance)
 
     @property
     def progress(self) -> float:
@@ -162,12 +170,14 @@ class JobStore:
 
     # -- writes ---------------------------------------------------------------------------------
     def insert(self, task: str, run_id: str, config: dict[str, Any], device: str, nproc: int = 1,
-               name: str = "", total: int = 0, lane: str = "train") -> Job:
+               name: str = "", total: int = 0, lane: str = "train", backend: str = "local",
+               backend_address: str = "") -> Job:
         job_id = new_job_id()
         self._conn.execute(
-            "INSERT INTO jobs (id, task, name, run_id, config, device, nproc, status, created, total, lane)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?)",
-            (job_id, task, name, run_id, json.dumps(config), device, nproc, time.time(), total, lane),
+            "INSERT INTO jobs (id, task, name, run_id, config, device, nproc, status, created, total, lane, backend,"
+            " backend_address) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+            (job_id, task, name, run_id, json.dumps(config), device, nproc, time.time(), total, lane, backend,
+             backend_address),
         )
         return self.get(job_id)
 

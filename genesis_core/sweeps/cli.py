@@ -1,6 +1,7 @@
 """`python -m genesis_core sweep run FILE [--wait] | list | show ID | cancel ID`: hyperparameter sweeps.
 
     python -m genesis_core sweep run sweep.yaml --wait      # prints the best trial and its config
+    python -m genesis_core sweep run sweep.yaml --backend ray [--address HOST:PORT]   # trials on Ray
     python -m genesis_core sweep list
     python -m genesis_core sweep show SWEEP_ID
     python -m genesis_core sweep cancel SWEEP_ID             # the driver and its running trials
@@ -26,6 +27,8 @@ def add_sweep_commands(sub) -> None:
     p.add_argument("target", nargs="?", help="run: the sweep file; show/cancel: the sweep id")
     p.add_argument("--wait", action="store_true", help="run: follow the sweep and print the best trial")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run: override a key of the file")
+    p.add_argument("--backend", default="", help="run: where the trials run, local or ray (default: the file's)")
+    p.add_argument("--address", default="", help="run, with --backend ray: the cluster's address")
     p.set_defaults(func=cmd_sweep, late_positionals=("target",))
 
 
@@ -49,7 +52,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if args.action == "run":
         if not args.target:
             raise CLIError("sweep run needs a sweep file (YAML, TOML or JSON)")
-        config = task_config(spec_from_file(args.target, args.set))
+        data = spec_from_file(args.target, args.set)
+        if args.backend:
+            data.update({"backend": args.backend, "address": args.address})
+        config = task_config(data)
         validate(config)
         job = api.submit(config, workspace=ws)
         print(f"sweep {job.run_id} started (driver job {job.id}): {config.trials} trials of {config.sweep_task}, "

@@ -92,7 +92,8 @@ class SweepTask(JobTask):
                 trial = study.ask()
                 params = suggest(trial, spec.space)
                 job = api.submit(trial_config(spec, {**params, "name": f"{run.name} · trial {trial.number}"}),
-                                 workspace=ws, tags=[f"sweep:{run.id}", f"trial:{trial.number}"])
+                                 workspace=ws, tags=[f"sweep:{run.id}", f"trial:{trial.number}"],
+                                 backend=spec.backend, address=spec.address)
                 trial.set_user_attr("job", job.id)
                 trial.set_user_attr("run", job.run_id)
                 in_flight[trial.number] = {"trial": trial, "job": job.id, "reported": -1, "pruned": False}

@@ -40,6 +40,8 @@ class SweepConfig(TaskConfigBase):
     sampler: Literal["tpe", "random"] = "tpe"
     pruner: Literal["median", "none"] = "median"  # stop trials whose intermediate metric trails the median
     seed: int = 0
+    backend: str = "local"  # where the trials run: local, or ray (a cluster at `address`, or a local instance)
+    address: str = ""
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=1, tensorboard=False, device="cpu"))
 
     def __post_init__(self) -> None:

@@ -239,6 +239,10 @@ class BestCheckpoint(Callback):
     def folder(self) -> Path:
         return self.run.checkpoints_dir / "best"
 
+    def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
+        if resumed_from is None and trainer.step == 0:  # the untrained model is a candidate too (a model that
+            trainer.evaluate_now(notify=[self])  # starts at a baseline, e.g. PCA, never ends below it)
+
     def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         value = metrics.get(self.metric)
         if value is None or value != value:  # missing or NaN

@@ -186,20 +186,23 @@ class Trainer:
             seed_everything(self.config.seed + self.ctx.rank + 7919 * self.step)
 
     # -- loop -----------------------------------------------------------------------------------
-    def _evaluate(self, notify: bool = True) -> dict[str, float]:
+    def _evaluate(self, notify: bool | list[Callback] = True) -> dict[str, float]:
+        """Evaluate, record (metrics callback) and tell the callbacks (all, or the ones given)."""
         self.model.eval()
         with torch.random.fork_rng(devices=[]), torch.no_grad(), self.precision.autocast(self.device):
             metrics = {f"eval/{k}": float(v) for k, v in self.task.evaluate(self.model).items()}
         self.model.train()
         self.last_eval = metrics
-        for cb in self.callbacks if notify else [self.callback(MetricsCallback)]:
+        told = self.callbacks if notify is True else [self.callback(MetricsCallback), *(notify or [])]
+        for cb in told:
             if cb is not None:
                 cb.on_eval(self, metrics)
         return metrics
 
-    def evaluate_now(self) -> dict[str, float]:
-        """Evaluate the model as it is now and record it, without the callbacks that steer training."""
-        return self._evaluate(notify=False)
+    def evaluate_now(self, notify: list[Callback] | None = None) -> dict[str, float]:
+        """Evaluate the model as it is now and record it; only the callbacks in `notify` are told, not those
+        that steer training."""
+        return self._evaluate(notify=notify or [])
 
     def log_event(self, kind: str, message: str, step: int | None = None, **data: Any) -> None:
         """An event in the run's metrics store (rank 0, when the run is recorded)."""

@@ -38,7 +38,8 @@ class AutoencoderConfig:
     loss: Literal["auto", "mse", "bce"] = "auto"  # auto: binary cross-entropy for near-binary images (ink on
     # paper, like MNIST), mean squared error for natural images (what PSNR scores)
     linear_path: Literal["auto", "on", "off"] = "auto"  # a PCA path through encoder and decoder that the
-    # networks start at and add to (auto: on with the MSE loss), so training starts at PCA's reconstruction
+    # networks start at and add to (auto: on for a plain autoencoder with the MSE loss), so training starts at
+    # PCA's reconstruction
 
     def __post_init__(self) -> None:
         for name in ("latent_dim", "hidden", "channels", "embed_dim"):

@@ -48,7 +48,9 @@ def test_training_reduces_loss_and_writes_everything(workspace, tiny_config):
     assert list(run.tensorboard_dir.glob("events.out.tfevents.*"))
     assert run.artifact_path("preview_reconstructions.png").exists()
     kinds = MetricsReader(run.metrics_path).events()["kind"].tolist()
-    assert kinds == ["start", "finished"]
+    assert kinds[:2] == ["start", "finished"] and set(kinds[2:]) <= {"best_restored"}
+    best = MetricsReader(run.metrics_path).series("eval/val_mse")["value"]
+    assert result.eval_metrics["eval/val_mse"] == best.min()  # the final model is the best one seen
 
 
 def test_stop_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(workspace, tiny_config):
@@ -68,7 +70,8 @@ def test_stop_and_resume_gives_the_same_metrics_as_an_uninterrupted_run(workspac
     assert losses(interrupted) == losses(straight)
     assert evals(interrupted) == evals(straight)
     ev = MetricsReader(interrupted.metrics_path).events()
-    assert ev["kind"].tolist() == ["start", "cancelled", "resume", "finished"]
+    assert ev["kind"].tolist()[:4] == ["start", "cancelled", "resume", "finished"]
+    assert set(ev["kind"].tolist()[4:]) <= {"best_restored"}
 
 
 def test_early_stopping_ends_the_run_and_its_state_is_checkpointed(workspace, tiny_config):

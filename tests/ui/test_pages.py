@@ -1,5 +1,6 @@
 """Every page under Streamlit's AppTest, against a real workspace with real jobs."""
 
+import time
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -25,6 +26,10 @@ def test_app_frame_shows_home_device_and_navigation(workspace):
     at = app().run()
     assert not at.exception
     assert at.title[0].value == "Genesis Workbench"
+    deadline = time.monotonic() + 60  # the device is looked up in a thread: the page does not wait for it
+    while not any("Device: cpu" in c.value for c in at.sidebar.caption) and time.monotonic() < deadline:
+        time.sleep(0.5)
+        at.run()
     assert any("Device: cpu" in c.value for c in at.sidebar.caption)
     assert any("No job running" in c.value for c in at.sidebar.caption)
 

@@ -20,7 +20,9 @@ def lab(tmp_path_factory):
     runs = {
         "ae_a": train(ws, config(steps=400, name="ae a", model={"latent_dim": 8, "channels": 16},
                                  trainer={"lr": 5e-3}))[0],
-        "ae_b": train(ws, config(steps=400, name="ae b", model={"latent_dim": 8, "channels": 16},
+        # without the PCA path, so its latent is not aligned with A's by construction (as two linear-path models'
+        # are: they share PCA's coordinates), which is what a translator is for
+        "ae_b": train(ws, config(steps=400, name="ae b", model={"latent_dim": 8, "channels": 16, "linear_path": "off"},
                                  trainer={"lr": 5e-3, "seed": 1}))[0],
         "cvae": train(ws, config(steps=150, name="cvae", model={"latent_dim": 4, "channels": 8, "variational": True,
                                                                   "beta": 4.0, "conditioning": "film"}))[0],
