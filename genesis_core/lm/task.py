@@ -52,6 +52,8 @@ class LanguageModelConfig(TaskConfigBase):
     masking: MaskingSchedule = field(default_factory=MaskingSchedule)  # masked objective only
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     stun: StunConfig = field(default_factory=StunConfig)
+    optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon on the hidden weight matrices, AdamW on the rest
+    muon_lr: float = 0.02  # Muon's peak learning rate (trainer.lr stays AdamW's); the same schedule scales both
     min_lr_ratio: float = 0.1  # cosine decays the LR to this share of its peak
     aux_weight: float = 0.1  # weight of the auxiliary language-id loss (model.aux_language_head)
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
@@ -178,6 +180,11 @@ class LanguageModelTask(TrainingTask):
 
     def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         t = self.config.trainer
+        if self.config.optimizer == "muon":
+            from genesis_core.training.optim import muon_adamw
+
+            return muon_adamw(model.named_parameters(), t.lr, self.config.muon_lr, t.weight_decay,
+                              hidden=lambda name, p: name.startswith("blocks."))
         decay = [p for n, p in model.named_parameters() if p.dim() >= 2]
         no_decay = [p for n, p in model.named_parameters() if p.dim() < 2]
         return torch.optim.AdamW([{"params": decay, "weight_decay": t.weight_decay},

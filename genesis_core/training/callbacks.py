@@ -71,7 +71,9 @@ class MetricsCallback(Callback):
             self.writer.log_event(trainer.step, "resume", f"resumed from {resumed_from.name}",
                                   checkpoint=resumed_from.name)
         else:
-            self.writer.log_event(0, "start", f"training on {trainer.device} ({trainer.precision.name})",
+            compiled = "compiled" if trainer.train_model is not trainer.eager_model else "eager"
+            note = trainer.compile_note or compiled
+            self.writer.log_event(0, "start", f"training on {trainer.device} ({trainer.precision.name}, {note})",
                                   device=str(trainer.device), world_size=trainer.ctx.world_size)
         self._last_time, self._last_step = time.perf_counter(), trainer.step
 

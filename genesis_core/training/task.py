@@ -50,6 +50,8 @@ class TrainerConfig:
     best_mode: Literal["min", "max"] = "min"
     tensorboard: bool = True
     auto_resume: int = 0  # times a job whose worker crashed (killed, out of memory) resumes by itself
+    compile: bool = False  # torch.compile the model for training (CPU and CUDA); when it cannot, it says why once
+    # and trains eager
 
     def __post_init__(self) -> None:
         if self.steps < 1:

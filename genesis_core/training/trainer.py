@@ -75,6 +75,20 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def compile_for_training(model: nn.Module, device: torch.device) -> tuple[nn.Module, str]:
+    """(the model torch.compile'd, "") or (the model as it is, why it cannot be compiled here)."""
+    import shutil
+
+    if device.type == "mps":
+        return model, "torch.compile is not used on MPS; training eager"
+    if device.type == "cpu" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
+        return model, "torch.compile needs a C compiler on the CPU (none found); training eager"
+    try:
+        return torch.compile(model), ""
+    except Exception as exc:  # e.g. an unsupported Python
+        return model, f"torch.compile is not available ({type(exc).__name__}); training eager"
+
+
 class Trainer:
     """Runs a TrainingTask: the loop, precision, clipping, evaluation, callbacks, checkpoints, resume, DDP."""
 
@@ -108,6 +122,10 @@ class Trainer:
         if self.ctx.enabled:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.eager_model = self.train_model
+        self.compile_note = ""
+        if self.config.compile:
+            self.train_model, self.compile_note = compile_for_training(self.train_model, self.device)
         self.optimizer = task.build_optimizer(self.model)
         self.scheduler = task.build_scheduler(self.optimizer)
         self.loader = task.build_loader(self.ctx.rank, self.ctx.world_size)
@@ -210,6 +228,20 @@ class Trainer:
         if cb is not None:
             cb.writer.log_event(self.step if step is None else step, kind, message, **data)
 
+    def _forward(self, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        try:
+            with self.precision.autocast(self.device):
+                return self.task.training_step(self.train_model, batch)
+        except Exception as exc:  # a compiled model that cannot compile here: say why once, train eager
+            if self.train_model is self.eager_model:
+                raise
+            self.train_model, self.compile_note = self.eager_model, f"torch.compile failed ({type(exc).__name__}: " \
+                f"{str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ''}); training eager"
+            self.log_event("compile", self.compile_note)
+            print(self.compile_note, flush=True)
+            with self.precision.autocast(self.device):
+                return self.task.training_step(self.train_model, batch)
+
     def _due(self, every: int) -> bool:
         return every > 0 and self.step % every == 0
 
@@ -232,8 +264,7 @@ class Trainer:
                 if self._stop_reason:
                     break
                 batch = self.loader.next_batch()
-                with self.precision.autocast(self.device):
-                    loss, extra = self.task.training_step(self.train_model, batch)
+                loss, extra = self._forward(batch)
                 self.optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 grad_norm = None
