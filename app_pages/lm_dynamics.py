@@ -37,13 +37,25 @@ with st.expander("Start a run", expanded=not runs_all):
     stun = c2.toggle("LR stun on plateaus", True, key="lm_stun")
     patience = c3.number_input("Stun patience (steps)", 1, 100_000, 300, key="lm_patience", disabled=not stun)
     auto_resume = c4.number_input("Auto-resume after a crash (times)", 0, 100, 2, key="lm_auto_resume")
+    c1, c2, c3, c4 = st.columns(4)
+    optimizer = c1.radio("Optimizer", ["adamw", "muon"], horizontal=True, key="lm_optimizer",
+                         help="muon: Muon on the hidden weight matrices, AdamW on embeddings, norms and the head")
+    compile_model = c2.toggle("torch.compile", False, key="lm_compile",
+                              help="compiled when this machine can; otherwise it says why once and trains eager")
+    spike_action = c3.selectbox("On a loss spike", ["log", "skip", "rollback"], key="lm_spike_action",
+                                help="log: an event only · skip: the spiking batch's update is not applied · "
+                                     "rollback: weights and optimizer go back to the latest checkpoint")
+    webhook = c4.text_input("Webhook for events (optional)", key="lm_webhook", placeholder="https://…",
+                            help="spikes, plateaus and stuns are POSTed here as JSON, at most one POST per 10 s")
     name = st.text_input("Run name", key="lm_name", placeholder=f"{objective} {size.split(' (')[0]}")
     if st.button("Start", type="primary", key="lm_submit", disabled=not languages):
         submit({"task": "language_model", "name": name or f"{objective} LM {size.split(' (')[0]}",
                 "objective": objective, "model": SIZES[size],
                 "data": {"languages": languages, "weights": weights},
-                "stun": {"enabled": stun, "patience": int(patience)},
-                "trainer": {"steps": int(steps), "lr": float(lr), "auto_resume": int(auto_resume)}})
+                "stun": {"enabled": stun, "patience": int(patience)}, "optimizer": optimizer,
+                "analytics": {"spike_action": spike_action, "webhook": webhook.strip()},
+                "trainer": {"steps": int(steps), "lr": float(lr), "auto_resume": int(auto_resume),
+                            "compile": compile_model}})
         runs_all = workspace().list_runs(task="language_model")
 
 if not runs_all:

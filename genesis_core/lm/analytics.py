@@ -7,7 +7,9 @@ LossAnalytics, per step:
   stagnation steps since the EMA last improved on its best by more than `stagnation_threshold`;
              an event when it reaches half the stun patience (a plateau forming)
              (relative: an improvement counts when ema < best * (1 - threshold))
-  spike      loss > mean + spike_k * std of the previous `spike_window` losses (an event)
+  spike      a rolling robust z-score (SpikeDetector): the loss's rise over the EMA of the losses before it,
+             in units of the median absolute deviation of the last `spike_window` such rises; above `spike_k`
+             it is a spike (an event). Robust statistics, so the spikes themselves do not widen the band.
 
 LRStun (plateau recovery), checked after every analysed step:
   when stagnation reaches `patience` and no stun happened in the last `cooldown` steps, the LR
@@ -29,12 +31,22 @@ class AnalyticsConfig:
     ema_beta: float = 0.98
     slope_window: int = 100
     stagnation_threshold: float = 0.002  # relative improvement of the EMA that resets the counter
-    spike_window: int = 100
-    spike_k: float = 4.0  # a spike is a loss above mean + k * std of the window
+    spike_window: int = 200
+    spike_k: float = 5.0  # a spike is a loss whose robust z-score (rise over the EMA / scaled MAD) is above k
+    # what a spike does to training: "log" (an event only), "skip" (the spiking batch's update is not applied) or
+    # "rollback" (weights and optimizer state go back to the latest checkpoint; the data carries on). skip and
+    # rollback check every step's loss, one device sync per step.
+    spike_action: str = "log"
+    webhook: str = ""  # events are also POSTed here as JSON (rate-limited; failures are logged, never fatal)
+    webhook_min_interval: float = 10.0  # seconds between two POSTs; events in between are batched into the next
 
     def __post_init__(self) -> None:
         if not 0 < self.ema_beta < 1:
             raise ValueError("ema_beta must be between 0 and 1")
+        if self.spike_action not in ("log", "skip", "rollback"):
+            raise ValueError(f"spike_action must be log, skip or rollback, not {self.spike_action!r}")
+        if self.webhook and not self.webhook.startswith(("http://", "https://")):
+            raise ValueError(f"webhook must be an http:// or https:// URL, not {self.webhook!r}")
         if self.slope_window < 2 or self.spike_window < 2:
             raise ValueError("slope_window and spike_window must be at least 2")
 
@@ -55,6 +67,56 @@ class StunConfig:
             raise ValueError("patience and duration must be at least 1, recovery_steps and cooldown at least 0")
 
 
+class SpikeDetector:
+    """Rolling robust z-score of each loss against the trend: r = loss - EMA of the earlier losses; z = r / (1.4826
+    * MAD of the last `window` values of r). A spike does not enter the trend or the band it is judged by, unless
+    `sustained` spikes come in a row: then the loss has moved to a new level, and the trend follows it."""
+
+    def __init__(self, window: int = 200, k: float = 5.0, beta: float = 0.98, min_history: int = 50,
+                 sustained: int = 20):
+        self.window, self.k, self.beta, self.min_history, self.sustained = window, k, beta, min_history, sustained
+        self.t, self.m, self.run = 0, 0.0, []
+        self.residuals: deque[float] = deque(maxlen=window)
+
+    @property
+    def trend(self) -> float:
+        return self.m / (1 - self.beta ** self.t) if self.t else float("nan")
+
+    def update(self, loss: float) -> tuple[bool, float]:
+        """(is a spike, its z-score) for the next loss."""
+        z = 0.0
+        if len(self.residuals) >= self.min_history:
+            r = np.asarray(self.residuals)
+            scale = 1.4826 * float(np.median(np.abs(r - np.median(r)))) or 1e-12
+            z = (loss - self.trend - float(np.median(r))) / scale
+        spike = z > self.k
+        if spike:
+            self.run.append(loss)
+            if len(self.run) <= self.sustained:
+                return True, z
+            # a new level: the trend restarts from the losses of the run (the noise band is kept)
+            run, self.run, self.t, self.m = self.run, [], 0, 0.0
+            for v in run:
+                self._admit(v)
+            return False, z
+        self.run = []
+        self._admit(loss)
+        return False, z
+
+    def _admit(self, loss: float) -> None:
+        if self.t:
+            self.residuals.append(loss - self.trend)
+        self.t += 1
+        self.m = self.beta * self.m + (1 - self.beta) * loss
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"t": self.t, "m": self.m, "run": list(self.run), "residuals": list(self.residuals)}
+
+    def load_state_dict(self, s: dict[str, Any]) -> None:
+        self.t, self.m, self.run = int(s["t"]), float(s["m"]), [float(v) for v in s.get("run", [])]
+        self.residuals = deque((float(v) for v in s["residuals"]), maxlen=self.window)
+
+
 class LossAnalytics:
     def __init__(self, config: AnalyticsConfig):
         self.config = config
@@ -62,7 +124,8 @@ class LossAnalytics:
         self.m = 0.0
         self.best = float("inf")
         self.stagnation = 0
-        self.window: deque[float] = deque(maxlen=max(config.slope_window, config.spike_window))
+        self.window: deque[float] = deque(maxlen=config.slope_window)
+        self.spikes = SpikeDetector(config.spike_window, config.spike_k, config.ema_beta)
 
     @property
     def ema(self) -> float:
@@ -78,12 +141,11 @@ class LossAnalytics:
     def update(self, loss: float) -> list[tuple[str, str, dict]]:
         """Feed one step's loss; returns events (kind, message, data)."""
         c, events = self.config, []
-        recent = list(self.window)[-c.spike_window:]
-        if len(recent) >= min(20, c.spike_window):
-            mean, std = float(np.mean(recent)), float(np.std(recent))
-            if std > 0 and loss > mean + c.spike_k * std:
-                events.append(("spike", f"loss {loss:.4f} above mean {mean:.4f} + {c.spike_k:g}·std {std:.4f}",
-                               {"loss": loss, "mean": mean, "std": std}))
+        trend = self.spikes.trend
+        spike, z = self.spikes.update(loss)
+        if spike:
+            events.append(("spike", f"loss {loss:.4f} against a trend of {trend:.4f}: robust z-score {z:.1f} "
+                                    f"(threshold {c.spike_k:g})", {"loss": loss, "trend": trend, "z": z}))
         self.window.append(loss)
         self.t += 1
         self.m = c.ema_beta * self.m + (1 - c.ema_beta) * loss
@@ -96,11 +158,13 @@ class LossAnalytics:
 
     def state_dict(self) -> dict[str, Any]:
         return {"t": self.t, "m": self.m, "best": self.best, "stagnation": self.stagnation,
-                "window": list(self.window)}
+                "window": list(self.window), "spikes": self.spikes.state_dict()}
 
     def load_state_dict(self, s: dict[str, Any]) -> None:
         self.t, self.m, self.best, self.stagnation = int(s["t"]), float(s["m"]), float(s["best"]), int(s["stagnation"])
         self.window = deque((float(v) for v in s["window"]), maxlen=self.window.maxlen)
+        if "spikes" in s:
+            self.spikes.load_state_dict(s["spikes"])
 
 
 class LRStun:

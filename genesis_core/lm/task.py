@@ -81,19 +81,34 @@ def unigram_bits_per_byte(train: str, held_out: str) -> float:
 
 
 class LossDynamics(Callback):
-    """Feeds per-step losses to LossAnalytics and LRStun at log steps, adds their figures to the logs and
-    writes every detection as an event. Runs on every DDP rank (losses averaged) so the LR stays equal."""
+    """Feeds per-step losses to LossAnalytics and LRStun, adds their figures to the logs and writes every
+    detection as an event (and to the webhook, when one is set). Runs on every DDP rank (losses averaged) so the
+    LR stays equal. With spike_action log, losses are analysed in a batch at log steps (no per-step sync); with
+    skip or rollback, every step's loss is analysed before the update, which a spike then skips or undoes."""
 
     def __init__(self, task: "LanguageModelTask"):
         self.task = task
         self.analytics = LossAnalytics(task.config.analytics)
         self.stun = task.stun
         self.pending: list[tuple[int, tuple[str, str, dict]]] = []
+        self.action = task.config.analytics.spike_action
+        self.gates_updates = self.action != "log"
+        self.span: list[float] = []  # min and max of the losses analysed since the last log step
+        self.webhook = None
 
-    def _drain(self, trainer) -> dict[str, float]:
+    def on_train_start(self, trainer, resumed_from) -> None:
+        url = self.task.config.analytics.webhook
+        if url and trainer.ctx.is_main:
+            from genesis_core.store.webhook import WebhookNotifier
+
+            run = trainer.run.id if trainer.run is not None else ""
+            self.webhook = WebhookNotifier(url, run, self.task.config.analytics.webhook_min_interval)
+
+    def _drain(self, trainer, last_step: int) -> list[tuple[int, tuple[str, str, dict]]]:
+        """Analyse the buffered losses, the last one being `last_step`'s; the events they raised."""
         buffer, self.task.loss_buffer = self.task.loss_buffer, []
         if not buffer:
-            return {}
+            return []
         losses = torch.stack(buffer).float()
         if trainer.ctx.enabled:
             import torch.distributed as dist
@@ -101,31 +116,59 @@ class LossDynamics(Callback):
             dist.all_reduce(losses)
             losses /= trainer.ctx.world_size
         values = losses.cpu().tolist()
-        first = trainer.step - len(values) + 1
+        self.span = [min(values + self.span[:1]), max(values + self.span[1:])]
+        first, raised = last_step - len(values) + 1, []
         for i, loss in enumerate(values):
             step = first + i
             for event in self.analytics.update(loss):
-                self.pending.append((step, event))
+                raised.append((step, event))
             warn_at = max(1, self.stun.config.patience // 2)
             if self.analytics.stagnation == warn_at:  # a plateau forming, half-way to a stun
-                self.pending.append((step, ("stagnation", f"EMA has not improved for {warn_at} steps",
-                                            {"steps": warn_at, "ema": self.analytics.ema})))
+                raised.append((step, ("stagnation", f"EMA has not improved for {warn_at} steps",
+                                      {"steps": warn_at, "ema": self.analytics.ema})))
             stun = self.stun.check(step, self.analytics)
             if stun:
-                self.pending.append((step, stun))
-        return {"loss_min": min(values), "loss_max": max(values)}
+                raised.append((step, stun))
+        self.pending.extend(raised)
+        return raised
+
+    def before_update(self, trainer, loss: torch.Tensor) -> bool:
+        step = trainer.step + 1
+        spikes = [e for s, e in self._drain(trainer, step) if s == step and e[0] == "spike"]
+        if not spikes:
+            return False
+        kind, message, data = spikes[0]
+        if self.action == "rollback":
+            back_to = trainer.rollback()
+            if back_to is None:
+                data.update(action="skipped")
+                message += "; no checkpoint yet, so this update was skipped"
+            else:
+                data.update(action="rolled back", rolled_back_to=back_to)
+                message += f"; weights and optimizer rolled back to the checkpoint of step {back_to}, data carries on"
+        else:
+            data.update(action="skipped")
+            message += "; this batch's update was skipped"
+        self.pending = [(s, (k, message, data) if (s, k) == (step, "spike") else (k, m, d))
+                        for s, (k, m, d) in self.pending]
+        return True
 
     def _write_events(self, trainer) -> None:
         metrics = trainer.callback(MetricsCallback)
         for step, (kind, message, data) in self.pending:
             if metrics is not None:
                 metrics.writer.log_event(step, kind, message, **data)
+            if self.webhook is not None:
+                self.webhook.send(kind, message, step, **data)
         self.pending = []
 
     def on_step_end(self, trainer, logs: dict[str, float] | None) -> None:
         if logs is None:
             return
-        logs.update(self._drain(trainer))
+        self._drain(trainer, trainer.step)
+        if self.span:
+            logs.update({"loss_min": self.span[0], "loss_max": self.span[1]})
+            self.span = []
         a = self.analytics
         rate, share = self.task.loader.current_masking() if self.task.config.objective == "masked" else (0.0, 0.0)
         cfg = self.task.config
@@ -135,6 +178,14 @@ class LossDynamics(Callback):
         if cfg.objective == "masked":
             logs.update({"mask_rate": rate, "wwm_share": share})
         self._write_events(trainer)
+
+    def on_train_end(self, trainer, reason: str) -> None:
+        self._write_events(trainer)
+
+    def close(self) -> None:
+        if self.webhook is not None:
+            self.webhook.close()
+            self.webhook = None
 
     def state_dict(self) -> dict[str, Any]:
         # losses of steps since the last log step are kept as they are, so a resumed run analyses them at

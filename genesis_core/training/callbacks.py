@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 class Callback:
+    gates_updates = False  # True: the trainer asks before_update every step
+
     def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
         """Called once before the first step (after a resume restored the state)."""
 
@@ -34,6 +36,11 @@ class Callback:
 
     def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         """Called after each evaluation with the eval/ metrics."""
+
+    def before_update(self, trainer: Trainer, loss: torch.Tensor) -> bool:
+        """Called after backward, before the optimizer step, only on callbacks whose `gates_updates` is True (it
+        may cost a device sync); True skips this step's update (the batch still counts as seen)."""
+        return False
 
     def on_train_end(self, trainer: Trainer, reason: str) -> None:
         """Called once when the loop ends: finished, cancelled or early_stopped."""

@@ -203,6 +203,17 @@ class Trainer:
         else:  # only rank 0's RNG is stored; other ranks continue from a seed derived from the step
             seed_everything(self.config.seed + self.ctx.rank + 7919 * self.step)
 
+    def rollback(self) -> int | None:
+        """Load the weights and optimizer state of the latest checkpoint and carry on from the current step with
+        the data that follows (the batches since then are not replayed). The checkpoint's step, or None when
+        there is none yet."""
+        latest = self.run.latest_checkpoint() if self.run is not None else None
+        if latest is None:
+            return None
+        self.model.load_state_dict(ckpt.load_weights(latest))
+        self.optimizer.load_state_dict(ckpt.load_train_state(latest)["optimizer"])
+        return int(ckpt.read_meta(latest).get("step", 0))
+
     # -- loop -----------------------------------------------------------------------------------
     def _evaluate(self, notify: bool | list[Callback] = True) -> dict[str, float]:
         """Evaluate, record (metrics callback) and tell the callbacks (all, or the ones given)."""
@@ -256,6 +267,7 @@ class Trainer:
             cb.on_train_start(self, resumed_from)
 
         clip = self.config.grad_clip
+        gates = [cb for cb in self.callbacks if cb.gates_updates]
         self.model.train()
         try:
             while self.step < self.total_steps:
@@ -270,7 +282,8 @@ class Trainer:
                 grad_norm = None
                 if clip > 0:
                     grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip)
-                self.optimizer.step()
+                if not any(cb.before_update(self, loss) for cb in gates):
+                    self.optimizer.step()
                 if self.scheduler is not None:
                     self.scheduler.step()
                 self.step += 1

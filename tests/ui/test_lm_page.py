@@ -16,10 +16,17 @@ def test_empty_page_starts_a_run_from_its_form(workspace):
     assert not at.exception and "No language-model run yet" in at.info[0].value
     at.multiselect(key="lm_languages").set_value(["en", "de"])
     at.number_input(key="lm_steps").set_value(50)
+    at.text_input(key="lm_webhook").set_value("ftp://nowhere")
+    at.button(key="lm_submit").click().run()
+    assert not at.exception and "webhook must be an http" in at.error[0].value and not api.list_jobs(workspace)
+    at.text_input(key="lm_webhook").set_value("")
+    at.radio(key="lm_optimizer").set_value("muon")
+    at.selectbox(key="lm_spike_action").set_value("skip")
     at.button(key="lm_submit").click().run()
     assert not at.exception and "Started job" in at.success[0].value
     (job,) = api.list_jobs(workspace)
     assert job.config["data"]["languages"] == ["en", "de"] and job.config["trainer"]["auto_resume"] == 2
+    assert job.config["optimizer"] == "muon" and job.config["analytics"]["spike_action"] == "skip"
     assert any(b.key == f"lm_stop_{job.id}" for b in at.button)  # the new run is shown, with a Stop button
     at.button(key=f"lm_stop_{job.id}").click().run()
     assert api.wait(job.id, workspace, timeout=120).status in ("cancelled", "succeeded")
