@@ -40,9 +40,29 @@ def choose_backend(device: torch.device, requested: str = "auto") -> tuple[str, 
     return "sdpa", f"PyTorch scaled_dot_product_attention ({why})"
 
 
-def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, backend: str) -> torch.Tensor:
-    """q (B, H, T, D); k, v (B, H_kv, T, D) with H a multiple of H_kv (grouped-query attention)."""
+def document_mask(docs: torch.Tensor, causal: bool) -> torch.Tensor:
+    """(B, 1, T, T) boolean mask, True where a query may attend a key: the same record (docs (B, T) holds each
+    position's record id) and, when causal, not a later position."""
+    mask = (docs[:, :, None] == docs[:, None, :])[:, None]
+    if causal:
+        t = docs.shape[1]
+        mask = mask & torch.ones(t, t, dtype=torch.bool, device=docs.device).tril()
+    return mask
+
+
+def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool, backend: str,
+              mask: torch.Tensor | None = None) -> torch.Tensor:
+    """q (B, H, T, D); k, v (B, H_kv, T, D) with H a multiple of H_kv (grouped-query attention). `mask`
+    (document_mask) limits attention to each record; it already holds causality, and goes through SDPA (or the
+    math path), as flash-attn's dense kernel takes no mask."""
     groups = q.shape[1] // k.shape[1]
+    if mask is not None:
+        if groups > 1:
+            k, v = k.repeat_interleave(groups, dim=1), v.repeat_interleave(groups, dim=1)
+        if backend == "math":
+            scores = ((q @ k.transpose(-2, -1)) / math.sqrt(q.shape[-1])).masked_fill(~mask, float("-inf"))
+            return torch.softmax(scores.float(), dim=-1).to(q.dtype) @ v
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     if backend == "flash" and q.dtype in (torch.float16, torch.bfloat16):
         from flash_attn import flash_attn_func  # takes (B, T, H, D) and does GQA itself
 

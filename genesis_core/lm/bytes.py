@@ -17,6 +17,16 @@ def encode(text: str) -> np.ndarray:
     return np.frombuffer(text.encode("utf-8"), dtype=np.uint8).astype(np.int64)
 
 
+def record_ids(ids: np.ndarray) -> np.ndarray:
+    """The record each byte belongs to, for a text of records joined by one blank line ("\n\n", as the corpora
+    are built): a record starts after each "\n\n"; the separator belongs to the record it ends."""
+    ids = np.asarray(ids)
+    start = np.zeros(len(ids), dtype=np.int64)
+    if len(ids) > 2:
+        start[2:] = (ids[:-2] == 10) & (ids[1:-1] == 10) & (ids[2:] != 10)
+    return np.cumsum(start)
+
+
 def decode(ids, show_specials: bool = False) -> str:
     """Bytes back to text; invalid UTF-8 (a window cut mid-character) becomes U+FFFD."""
     out, run = [], bytearray()

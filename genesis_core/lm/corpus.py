@@ -28,6 +28,7 @@ BUILTIN_PACKAGES = {"en": "fortunes", "zh": "fortunes-zh"}
 LANGUAGE_NAMES = {"en": "English", "de": "German", "es": "Spanish", "it": "Italian", "pl": "Polish",
                   "cs": "Czech", "ru": "Russian", "zh": "Chinese"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]|.\x08")  # colour codes and overstrike (the "wisdom" file has some)
+_BLANK = re.compile(r"\n[ \t]*\n\s*")
 
 
 class CorpusError(WorkbenchError, ValueError):
@@ -44,7 +45,8 @@ class LanguageText:
 def _records(text: str) -> list[str]:
     """A fortune file's records (separated by lines holding only '%'), cleaned of terminal codes."""
     parts = re.split(r"\n%\n", _ANSI.sub("", text))
-    return [p.strip() for p in parts if p.strip() and p.strip() != "%"]
+    # a blank line inside a fortune becomes a line break, so blank lines mark record boundaries only
+    return [_BLANK.sub("\n", p.strip()) for p in parts if p.strip() and p.strip() != "%"]
 
 
 def _read_files(paths: list[Path]) -> list[str]:

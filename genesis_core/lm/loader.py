@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from genesis_core.lm.bytes import MASK, encode, word_ids
+from genesis_core.lm.bytes import MASK, encode, record_ids, word_ids
 
 IGNORE = -100
 
@@ -41,16 +41,17 @@ class DeviceCorpusLoader:
 
     causal: batches are (inputs, targets, language index), targets shifted by one.
     masked: (masked inputs, targets with IGNORE where not masked, language index).
+    With `documents`, each batch also carries the record id of every input position (for document masking).
     Each DDP rank draws from its own generator stream (seed, rank), so ranks never repeat each other.
     """
 
     def __init__(self, texts: dict[str, str], context: int, batch_size: int, device: torch.device,
                  weights: dict[str, float] | None = None, objective: str = "causal",
-                 masking: MaskingSchedule | None = None, seed: int = 0, rank: int = 0):
+                 masking: MaskingSchedule | None = None, seed: int = 0, rank: int = 0, documents: bool = False):
         self.languages = list(texts)
         self.context, self.batch_size, self.device = context, batch_size, device
         self.objective, self.masking = objective, masking or MaskingSchedule()
-        tokens, words, starts, lengths, offset = [], [], [], [], 0
+        tokens, words, docs, starts, lengths, offset = [], [], [], [], [], 0
         word_base = 0
         for lang in self.languages:
             ids = encode(texts[lang])
@@ -62,11 +63,14 @@ class DeviceCorpusLoader:
                 word_base = int(wid.max()) + 1
             tokens.append(ids)
             words.append(wid)
+            if documents:  # record ids, unique across languages
+                docs.append(record_ids(ids) + (int(docs[-1][-1]) + 1 if docs else 0))
             starts.append(offset)
             lengths.append(len(ids))
             offset += len(ids)
         self.tokens = torch.from_numpy(np.concatenate(tokens).astype(np.int16)).to(device)
         self.words = torch.from_numpy(np.concatenate(words).astype(np.int32)).to(device) if objective == "masked" else None
+        self.docs = torch.from_numpy(np.concatenate(docs).astype(np.int32)).to(device) if documents else None
         self.starts = torch.tensor(starts, device=device)
         self.lengths = torch.tensor(lengths, device=device)
         w = weights or {}
@@ -110,11 +114,12 @@ class DeviceCorpusLoader:
         idx, lang = self._windows()
         window = self.tokens[idx].long()
         self.step += 1
+        docs = (self.docs[idx[:, :-1]],) if self.docs is not None else ()
         if self.objective == "causal":
-            return window[:, :-1], window[:, 1:], lang
+            return window[:, :-1], window[:, 1:], lang, *docs
         rate, share = self.masking.at(self.step - 1)
         inputs, targets = self.mask(window[:, :-1], self.words[idx[:, :-1]].long(), rate, share)
-        return inputs, targets, lang
+        return inputs, targets, lang, *docs
 
     def current_masking(self) -> tuple[float, float]:
         return self.masking.at(max(0, self.step - 1))

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genesis_core.lm.attention import attention, choose_backend
+from genesis_core.lm.attention import attention, choose_backend, document_mask
 from genesis_core.lm.bytes import VOCAB_SIZE
 from genesis_core.registry import MODELS
 
@@ -77,12 +77,13 @@ class Attention(nn.Module):
         self.out = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
         self.backend, self.causal = backend, causal
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
         b, t, _ = x.shape
         q = self.q(x).view(b, t, self.n_head, self.head_dim).transpose(1, 2)
         k, v = self.kv(x).view(b, t, 2, self.n_kv, self.head_dim).permute(2, 0, 3, 1, 4)
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
-        y = attention(q, k, v, self.causal, self.backend)
+        y = attention(q, k, v, self.causal, self.backend, mask)
         return self.out(y.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -104,8 +105,9 @@ class Block(nn.Module):
         self.attn, self.mlp = Attention(cfg, backend, causal), SwiGLU(cfg)
         self.drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), cos, sin))
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), cos, sin, mask))
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
@@ -137,15 +139,17 @@ class LlamaModel(nn.Module):
             if isinstance(m, nn.Linear) and m.bias is not None:
                 nn.init.zeros_(m.bias)
 
-    def hidden(self, idx: torch.Tensor) -> torch.Tensor:
+    def hidden(self, idx: torch.Tensor, docs: torch.Tensor | None = None) -> torch.Tensor:
         x = self.embed(idx)
+        mask = document_mask(docs, self.causal) if docs is not None else None
         for block in self.blocks:
-            x = block(x, self.rope_cos, self.rope_sin)
+            x = block(x, self.rope_cos, self.rope_sin, mask)
         return self.norm(x)
 
-    def forward(self, idx: torch.Tensor, return_aux: bool = False):
-        """Logits (B, T, vocab); with return_aux, (logits, language logits or None)."""
-        h = self.hidden(idx)
+    def forward(self, idx: torch.Tensor, return_aux: bool = False, docs: torch.Tensor | None = None):
+        """Logits (B, T, vocab); with return_aux, (logits, language logits or None). `docs` (B, T), each
+        position's record id, keeps attention inside each record (document masking)."""
+        h = self.hidden(idx, docs)
         if not return_aux:
             return self.head(h)
         return self.head(h), (self.language_head(h.mean(1)) if self.language_head is not None else None)

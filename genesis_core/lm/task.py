@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.lm.analytics import AnalyticsConfig, LossAnalytics, LRStun, StunConfig
-from genesis_core.lm.bytes import MASK, decode, encode
+from genesis_core.lm.bytes import MASK, decode, encode, record_ids
 from genesis_core.lm.corpus import CorpusError, LanguageText, builtin_language, user_language
 from genesis_core.lm.loader import IGNORE, DeviceCorpusLoader, MaskingSchedule
 from genesis_core.lm.model import LlamaConfig, LlamaModel
@@ -32,6 +32,9 @@ class LMDataConfig:
     held_out_fraction: float = 0.05
     batch_size: int = 16
     eval_bytes: int = 8192  # held-out bytes per language scored at each evaluation
+    # attention stays inside each record (a fortune, a paragraph of your text): no window attends across a
+    # record boundary, in training and evaluation (SDPA with a block mask instead of flash-attn)
+    document_masking: bool = False
 
     def __post_init__(self) -> None:
         if self.weights and len(self.weights) != len(self.languages) + len(self.user_corpora):
@@ -226,7 +229,8 @@ class LanguageModelTask(TrainingTask):
         weights = dict(zip(self.languages, d.weights)) if d.weights else None
         self.loader = DeviceCorpusLoader({k: v.train for k, v in self.texts.items()}, self.config.model.context,
                                          d.batch_size, self.device, weights, self.config.objective,
-                                         self.config.masking, seed=self.config.trainer.seed, rank=rank)
+                                         self.config.masking, seed=self.config.trainer.seed, rank=rank,
+                                         documents=d.document_masking)
         return self.loader
 
     def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
@@ -259,8 +263,8 @@ class LanguageModelTask(TrainingTask):
 
     # -- the step ------------------------------------------------------------------------------
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        inputs, targets, lang = batch
-        logits, aux = model(inputs, return_aux=True)
+        inputs, targets, lang, *docs = batch
+        logits, aux = model(inputs, return_aux=True, docs=docs[0] if docs else None)
         lm_loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
         self.loss_buffer.append(lm_loss.detach())
         if aux is None:
@@ -289,14 +293,18 @@ class LanguageModelTask(TrainingTask):
         if n < 1:
             raise CorpusError(f"the {language} held-out text is shorter than one window of {ctx + 1} bytes")
         windows = torch.stack([ids[i * ctx:(i + 1) * ctx + 1] for i in range(n)]).to(self.device)
+        docs = None
+        if self.config.data.document_masking:  # scored as trained: attention inside each record
+            rec = torch.from_numpy(record_ids(ids.numpy()))
+            docs = torch.stack([rec[i * ctx:(i + 1) * ctx] for i in range(n)]).to(self.device)
         total, count = 0.0, 0
-        for chunk in windows.split(32):
+        for c, chunk in enumerate(windows.split(32)):
             if self.config.objective == "causal":
                 inputs, targets = chunk[:, :-1], chunk[:, 1:]
             else:
                 g = torch.Generator(device=self.device).manual_seed(1234)
                 inputs, targets = _fixed_mask(chunk[:, :-1], g)
-            logits = model(inputs).float()
+            logits = model(inputs, docs=docs[c * 32:(c + 1) * 32] if docs is not None else None).float()
             loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE,
                                    reduction="sum")
             total += float(loss)
