@@ -8,7 +8,7 @@
   privacy      (with --dp) the private generators at epsilon 1 beside non-private GaussianCopula
 
     .venv/bin/python bench/tabular_lab.py [--tables penguins,fair,anes96,randhie,grunfeld] [--epochs 100]
-        [--generators gaussian_copula,tvae,ctgan] [--dp]
+        [--generators gaussian_copula,tvae,ctgan] [--parts quality,speed,dp]
 """
 
 from __future__ import annotations
@@ -150,18 +150,20 @@ def main() -> None:
     p.add_argument("--generators", default="gaussian_copula,tvae,ctgan")
     p.add_argument("--epochs", type=int, default=100)
     p.add_argument("--speed-tables", default="penguins,fair")
-    p.add_argument("--dp", action="store_true", help="also the private generators at epsilon 1")
+    p.add_argument("--parts", default="quality,speed", help="quality, speed, dp (private generators at epsilon 1)")
+    p.add_argument("--dp", action="store_true", help="same as adding dp to --parts")
     args = p.parse_args()
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
     tables = args.tables.split(",")
-    quality = quality_rows(tables, args.generators.split(","), args.epochs)
-    report("tabular_quality", quality)
-    best = best_of(quality)
-    report("tabular_best", best)
-    speed = speed_rows(args.speed_tables.split(","))
-    report("tabular_speed", speed)
-    if args.dp:
+    parts = set(args.parts.split(",")) | ({"dp"} if args.dp else set())
+    if "quality" in parts:
+        quality = quality_rows(tables, args.generators.split(","), args.epochs)
+        report("tabular_quality", quality)
+        report("tabular_best", best_of(quality))
+    if "speed" in parts:
+        report("tabular_speed", speed_rows(args.speed_tables.split(",")))
+    if "dp" in parts:
         report("tabular_dp", dp_rows(tables[:3]))
 
 
