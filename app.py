@@ -32,6 +32,8 @@ navigation = st.navigation(
         "Synthetic data": [
             st.Page("app_pages/tabular_synth.py", title="Synthesise and report", icon=":material/table_view:",
                     url_path="synthetic"),
+            st.Page("app_pages/tabular_related.py", title="Sequences and related tables", icon=":material/timeline:",
+                    url_path="sequences"),
         ],
         "Jobs": [
             st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),

@@ -109,16 +109,16 @@ with tab_new:
                 "target": "" if target == "(none)" else target, "quasi_identifiers": quasi, "sensitive": sensitive,
                 "column_types": overrides, "ranges": split(ranges), "inequalities": split(inequalities),
                 "fixed_combinations": [f.replace("+", ",") for f in split(fixed)]})
+    if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
+                        help="a background job: MST and DP-TVAE fit at each budget; the curve appears under Reports"):
+        submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {source.split('/')[-1]}",
+                "source": source, "dp_categories": dp_categories, "column_types": overrides})
+
 
 
 def fmt(value, spec: str = ".3f") -> str:
     return "–" if value is None else format(value, spec)
 
-
-    if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
-                        help="a background job: MST and DP-TVAE fit at each budget; the curve appears under Reports"):
-        submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {source.split('/')[-1]}",
-                "source": source, "dp_categories": dp_categories, "column_types": overrides})
 
 with tab_reports:
     curves = [r for r in workspace().list_runs(task="tabular_privacy_curve")
@@ -132,7 +132,8 @@ with tab_reports:
             st.plotly_chart(privacy_curve_figure(points), key="tab_curve_fig")
             st.dataframe(pd.DataFrame(points), hide_index=True)
 
-    runs = workspace().list_runs(task="tabular_synthesis")
+    runs = [r for r in workspace().list_runs(task="tabular_synthesis")  # sequences and related tables: their page
+            if not (r.config().get("sequence_key") or r.config().get("sources"))]
     if not runs:
         st.info("No synthesis yet: start one in the first tab.")
         st.stop()

@@ -14,6 +14,7 @@ for a tabular generator never imports the image lab, and the CLI's subcommands l
   MODELS      model classes
   DATASETS    dataset builders
   GENERATORS  tabular generators (TabularGenerator subclasses)
+  SEQUENCE_GENERATORS  generators of sequences (SequenceGenerator subclasses: par, timegan)
   BACKENDS    where job workers run: local processes, a Ray cluster
   COMMANDS    CLI subcommands of the labs: a function adding its parsers to the CLI's subparsers
 """
@@ -86,6 +87,8 @@ MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
 GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
                                                    "genesis_core.tabular.mst"])
+SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequences",
+                                                                     "genesis_core.tabular.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
                                                                  "genesis_core.tabular.cli", "genesis_core.sweeps.cli"])

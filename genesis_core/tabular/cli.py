@@ -7,10 +7,21 @@
     python -m genesis_core privacy-audit -r real.csv -s synth.csv --holdout h.csv --quasi-identifiers a,b \\
         [--sensitive c] [--enforce-k 5 -o released.csv]
 
+    python -m genesis_core generate -i visits.csv -o synth.csv -m par|timegan --sequence-key patient \\
+        [--sequence-index date] [-n SEQUENCES]
+    python -m genesis_core generate -i customers.csv -i orders.csv -o synth/ [-m hma] \\
+        [--relationship customers.id:orders.customer_id] [--scale 1]
+
 generate fits on every row and writes as many rows as the input has (-n to choose); --holdout-fraction keeps
 rows aside for the privacy figures that need rows the generator never saw. -m auto fits the candidates and
 keeps the best one on held-out rows. -i/-r also take demo:penguins, demo:wine or demo:fair (tables that ship
 inside packages).
+
+Sequences (--sequence-key): -n counts sequences; columns constant within every sequence are context and stay
+constant; the report scores marginals per step, autocorrelation, cross-correlation, the discriminative and
+predictive scores and nearest-sequence privacy (demo:fertility, demo:elnino, demo:modechoice).
+Related tables (several -i, or a folder): keys detected by SDV unless given; -o is a folder that receives one CSV
+per table and the report (demo:modechoice as -i gives two related tables).
 """
 
 from __future__ import annotations
@@ -33,11 +44,20 @@ def _cols(text: str | None) -> list[str]:
 def add_tabular_commands(sub) -> None:
     g = sub.add_parser("generate", help="fit a generator to a table and write synthetic rows (+ report)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    g.add_argument("-i", "--input", required=True)
-    g.add_argument("-o", "--output", required=True, help="synthetic CSV; the report goes beside it")
+    g.add_argument("-i", "--input", required=True, action="append",
+                   help="a CSV/Parquet file or demo:NAME; repeat it (or give a folder) for related tables")
+    g.add_argument("-o", "--output", required=True, help="synthetic CSV (a folder for related tables); the report "
+                                                          "goes beside it")
     g.add_argument("-m", "--model", default="auto", help="auto, or a generator: gaussian_copula, ctgan, tvae, "
-                                                         "dp_tvae, ...")
-    g.add_argument("-n", "--rows", type=int, default=0, help="rows to write (default: as many as the input)")
+                                                         "dp_tvae, ...; par, timegan (sequences); hma (tables)")
+    g.add_argument("-n", "--rows", type=int, default=0, help="rows to write (default: as many as the input); "
+                                                             "sequences with --sequence-key")
+    g.add_argument("--sequence-key", default="", help="the column naming the entity each row belongs to")
+    g.add_argument("--sequence-index", default="", help="the column giving each row's order (a date or step)")
+    g.add_argument("--context", default="", help="sequences: columns constant per sequence (default: found)")
+    g.add_argument("--relationship", action="append", default=[], metavar="PARENT.KEY:CHILD.FK",
+                   help="related tables: a key (repeatable; default: detected)")
+    g.add_argument("--scale", type=float, default=1.0, help="related tables: synthetic rows per real row")
     g.add_argument("--holdout-fraction", type=float, default=0.0,
                    help="share of the rows kept from the generator for the privacy figures (default 0)")
     g.add_argument("--no-report", action="store_true", help="generate only: no quality or privacy scoring")
@@ -123,9 +143,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     from genesis_core.tabular.task import TabularSynthesisConfig
 
     out = Path(args.output)
+    inputs = [i if i.startswith("demo:") else str(Path(i).resolve()) for i in args.input]
+    related = len(inputs) > 1 or Path(inputs[0]).is_dir() or (
+        inputs[0].startswith("demo:") and not args.sequence_key and inputs[0][5:] in _table_demos())
+    if args.model == "hma":
+        related = True
     try:
+        if related:
+            return _generate_related(args, inputs, out)
         cfg = from_dict(TabularSynthesisConfig, {
-            "source": args.input if args.input.startswith("demo:") else str(Path(args.input).resolve()),
+            "source": inputs[0], "sequence_key": args.sequence_key, "sequence_index": args.sequence_index,
+            "context_columns": _cols(args.context),
             "generator": args.model, "rows": args.rows, "epsilon": args.epsilon, "epochs": args.epochs,
             "holdout_fraction": args.holdout_fraction, "report": not args.no_report,
             "candidates": _cols(args.candidates), "auto_budget_s": args.budget, "tune": args.tune, "target": args.target,
@@ -145,10 +173,76 @@ def cmd_generate(args: argparse.Namespace) -> int:
         raise _fail(exc) from exc
     m = report["meta"]
     _print_plan(m)
-    print(f"wrote {out} ({m['rows_synthetic']} rows, {m['generator']}: {m['reason']}; {m['generate_s']:.1f} s)")
+    print(f"wrote {out} ({m['rows_synthetic']} {m.get('unit', 'rows')}, {m['generator']}: {m['reason']}; "
+          f"{m['generate_s']:.1f} s)")
     if cfg.report:
-        print_figures(report)
+        if m.get("kind") == "sequences":
+            print_sequence_figures(report)
+        else:
+            print_figures(report)
         print(f"report: {out.with_suffix('.report.html')}")
+    return 0
+
+
+def _table_demos() -> set[str]:
+    from genesis_core.tabular.demos import SEQUENCE_DEMOS, TABLE_DEMOS
+
+    return set(TABLE_DEMOS) - set(SEQUENCE_DEMOS)
+
+
+def print_sequence_figures(report: dict) -> None:
+    from genesis_core.tabular.sequence_quality import FIGURES
+
+    q, p = report["quality"], report["privacy"]
+    for key, label, _ in FIGURES:
+        if q.get(key) is not None:
+            print(f"{label:<66} {q[key]:.3f}")
+    for key in ("nearest_train_median", "nearest_holdout_median", "share_closer_to_train", "share_ideal"):
+        if key in p:
+            print(f"privacy: {key:<57} {p[key]:.3f}")
+    if p.get("note"):
+        print(p["note"])
+
+
+def _generate_related(args: argparse.Namespace, inputs: list[str], out: Path) -> int:
+    import shutil
+
+    from genesis_core.config import from_dict
+    from genesis_core.tabular.pipeline import synthesize
+    from genesis_core.tabular.task import TabularSynthesisConfig
+
+    if out.suffix.lower() in (".csv", ".parquet"):
+        raise CLIError(f"related tables are written as one CSV each: give -o a folder, not {out.name}")
+    cfg = from_dict(TabularSynthesisConfig, {
+        "sources": inputs, "generator": "hma" if args.model in ("auto", "hma") else args.model,
+        "relationships": args.relationship, "scale": args.scale, "report": not args.no_report,
+        "trainer": {"seed": args.seed}})
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=out, prefix=".generate-") as tmp:
+        def progress(done, total, message):
+            print(f"[{done / total:4.0%}] {message}", file=sys.stderr, flush=True)
+
+        report = synthesize(cfg, Path(tmp), progress)
+        for f in (Path(tmp) / "synthetic").iterdir():
+            os.replace(f, out / f.name)
+        for name in ("report.html", "report.json"):
+            if (Path(tmp) / name).exists():
+                os.replace(Path(tmp) / name, out / name)
+        shutil.rmtree(Path(tmp) / "generator", ignore_errors=True)
+    m = report["meta"]
+    for w in m.get("warnings", []):
+        print(f"note: {w}", file=sys.stderr)
+    print(f"wrote {', '.join(f'{out / t}.csv' for t in m['tables'])} (HMA; keys {'; '.join(m['relationships'])}; "
+          f"{m['generate_s']:.1f} s)")
+    for r in report.get("relationships", []):
+        print(f"{r['child']} -> {r['parent']}: foreign keys resolve {r['foreign_keys_resolve']:.3f}, children per "
+              f"parent similarity {r['children_per_parent_similarity']:.3f} (mean {r['children_per_parent_real_mean']:.2f}"
+              f" real, {r['children_per_parent_synthetic_mean']:.2f} synthetic)")
+    for t in report.get("tables", []):
+        if t.get("quality_score") is not None:
+            print(f"{t['table']:<24} quality {t['quality_score']:.3f} ({t['rows_synthetic']} rows)")
+    if not args.no_report:
+        print(f"report: {out / 'report.html'}")
     return 0
 
 

@@ -11,6 +11,19 @@ DEMOS = {
     "wine": "scikit-learn wine: 178 wines, 13 chemical measurements and the cultivar",
     "fair": "statsmodels fair: 6,366 women, affairs survey (age, children, religiousness, occupation...)",
 }
+# sequences: (description, sequence key, sequence index)
+SEQUENCE_DEMOS = {
+    "fertility": ("statsmodels fertility: births per woman, one sequence per country, 1960-2015 (years without a "
+                  "figure left out, so lengths vary)", "country", "year"),
+    "elnino": ("statsmodels elnino: sea surface temperature, one sequence of 12 months per year, 1950-2010",
+               "year", "month"),
+    "modechoice": ("statsmodels modechoice: 210 travellers, 4 travel modes each with times and costs; household "
+                   "income and party size constant per traveller", "individual", "mode"),
+}
+# related tables: (description, {table: frame} builder)
+TABLE_DEMOS = {
+    "modechoice": "statsmodels modechoice as two tables: travellers (income, party size) and their 4 options each",
+}
 
 
 def load_demo(name: str) -> pd.DataFrame:
@@ -29,4 +42,38 @@ def load_demo(name: str) -> pd.DataFrame:
         import statsmodels.api as sm
 
         return sm.datasets.fair.load_pandas().data
-    raise TableError(f"unknown demo dataset {name!r}; choose one of {', '.join(DEMOS)}")
+    if name == "fertility":
+        import statsmodels.api as sm
+
+        wide = sm.datasets.fertility.load_pandas().data
+        years = [c for c in wide.columns if str(c).isdigit()]
+        long = wide.melt(id_vars=["Country Code"], value_vars=years, var_name="year", value_name="fertility")
+        long = long.rename(columns={"Country Code": "country"}).dropna(subset=["fertility"])
+        long["year"] = long["year"].astype(int)
+        return long.sort_values(["country", "year"]).reset_index(drop=True)
+    if name == "elnino":
+        import statsmodels.api as sm
+
+        wide = sm.datasets.elnino.load_pandas().data
+        months = [c for c in wide.columns if c != "YEAR"]
+        long = wide.melt(id_vars=["YEAR"], value_vars=months, var_name="month", value_name="temperature")
+        long["month"] = long["month"].map({m: i + 1 for i, m in enumerate(months)})
+        long = long.rename(columns={"YEAR": "year"})
+        long["year"] = long["year"].astype(int)
+        return long.sort_values(["year", "month"]).reset_index(drop=True)
+    if name == "modechoice":
+        import statsmodels.api as sm
+
+        df = sm.datasets.modechoice.load_pandas().data
+        return df.astype({c: int for c in ("individual", "mode", "choice", "psize")})
+    raise TableError(f"unknown demo dataset {name!r}; choose one of {', '.join([*DEMOS, *SEQUENCE_DEMOS])}")
+
+
+def load_demo_tables(name: str) -> dict[str, pd.DataFrame]:
+    """Related tables that ship inside packages, for `demo:NAME` with several tables."""
+    if name == "modechoice":
+        df = load_demo("modechoice")
+        travellers = df.groupby("individual", as_index=False)[["hinc", "psize"]].first()
+        options = df.drop(columns=["hinc", "psize"]).reset_index(names="option_id")
+        return {"travellers": travellers, "options": options}
+    raise TableError(f"unknown demo tables {name!r}; choose one of {', '.join(TABLE_DEMOS)}")

@@ -258,23 +258,33 @@ class SDVGenerator(TabularGenerator):
         return next(iter(out.values())) if isinstance(out, dict) else out
 
     def _save(self, folder: Path) -> dict:
-        from genesis_core.store.trust import TrustRecord
-
-        path = folder / "sdv_synthesizer.pkl"
-        self.synth.save(str(path))
-        return {"file": path.name, "sha256": TrustRecord().add(path)}
+        return save_sdv(self.synth, folder)
 
     def _load(self, folder: Path, meta: dict) -> None:
-        from genesis_core.store.trust import TrustRecord, UntrustedFileError
+        self.synth = load_sdv(folder, meta)
 
-        path = folder / meta["file"]
-        try:
-            TrustRecord().check(path, meta["sha256"])
-        except (UntrustedFileError, OSError) as exc:
-            raise GeneratorError(str(exc)) from exc
-        from sdv.utils import load_synthesizer
 
-        self.synth = load_synthesizer(str(path))  # written by this workspace, its hash checked above
+def save_sdv(synth, folder: Path, name: str = "sdv_synthesizer.pkl") -> dict:
+    """Save an SDV synthesizer (SDV writes pickles) and record its hash as written by this workspace."""
+    from genesis_core.store.trust import TrustRecord
+
+    path = Path(folder) / name
+    synth.save(str(path))
+    return {"file": path.name, "sha256": TrustRecord().add(path)}
+
+
+def load_sdv(folder: Path, meta: dict):
+    """Load what `save_sdv` wrote, only when its hash is one this workspace recorded."""
+    from genesis_core.store.trust import TrustRecord, UntrustedFileError
+
+    path = Path(folder) / meta["file"]
+    try:
+        TrustRecord().check(path, meta["sha256"])
+    except (UntrustedFileError, OSError) as exc:
+        raise GeneratorError(str(exc)) from exc
+    from sdv.utils import load_synthesizer
+
+    return load_synthesizer(str(path))  # written by this workspace, its hash checked above
 
 
 @GENERATORS.register("gaussian_copula")

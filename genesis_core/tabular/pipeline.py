@@ -93,6 +93,10 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     from genesis_core.registry import GENERATORS
     from genesis_core.tabular.generators import make_generator
 
+    if config.kind == "sequences":
+        return synthesize_sequences(config, Path(out_dir), progress, stop)
+    if config.kind == "tables":
+        return synthesize_related(config, Path(out_dir), progress, stop)
     t0 = time.time()
     out_dir = Path(out_dir)
     raw, info = read_source(config.source)
@@ -167,6 +171,95 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     return report
 
 
+def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda done, total, msg: None,
+                         stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """The pipeline for sequences: synthetic.csv (`config.rows` sequences, default as many as the input has),
+    generator/, report.json and report.html (quality and nearest-sequence privacy)."""
+    from genesis_core.tabular.sequence_quality import sequence_report, to_html
+    from genesis_core.tabular.sequences import make_sequence_generator, prepare_sequences, split_sequences
+
+    t0 = time.time()
+    raw, info = read_source(config.source)
+    frame, spec = prepare_sequences(raw, config.sequence_key, config.sequence_index,
+                                    list(config.context_columns) or None)
+    train, holdout = split_sequences(frame, spec, config.holdout_fraction, config.trainer.seed)
+    name = "par" if config.generator == "auto" else config.generator
+    n_real = int(frame[spec.key].nunique())
+    progress(0, 3, f"{name} on {train[spec.key].nunique()} sequences; context {', '.join(spec.context) or 'none'}; "
+                   f"changing along each: {', '.join(spec.channels)}")
+    gen = make_sequence_generator(name, seed=config.trainer.seed, epochs=config.epochs)
+    gen.fit(train, spec, progress=lambda d, n, m: progress(d / max(n, 1), 3, m))
+    if stop():
+        raise InterruptedError("cancelled")
+    gen.save(out_dir / "generator")
+    n = config.rows or n_real
+    progress(1, 3, f"sampling {n} sequences")
+    synth = gen.sample(n)
+    atomic_write_text(out_dir / "synthetic.csv", synth.to_csv(index=False, sep=info.delimiter or ","))
+    meta = {"kind": "sequences", "unit": "sequences", "generator": name,
+            "reason": "chosen by the user" if config.generator != "auto" else "PAR: SDV's sequence model",
+            "spec": spec.to_dict(), "options": {"epochs": config.epochs}, "rows_input": len(raw),
+            "sequences_input": n_real, "sequences_train": int(train[spec.key].nunique()),
+            "sequences_holdout": 0 if holdout is None else int(holdout[spec.key].nunique()),
+            "rows_synthetic": n, "rows_written": len(synth), "generate_s": round(time.time() - t0, 2),
+            "warnings": list(info.warnings), "delimiter": info.delimiter or ",",
+            "summary": f"{name} fit on {train[spec.key].nunique()} sequences"
+                       + (f", {holdout[spec.key].nunique()} held out" if holdout is not None else ", no holdout")
+                       + f"; {n} synthetic sequences ({len(synth)} rows)."}
+    report: dict[str, Any] = {"meta": meta}
+    if config.report:
+        progress(2, 3, "scoring sequences: marginals, autocorrelation, discriminative and predictive scores")
+        report.update(sequence_report(train, synth, spec, holdout, seed=config.trainer.seed))
+        atomic_write_text(out_dir / "report.html", to_html(report, train, synth, spec))
+    meta["seconds"] = round(time.time() - t0, 2)
+    atomic_write_text(out_dir / "report.json", to_json(report))
+    progress(3, 3, "done")
+    return report
+
+
+def synthesize_related(config: Any, out_dir: Path, progress: Progress = lambda done, total, msg: None,
+                       stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
+    """The pipeline for related tables: synthetic/<table>.csv, generator/, report.json and report.html."""
+    from genesis_core.tabular.generators import save_sdv
+    from genesis_core.tabular.multitable import (
+        drop_orphans,
+        read_tables,
+        synthesize_tables,
+        table_metadata,
+        tables_report,
+        to_html,
+    )
+
+    t0 = time.time()
+    tables, notes = read_tables(list(config.sources))
+    metadata = table_metadata(tables, list(config.relationships))
+    tables, dropped = drop_orphans(tables, metadata)
+    synth, model = synthesize_tables(tables, metadata, config.scale, config.trainer.seed,
+                                     progress=lambda d, n, m: progress(d / max(n, 1) * 2, 3, m))
+    if stop():
+        raise InterruptedError("cancelled")
+    (out_dir / "generator").mkdir(parents=True, exist_ok=True)
+    saved = save_sdv(model, out_dir / "generator", "hma.pkl")
+    for name, frame in synth.items():
+        atomic_write_text(out_dir / "synthetic" / f"{name}.csv", frame.to_csv(index=False))
+    rels = [f"{r['parent_table_name']}.{r['parent_primary_key']} -> {r['child_table_name']}.{r['child_foreign_key']}"
+            for r in metadata.to_dict()["relationships"]]
+    meta = {"kind": "tables", "unit": "rows", "generator": "hma", "reason": "SDV's HMA for related tables",
+            "tables": {k: len(v) for k, v in tables.items()}, "relationships": rels, "saved": saved,
+            "rows_synthetic": int(sum(len(v) for v in synth.values())), "generate_s": round(time.time() - t0, 2),
+            "warnings": notes + dropped,
+            "summary": f"HMA on {len(tables)} tables joined by {'; '.join(rels)}; scale {config.scale:g}."}
+    report: dict[str, Any] = {"meta": meta}
+    if config.report:
+        progress(2.5, 3, "scoring: keys, children per parent, each table's quality")
+        report.update(tables_report(tables, synth, metadata, seed=config.trainer.seed))
+        atomic_write_text(out_dir / "report.html", to_html(report))
+    meta["seconds"] = round(time.time() - t0, 2)
+    atomic_write_text(out_dir / "report.json", to_json(report))
+    progress(3, 3, "done")
+    return report
+
+
 def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame, schema: list[sch.ColumnSpec],
           config: Any, dp_statement: dict | None = None) -> dict[str, Any]:
     """The quality and privacy parts of the report, for frames as the user wrote them."""
@@ -185,6 +278,19 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:
     """The report's headline figures as eval/ scalars for the run's metrics."""
     q, p = report.get("quality", {}), report.get("privacy", {})
+    if report.get("meta", {}).get("kind") == "tables":
+        tables = report.get("tables", [])
+        scores = [t["quality_score"] for t in tables if t.get("quality_score") is not None]
+        resolve = [r["foreign_keys_resolve"] for r in report.get("relationships", [])]
+        counts = [r["children_per_parent_similarity"] for r in report.get("relationships", [])]
+        return {k: float(np.mean(v)) for k, v in (("eval/quality_score", scores), ("eval/foreign_keys_resolve", resolve),
+                                                  ("eval/children_per_parent", counts)) if v}
+    if report.get("meta", {}).get("kind") == "sequences":
+        keys = ("column_shapes", "step_marginals", "autocorrelation_similarity", "cross_correlation_similarity",
+                "discriminative_score", "tstr_mae", "trtr_mae")
+        out = {f"eval/{k}": q.get(k) for k in keys}
+        out["eval/share_closer_to_train"] = p.get("share_closer_to_train")
+        return {k: float(v) for k, v in out.items() if v is not None and not pd.isna(v)}
     candidates = {"eval/quality_score": q.get("quality_score"), "eval/column_shapes": q.get("column_shapes"),
                   "eval/column_pair_trends": q.get("column_pair_trends"), "eval/c2st_auc": q.get("c2st_auc"),
                   "eval/membership_auc": p.get("membership_auc"),
@@ -203,8 +309,15 @@ def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
     path = run.artifact_path(f"more_{rows}_seed{seed}.csv")
     if path.exists():
         return path
-    gen = TabularGenerator.load(run.artifacts_dir / "generator")
     report = run.artifact_path("report.json")
-    sep = json.loads(report.read_text()).get("meta", {}).get("delimiter", ",") if report.exists() else ","
-    atomic_write_text(path, gen.sample(rows, seed=seed).to_csv(index=False, sep=sep))
+    meta = json.loads(report.read_text()).get("meta", {}) if report.exists() else {}
+    if meta.get("kind") == "tables":
+        raise GeneratorError("related tables are sampled together: run the job again with another scale")
+    if meta.get("kind") == "sequences":  # rows count sequences here
+        from genesis_core.tabular.sequences import SequenceGenerator
+
+        frame = SequenceGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
+    else:
+        frame = TabularGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
+    atomic_write_text(path, frame.to_csv(index=False, sep=meta.get("delimiter", ",")))
     return path

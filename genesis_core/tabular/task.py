@@ -38,14 +38,43 @@ class TabularSynthesisConfig(TaskConfigBase):
     ranges: tuple[str, ...] = ()  # constraints "column:low:high"
     inequalities: tuple[str, ...] = ()  # constraints "low_column<high_column"
     fixed_combinations: tuple[str, ...] = ()  # "a,b": only combinations seen in the data
+    # sequences: rows that belong to an entity and come in an order (generator auto -> par, or timegan)
+    sequence_key: str = ""  # the column naming the entity a row belongs to ("" : a flat table)
+    sequence_index: str = ""  # the column giving each row's place (a date or a step; "" : the file's order)
+    context_columns: tuple[str, ...] = ()  # constant per sequence (default: found by looking)
+    # related tables: several CSVs joined by keys (generator auto -> hma); `source` is then unused
+    sources: tuple[str, ...] = ()  # paths, a folder, or ("demo:modechoice",)
+    relationships: tuple[str, ...] = ()  # "parent_table.key:child_table.foreign_key" (default: SDV's detection)
+    scale: float = 1.0  # related tables: synthetic rows per real row of each table
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=1, tensorboard=False, device="cpu"))
 
+    @property
+    def kind(self) -> str:
+        return "tables" if self.sources else "sequences" if self.sequence_key else "table"
+
     def __post_init__(self) -> None:
+        from genesis_core.registry import SEQUENCE_GENERATORS
+
+        if self.sources and self.sequence_key:
+            raise ValueError("sequences and related tables are two tasks: give sequence_key or sources, not both")
+        if self.kind == "sequences":
+            if self.generator != "auto" and self.generator not in SEQUENCE_GENERATORS:
+                raise ValueError(f"generator {self.generator!r} does not make sequences; use auto or one of "
+                                 f"{', '.join(SEQUENCE_GENERATORS.names())}")
+            if self.epsilon > 0:
+                raise ValueError("no sequence generator here is differentially private; leave epsilon at 0")
+        if self.kind == "tables":
+            if self.generator not in ("auto", "hma"):
+                raise ValueError(f"related tables are synthesised by hma; generator {self.generator!r} is for one table")
+            if self.epsilon > 0:
+                raise ValueError("HMA is not differentially private; leave epsilon at 0")
+            if self.scale <= 0:
+                raise ValueError("scale must be positive")
         if not 0 <= self.holdout_fraction < 0.9:
             raise ValueError("holdout_fraction must be at least 0 and below 0.9")
         if self.epsilon < 0 or self.rows < 0 or self.epochs < 1:
             raise ValueError("epsilon and rows must not be negative; epochs at least 1")
-        if self.generator != "auto" and self.generator not in GENERATORS:
+        if self.kind == "table" and self.generator != "auto" and self.generator not in GENERATORS:
             raise ValueError(f"generator {self.generator!r} is unknown; use auto or one of "
                              f"{', '.join(GENERATORS.names())}")
         if self.dp_categories not in ("public", "dp"):
@@ -82,8 +111,8 @@ class TabularSynthesisTask(JobTask):
         metrics = report_metrics(report)
         writer = MetricsWriter(run.metrics_path)
         writer.log_scalars(100, metrics)
-        writer.log_event(100, "finished", f"synthesised {report['meta']['rows_synthetic']} rows with "
-                                          f"{report['meta']['generator']}")
+        writer.log_event(100, "finished", f"synthesised {report['meta']['rows_synthetic']} "
+                                          f"{report['meta'].get('unit', 'rows')} with {report['meta']['generator']}")
         writer.close()
         reporter({"step": 100, "total": 100, "eta_s": 0.0, "metrics": metrics, "message": "report written"})
         return JobResult(100, 100, "finished", metrics)

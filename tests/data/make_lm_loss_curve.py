@@ -18,8 +18,14 @@ task = TASKS.get("language_model")(c, torch.device("cpu"))
 t = Trainer(task, None)
 out = []
 orig = task.training_step
+
+
 def step(model, batch):
-    loss, extra = orig(model, batch); out.append(float(loss)); return loss, extra
+    loss, extra = orig(model, batch)
+    out.append(float(loss))
+    return loss, extra
+
+
 task.training_step = step
 t.fit()
 np.savetxt("tests/data/lm_loss_curve.csv", np.c_[np.arange(1, len(out) + 1), out], fmt=["%d", "%.5f"], delimiter=",", header="step,loss", comments="")
