@@ -20,6 +20,8 @@ navigation = st.navigation(
                     url_path="swap"),
             st.Page("app_pages/vision_bottleneck.py", title="Bottleneck", icon=":material/compress:",
                     url_path="bottleneck"),
+            st.Page("app_pages/vision_families.py", title="Generative families", icon=":material/auto_awesome:",
+                    url_path="families"),
             st.Page("app_pages/vision_restoration.py", title="Restoration", icon=":material/healing:",
                     url_path="restoration"),
         ],

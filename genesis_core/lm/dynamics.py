@@ -15,9 +15,17 @@ X_AXES = {"step": "step", "tokens": "tokens", "wall time": "wall_s"}
 EVENT_KINDS = ("stagnation", "stun", "spike", "resume", "cancelled", "early_stopped")
 
 
-def run_curves(run: Run) -> pd.DataFrame:
-    """Wide frame, one row per logged step: step, wall_s (seconds since the first log), tokens and CURVES."""
-    long = MetricsReader(run.metrics_path).scalars(CURVES)
+def run_curves(run: Run, max_points: int | None = None) -> pd.DataFrame:
+    """Wide frame, one row per logged step: step, wall_s (seconds since the first log), tokens and CURVES.
+    With `max_points`, a run logged at more steps comes back as at most that many buckets of consecutive
+    steps, aggregated inside SQLite: each bucket's last row, with loss_min / loss_max the bucket's lowest and
+    highest loss (so spikes stay in the envelope)."""
+    reader = MetricsReader(run.metrics_path)
+    if max_points:
+        lo, hi, n = reader.step_range("loss")
+        if n > max_points:
+            return _bucketed_curves(reader, max_points, lo, hi)
+    long = reader.scalars(CURVES)
     if long.empty:
         return pd.DataFrame(columns=["step", "wall_s", *CURVES])
     wide = long.pivot_table(index="step", columns="key", values="value", aggfunc="last").reset_index()
@@ -27,6 +35,21 @@ def run_curves(run: Run) -> pd.DataFrame:
         if c not in wide:
             wide[c] = float("nan")
     return wide
+
+
+def _bucketed_curves(reader: MetricsReader, max_points: int, lo: int, hi: int) -> pd.DataFrame:
+    last, low_high = reader.bucketed(CURVES, max_points, lo, hi, extremes=("loss", "loss_min", "loss_max"))
+    wide = last.pivot_table(index="bucket", columns="key", values="value", aggfunc="last")
+    wide = wide.join(last.groupby("bucket").agg(step=("step", "max"), wall=("wall", "max")))
+    wide = wide.drop(columns=[c for c in ("loss_min", "loss_max") if c in wide])
+    wide = wide.join(low_high.groupby("bucket").agg(loss_min=("vmin", "min"), loss_max=("vmax", "max")))
+    wide = wide.reset_index(drop=True)
+    wide["wall_s"] = wide.pop("wall") - (reader.first_wall() or 0.0)
+    wide["step"] = wide["step"].astype(int)
+    for c in CURVES:
+        if c not in wide:
+            wide[c] = float("nan")
+    return wide[["step", "wall_s", *CURVES]].sort_values("step").reset_index(drop=True)
 
 
 def run_events(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFrame:

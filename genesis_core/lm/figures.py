@@ -47,7 +47,7 @@ def curves_figure(runs: list[Run], axis: str, max_points: int = MAX_POINTS):
                          else ("Learning rate",))
     for i, run in enumerate(runs):
         color, label = COLORS[i % len(COLORS)], run.name or run.id
-        full = dynamics.run_curves(run).dropna(subset=["loss"])
+        full = dynamics.run_curves(run, max_points).dropna(subset=["loss"])  # bucketed in SQLite when long
         if full.empty:
             continue
         df = downsample(full, max_points)

@@ -113,6 +113,37 @@ class MetricsReader:
             )
         return self._query("SELECT step, wall, key, value FROM scalars ORDER BY step", columns=_LONG)
 
+    def step_range(self, key: str) -> tuple[int, int, int]:
+        """(first step, last step, rows) of `key`, from the (key, step) index."""
+        df = self._query("SELECT MIN(step) lo, MAX(step) hi, COUNT(*) n FROM scalars WHERE key = ?", [key],
+                         ("lo", "hi", "n"))
+        if df.empty or pd.isna(df["lo"].iloc[0]):
+            return 0, 0, 0
+        return int(df["lo"].iloc[0]), int(df["hi"].iloc[0]), int(df["n"].iloc[0])
+
+    def bucketed(self, keys: Iterable[str], buckets: int, lo: int, hi: int,
+                 extremes: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """Buckets of consecutive steps, aggregated inside SQLite so that a million-step run reads as `buckets`
+        rows per key: (last: bucket, step, wall, key, value of the bucket's last logged row; low_high: bucket,
+        key, vmin, vmax of the keys in `extremes`)."""
+        keys, extremes = list(keys), list(extremes)
+        width = max(1, -(-(hi - lo + 1) // buckets))
+        marks = ",".join("?" * len(keys))
+        # SQLite returns the bare columns of the row that holds MAX(step): the bucket's last row
+        last = self._query(f"SELECT (step - ?) / ? AS bucket, MAX(step) AS step, wall, key, value FROM scalars "
+                           f"WHERE key IN ({marks}) GROUP BY key, bucket", [lo, width, *keys],
+                           ("bucket", "step", "wall", "key", "value"))
+        marks = ",".join("?" * len(extremes))
+        low_high = self._query(f"SELECT (step - ?) / ? AS bucket, key, MIN(value) AS vmin, MAX(value) AS vmax "
+                               f"FROM scalars WHERE key IN ({marks}) GROUP BY key, bucket", [lo, width, *extremes],
+                               ("bucket", "key", "vmin", "vmax")) if extremes else pd.DataFrame(
+            columns=["bucket", "key", "vmin", "vmax"])
+        return last, low_high
+
+    def first_wall(self) -> float | None:
+        df = self._query("SELECT MIN(wall) w FROM scalars", columns=("w",))
+        return None if df.empty or pd.isna(df["w"].iloc[0]) else float(df["w"].iloc[0])
+
     def series(self, key: str) -> pd.DataFrame:
         return self._query("SELECT step, wall, value FROM scalars WHERE key = ? ORDER BY step", [key],
                            ("step", "wall", "value"))
