@@ -26,12 +26,17 @@ K_NEIGHBOURS = 5
 FEATURE_DIM = 64
 
 
+_MEMO: dict[str, tuple[dict, dict]] = {}  # this process's classifiers, by cache key (also across workspaces)
+ARCHITECTURE = 2  # part of the cache key: a cached classifier of another architecture is never loaded
+
+
 class DomainClassifier(nn.Module):
-    def __init__(self, channels: int, num_classes: int):
+    def __init__(self, channels: int, num_classes: int, size: int = 28):
         super().__init__()
+        pools = [nn.MaxPool2d(2) if size // 2 ** i >= 12 else nn.Identity() for i in range(2)]  # 28 -> 14 -> 7
         self.body = nn.Sequential(
-            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveMaxPool2d(14), nn.Conv2d(16, 32, 3, padding=1),
-            nn.ReLU(), nn.AdaptiveMaxPool2d(7), nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
+            nn.Conv2d(channels, 16, 3, padding=1), nn.ReLU(), pools[0], nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(),
+            pools[1], nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(4),
             nn.Flatten(), nn.Linear(64 * 16, FEATURE_DIM))  # the features: before the last ReLU, so none is dead
         self.head = nn.Sequential(nn.ReLU(), nn.Linear(FEATURE_DIM, num_classes))
 
@@ -45,7 +50,7 @@ class DomainClassifier(nn.Module):
 def _train_classifier(split: ImageSplit, steps: int, seed: int) -> tuple[DomainClassifier, float]:
     g = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
-    model = DomainClassifier(split.image_shape[0], split.num_classes)
+    model = DomainClassifier(split.image_shape[0], split.num_classes, min(split.image_shape[1:]))
     opt = torch.optim.Adam(model.parameters(), 2e-3)
     x, y = split.train_x, split.train_y
     for _ in range(steps):
@@ -63,22 +68,25 @@ def _train_classifier(split: ImageSplit, steps: int, seed: int) -> tuple[DomainC
 def domain_classifier(split: ImageSplit, data_key: tuple, steps: int = 400, seed: int = 0,
                       cache_dir=None) -> tuple[DomainClassifier, float]:
     """(the classifier, its test accuracy) for this dataset split: trained once, then read from the workspace's
-    cache (safetensors), keyed by the split and the training settings."""
+    cache (safetensors) or this process's memory, keyed by the split, the training settings and the
+    architecture."""
     from genesis_core.store.cache import ResultCache, cache_key
     from genesis_core.store.workspace import Workspace
 
     cache = ResultCache(cache_dir or Workspace().cache_dir)
     key = cache_key("domain_classifier", "", {"data": [str(k) for k in data_key], "steps": steps, "seed": seed,
-                                              "shape": list(split.image_shape), "classes": split.num_classes})
+                                              "shape": list(split.image_shape), "classes": split.num_classes,
+                                              "architecture": ARCHITECTURE})
     try:
-        hit = cache.get_tensors(key)
+        hit = _MEMO.get(key) or cache.get_tensors(key)
         if hit is not None:
-            model = DomainClassifier(split.image_shape[0], split.num_classes)
+            model = DomainClassifier(split.image_shape[0], split.num_classes, min(split.image_shape[1:]))
             model.load_state_dict(hit[0])
             return model.eval(), float(hit[1]["test_accuracy"])
         with torch.enable_grad():
             model, acc = _train_classifier(split, steps, seed)
         cache.put_tensors(key, model.state_dict(), {"test_accuracy": acc})
+        _MEMO[key] = ({k: v.clone() for k, v in model.state_dict().items()}, {"test_accuracy": acc})
         return model, acc
     finally:
         cache.close()

@@ -16,7 +16,7 @@ from genesis_core.vision.generative import VQVAE, Diffusion, Flow, slerp
 def train(family: str, steps: int, model: dict | None = None, run=None, **trainer):
     cfg = from_dict(TASKS.get(family).config_cls, {
         "task": family, "data": {"dataset": "sklearn_digits", "batch_size": 64}, "model": model or {},
-        "eval_samples": 300, "trainer": {"steps": steps, "eval_every": 0, "device": "cpu", "tensorboard": False,
+        "eval_samples": 200, "trainer": {"steps": steps, "eval_every": 0, "device": "cpu", "tensorboard": False,
                                          "checkpoint_every": 0, "log_every": 10, **trainer}})
     task = TASKS.get(family)(cfg, torch.device("cpu"))
     tr = Trainer(task, run)
