@@ -5,6 +5,7 @@ interleaved (A, B, A, B, ...) so machine noise falls on both; eager, and compile
 the MFU of each (dense bf16 peak).
 
     .venv/bin/python bench/lm_vs_gpt.py [--device cpu|cuda] [--steps 10] [--pairs 4] [--batch 8] [--compile]
+        [--threads N]
 """
 
 from __future__ import annotations
@@ -101,7 +102,10 @@ def main() -> None:
     p.add_argument("--pairs", type=int, default=4)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     dev = args.device
     layers, d, heads, context = 6, 384, 6, 256
     torch.manual_seed(0)

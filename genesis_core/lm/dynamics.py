@@ -58,11 +58,17 @@ def run_events(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFrame:
     ev = ev[ev["kind"].isin(EVENT_KINDS)].copy() if not ev.empty else ev
     if ev.empty:
         return pd.DataFrame(columns=["step", "kind", "message", "tokens", "wall_s"])
-    curves = run_curves(run) if curves is None else curves
-    lookup = curves.set_index("step")[["tokens", "wall_s"]].sort_index()
     ev = ev.sort_values("step")
-    pos = pd.merge_asof(ev[["step"]], lookup.reset_index(), on="step", direction="nearest")
-    ev["tokens"], ev["wall_s"] = pos["tokens"].values, pos["wall_s"].values
+    if curves is None:  # the tokens and wall time logged at (or just before) each event's step, by index seeks
+        reader = MetricsReader(run.metrics_path)
+        at = reader.at_or_before("tokens", ev["step"]).set_index("asked")
+        first = reader.first_wall() or 0.0
+        ev["tokens"] = ev["step"].map(at["value"]).values if len(at) else float("nan")
+        ev["wall_s"] = (ev["step"].map(at["wall"]) - first).values if len(at) else float("nan")
+    else:
+        lookup = curves.set_index("step")[["tokens", "wall_s"]].sort_index()
+        pos = pd.merge_asof(ev[["step"]], lookup.reset_index(), on="step", direction="nearest")
+        ev["tokens"], ev["wall_s"] = pos["tokens"].values, pos["wall_s"].values
     return ev[["step", "kind", "message", "tokens", "wall_s"]].reset_index(drop=True)
 
 

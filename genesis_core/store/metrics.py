@@ -99,8 +99,13 @@ class MetricsReader:
         finally:
             conn.close()
 
+    # the distinct keys by seeking through the (key, step) index, one seek per key (a million-step run has
+    # ten million rows; DISTINCT would read them all)
+    _KEYS = ("WITH RECURSIVE k(key) AS (SELECT MIN(key) FROM scalars UNION ALL "
+             "SELECT (SELECT MIN(key) FROM scalars WHERE key > k.key) FROM k WHERE k.key IS NOT NULL) ")
+
     def keys(self) -> list[str]:
-        df = self._query("SELECT DISTINCT key FROM scalars ORDER BY key", columns=("key",))
+        df = self._query(self._KEYS + "SELECT key FROM k WHERE key IS NOT NULL ORDER BY key", columns=("key",))
         return df["key"].tolist() if not df.empty else []
 
     def scalars(self, keys: Iterable[str] | None = None) -> pd.DataFrame:
@@ -124,21 +129,40 @@ class MetricsReader:
     def bucketed(self, keys: Iterable[str], buckets: int, lo: int, hi: int,
                  extremes: Iterable[str] = ()) -> tuple[pd.DataFrame, pd.DataFrame]:
         """Buckets of consecutive steps, aggregated inside SQLite so that a million-step run reads as `buckets`
-        rows per key: (last: bucket, step, wall, key, value of the bucket's last logged row; low_high: bucket,
-        key, vmin, vmax of the keys in `extremes`)."""
+        rows per key: (last: bucket, step, wall, key, value at the bucket's last step logged for the first key;
+        low_high: bucket, key, vmin, vmax of the keys in `extremes`)."""
         keys, extremes = list(keys), list(extremes)
         width = max(1, -(-(hi - lo + 1) // buckets))
-        marks = ",".join("?" * len(keys))
-        # SQLite returns the bare columns of the row that holds MAX(step): the bucket's last row
-        last = self._query(f"SELECT (step - ?) / ? AS bucket, MAX(step) AS step, wall, key, value FROM scalars "
-                           f"WHERE key IN ({marks}) GROUP BY key, bucket", [lo, width, *keys],
-                           ("bucket", "step", "wall", "key", "value"))
+        # each bucket's last logged step, from the first key's stretch of the (key, step) index; then every key
+        # at those steps by index lookups, so the other keys' rows are never scanned
+        ends = self._query("SELECT (step - ?) / ? AS bucket, MAX(step) AS step FROM scalars WHERE key = ? "
+                           "GROUP BY bucket", [lo, width, keys[0]], ("bucket", "step"))
+        columns = ("bucket", "step", "wall", "key", "value")
+        if ends.empty:
+            last = pd.DataFrame(columns=list(columns))
+        else:
+            steps = [int(v) for v in ends["step"]]
+            last = pd.concat([self._query(
+                f"SELECT step, wall, key, value FROM scalars WHERE key IN ({','.join('?' * len(keys))}) AND step IN "
+                f"({','.join('?' * len(chunk))})", [*keys, *chunk], columns[1:])
+                for chunk in (steps[i:i + 5000] for i in range(0, len(steps), 5000))], ignore_index=True)
+            last["bucket"] = (last["step"] - lo) // width
         marks = ",".join("?" * len(extremes))
         low_high = self._query(f"SELECT (step - ?) / ? AS bucket, key, MIN(value) AS vmin, MAX(value) AS vmax "
                                f"FROM scalars WHERE key IN ({marks}) GROUP BY key, bucket", [lo, width, *extremes],
                                ("bucket", "key", "vmin", "vmax")) if extremes else pd.DataFrame(
             columns=["bucket", "key", "vmin", "vmax"])
         return last, low_high
+
+    def at_or_before(self, key: str, steps: Iterable[int]) -> pd.DataFrame:
+        """(asked, step, wall, value): the last row of `key` logged at or before each asked step (index seeks)."""
+        rows = []
+        for asked in sorted(set(int(s) for s in steps)):
+            df = self._query("SELECT step, wall, value FROM scalars WHERE key = ? AND step <= ? ORDER BY step DESC "
+                             "LIMIT 1", [key, asked], ("step", "wall", "value"))
+            if not df.empty:
+                rows.append({"asked": asked, **df.iloc[0].to_dict()})
+        return pd.DataFrame(rows, columns=["asked", "step", "wall", "value"])
 
     def first_wall(self) -> float | None:
         df = self._query("SELECT MIN(wall) w FROM scalars", columns=("w",))
@@ -154,9 +178,8 @@ class MetricsReader:
         return values[::max(1, len(values) // points)][-points:]
 
     def latest(self) -> dict[str, float]:
-        df = self._query(
-            "SELECT key, value FROM scalars s WHERE step = (SELECT MAX(step) FROM scalars WHERE key = s.key)"
-        )
+        df = self._query(self._KEYS + "SELECT key, (SELECT value FROM scalars s WHERE s.key = k.key ORDER BY step "
+                                      "DESC LIMIT 1) AS value FROM k WHERE key IS NOT NULL", columns=("key", "value"))
         return dict(zip(df["key"], df["value"])) if not df.empty else {}
 
     def events(self) -> pd.DataFrame:
