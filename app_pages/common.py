@@ -92,3 +92,24 @@ def estimate_text(task: str, steps: int) -> str:
         return "no earlier job of this kind to time it from"
     seconds, jobs = measured
     return f"about {format_eta(seconds)} here, timed on {jobs} earlier job{'s' if jobs != 1 else ''}"
+
+
+def synthesis_report(run) -> dict | None:
+    """The finished synthesis report of a run, with its summary and warnings shown; while its job runs, a
+    progress bar instead; None (and why) when there is no report."""
+    import json
+
+    job = running_job_for(run.id)
+    if job is not None:
+        st.progress(job.progress, text=f"{job.status}: {job.step}% · see the Jobs page for the log")
+        return None
+    path = run.artifact_path("report.json")
+    if not path.exists():
+        st.info("This synthesis has no report (it failed or was cancelled); its error is on the Jobs page.")
+        return None
+    report = json.loads(path.read_text())
+    st.caption(report["meta"]["summary"])
+    for w in report["meta"].get("warnings", []):
+        st.warning(w)
+    return report
+

@@ -7,7 +7,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import running_job_for, show_error, submit, workspace
+from app_pages.common import running_job_for, show_error, submit, synthesis_report, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
@@ -141,19 +141,10 @@ with tab_reports:
 
     @st.fragment(run_every=2 if running_job_for(run.id) else None)
     def show_report() -> None:
-        job = running_job_for(run.id)
-        if job is not None:
-            st.progress(job.progress, text=f"{job.status}: {job.step}% · see the Jobs page for the log")
+        report = synthesis_report(run)
+        if report is None:
             return
-        path = run.artifact_path("report.json")
-        if not path.exists():
-            st.info("This synthesis has no report (it failed or was cancelled); its error is on the Jobs page.")
-            return
-        report = json.loads(path.read_text())
-        meta = report["meta"]
-        st.caption(meta["summary"])
-        for w in meta.get("warnings", []):
-            st.warning(w)
+        meta, path = report["meta"], run.artifact_path("report.json")
         plan = pd.DataFrame(meta.get("columns", []))
         if len(plan):
             st.dataframe(plan, hide_index=True, column_config={"what": st.column_config.TextColumn(width="large")})
