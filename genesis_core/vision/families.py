@@ -14,6 +14,7 @@ conditional samples, beside held-out real images (the floor) and noise; and the 
 
 from __future__ import annotations
 
+import abc
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,8 +62,9 @@ class GenerativeTask(ImageTask):
                                                      d.split_seed, d.limit), n=self.config.eval_samples)
         return self._scorer
 
+    @abc.abstractmethod
     def sample(self, model: nn.Module, n: int, labels: torch.Tensor | None, seed: int) -> torch.Tensor:
-        raise NotImplementedError
+        """n images in [0, 1] from the model, with these labels (conditional models) and this seed."""
 
     def eval_labels(self, n: int) -> torch.Tensor | None:
         if not self.conditional:
