@@ -70,7 +70,8 @@ table = pd.DataFrame({
     "run": [r.id for r in runs],
     "name": [r.meta.get("name") or "–" for r in runs],
     "task": [r.task for r in runs],
-    "status": [f"{STATUS_ICONS.get(status_by_run.get(r.id), '')} {status_by_run.get(r.id, '–')}" for r in runs],
+    "status": [f"⚠ damaged: {r.damaged}" if r.damaged else
+               f"{STATUS_ICONS.get(status_by_run.get(r.id), '')} {status_by_run.get(r.id, '–')}" for r in runs],
     "tags": [", ".join(r.tags) for r in runs],
     "created": [format_time(r.meta.get("created")) for r in runs],
 })
@@ -95,13 +96,16 @@ else:
 st.divider()
 st.subheader(("★ " if run.favorite else "") + run.name)
 st.caption(f"{run.id} · task {run.task} · created {format_time(run.meta.get('created'))} · {run.dir}")
+if run.damaged:
+    st.warning(f"This run is damaged ({run.damaged}); it can only be deleted.")
 
 edit = st.columns([3, 1, 1])
-new_tags = edit[0].text_input("Tags (comma separated)", ", ".join(run.tags), key=f"tags_{run.id}")
+new_tags = edit[0].text_input("Tags (comma separated)", ", ".join(run.tags), key=f"tags_{run.id}",
+                              disabled=bool(run.damaged))
 if new_tags != ", ".join(run.tags):
     ws.set_tags(run.id, new_tags.split(","))
     st.rerun()
-if edit[1].button("Unfavorite" if run.favorite else "★ Favorite", key=f"fav_{run.id}"):
+if edit[1].button("Unfavorite" if run.favorite else "★ Favorite", key=f"fav_{run.id}", disabled=bool(run.damaged)):
     ws.set_favorite(run.id, not run.favorite)
     st.rerun()
 with edit[2].popover("Delete", key=f"del_pop_{run.id}"):  # keyed by run: it closes once the run is gone

@@ -188,9 +188,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
     ws = Workspace()
     if args.action == "list":
         runs = ws.list_runs(task=args.task, tag=args.tag, favorite=True if args.favorites else None)
-        rows = [[("★ " if r.favorite else "") + r.id, r.task, r.meta.get("name") or "-", ",".join(r.tags) or "-",
-                 format_time(r.meta.get("created"))] for r in runs]
-        print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED"]) if rows else "no runs")
+        rows = [[("★ " if r.favorite else "") + r.id, r.task or "-", r.meta.get("name") or "-",
+                 ",".join(r.tags) or "-", format_time(r.meta.get("created")),
+                 f"damaged: {r.damaged}" if r.damaged else "ok"] for r in runs]
+        print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED", "STATE"]) if rows else "no runs")
         return 0
     if not args.run_id:
         raise CLIError(f"runs {args.action} needs a run id")

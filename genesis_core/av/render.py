@@ -12,6 +12,7 @@ import torch
 from genesis_core.errors import WorkbenchError
 
 MAX_SECONDS = 600.0
+MIN_SECONDS = 0.1  # below this there is not one mel frame's window plus a video frame to draw
 
 
 class AudioError(WorkbenchError, ValueError):
@@ -37,6 +38,9 @@ def load_audio(source: str | Path | bytes, sample_rate: int = 16000, max_seconds
     wave = samples.float().mean(0).numpy()
     if len(wave) == 0:
         raise AudioError("the audio file holds no samples.")
+    if len(wave) < MIN_SECONDS * sample_rate:
+        raise AudioError(f"the audio is {len(wave) / sample_rate * 1000:.1f} ms long; it needs at least "
+                         f"{MIN_SECONDS * 1000:.0f} ms to be analysed and drawn.")
     if len(wave) / sample_rate > max_seconds:
         raise AudioError(f"the audio is {len(wave) / sample_rate:.0f} s long; the limit is {max_seconds:.0f} s.")
     if float(np.abs(wave).max()) < 1e-4:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -108,12 +109,51 @@ def _reachable(address: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def _ray_temp_dir(workspace) -> Path:
+    """The folder of this workspace's local Ray instance: its own, so that its processes can be told apart from
+    any other Ray on the machine (short: Ray's socket paths must fit in 107 characters)."""
+    import hashlib
+
+    return Path("/tmp") / f"genesis-ray-{hashlib.sha256(str(Path(workspace.root).resolve()).encode()).hexdigest()[:10]}"
+
+
+def _instance_processes(temp_dir: str, address: str, recorded: list | None = None) -> list:
+    """The processes of one local Ray instance: the ones recorded when it started (same pid and start time),
+    any whose command line names its temp folder or its address, and all their descendants (workers and agents
+    rename themselves, but they are the raylet's children)."""
+    import psutil
+
+    roots: dict[int, Any] = {}
+    for pid, created in recorded or []:
+        try:
+            proc = psutil.Process(int(pid))
+            if abs(proc.create_time() - float(created)) < 1e-3:
+                roots[proc.pid] = proc
+        except (psutil.Error, ValueError, TypeError):
+            continue
+    for proc in psutil.process_iter(["cmdline"]):
+        try:
+            line = " ".join(proc.info["cmdline"] or [])
+        except psutil.Error:
+            continue
+        if temp_dir in line or (address and f"--address={address}" in line):
+            roots[proc.pid] = proc
+    found = dict(roots)
+    for proc in roots.values():
+        try:
+            found.update({c.pid: c for c in proc.children(recursive=True)})
+        except psutil.Error:
+            continue
+    found.pop(os.getpid(), None)
+    return list(found.values())
+
+
 def local_cluster(workspace, start: bool = True, num_cpus: int | None = None) -> str | None:
     """The address of this workspace's local Ray instance (bound to 127.0.0.1), started if it is not
     running and `start`; None when there is none and none was to be started."""
     record = Path(workspace.root) / "ray.json"
     if record.exists():
-        address = json.loads(record.read_text()).get("address", "")
+        address = _read_record(record).get("address", "")
         if address and _reachable(address):
             return address
     if not start:
@@ -121,21 +161,55 @@ def local_cluster(workspace, start: bool = True, num_cpus: int | None = None) ->
     _ray()
     port = _free_port()
     cpus = num_cpus or max(1, int(os.environ.get("GENESIS_RAY_CPUS", os.cpu_count() or 1)))
+    temp_dir = _ray_temp_dir(workspace)
     cmd = [str(Path(sys.executable).parent / "ray"), "start", "--head", "--node-ip-address=127.0.0.1",
            f"--port={port}", f"--num-cpus={cpus}", "--include-dashboard=false", "--disable-usage-stats",
            f"--object-store-memory={int(os.environ.get('GENESIS_RAY_OBJECT_STORE', 200 * 2**20))}",
-           f"--ray-client-server-port={_free_port()}"]
+           f"--ray-client-server-port={_free_port()}", f"--temp-dir={temp_dir}"]
     env = {**_loopback_env(), "PYTHONPATH": str(ROOT) + (os.pathsep + os.environ["PYTHONPATH"]
                                                          if os.environ.get("PYTHONPATH") else "")}
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
     address = f"127.0.0.1:{port}"
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
+    except subprocess.TimeoutExpired as exc:
+        _terminate(_instance_processes(str(temp_dir), address))
+        raise BackendError("a local Ray instance did not start within 180 s.") from exc
     if out.returncode != 0 or not _reachable(address, 5):
+        _terminate(_instance_processes(str(temp_dir), address))  # half-started: nothing of it stays behind
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
         raise BackendError(f"a local Ray instance did not start ({tail[0]}).")
     from genesis_core.store.files import atomic_write_text
 
-    atomic_write_text(record, json.dumps({"address": address, "started": time.time(), "cpus": cpus}))
+    procs = _instance_processes(str(temp_dir), address)
+    atomic_write_text(record, json.dumps({"address": address, "started": time.time(), "cpus": cpus,
+                                          "temp_dir": str(temp_dir),
+                                          "pids": [[p.pid, p.create_time()] for p in procs if p.is_running()]}))
     return address
+
+
+def _read_record(record: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _terminate(procs: list, grace_s: float = 10.0) -> None:
+    import psutil
+
+    for proc in procs:
+        try:
+            proc.terminate()
+        except psutil.Error:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    for proc in alive:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(alive, timeout=5)
 
 
 def ray_configured(workspace) -> str | None:
@@ -146,20 +220,27 @@ def ray_configured(workspace) -> str | None:
         return address
     record = Path(workspace.root) / "ray.json"
     if record.exists():
-        address = json.loads(record.read_text()).get("address", "")
+        address = _read_record(record).get("address", "")
         return address if address and _reachable(address, 0.2) else None
     return None
 
 
-def stop_local_cluster(workspace) -> None:
-    """Stop the local Ray instance this workspace started (tests and `ray stop` do this)."""
+def stop_local_cluster(workspace) -> int:
+    """Stop the local Ray instance this workspace started, and only it: its recorded processes (pid and start
+    time), those that name its own temp folder or address, and their children; any other Ray instance on the
+    machine is left alone (`ray stop` would stop them all). Returns how many processes were stopped."""
     record = Path(workspace.root) / "ray.json"
     if "ray" in sys.modules and sys.modules["ray"].is_initialized():  # disconnect first: no log dump at exit
         sys.modules["ray"].shutdown()
         _connected.clear()
-    subprocess.run([str(Path(sys.executable).parent / "ray"), "stop", "--force"], capture_output=True,
-                   env=_loopback_env(), timeout=120)
+    data = _read_record(record)
+    temp_dir = data.get("temp_dir") or str(_ray_temp_dir(workspace))
+    procs = _instance_processes(temp_dir, data.get("address", ""), data.get("pids"))
+    _terminate(procs)
     record.unlink(missing_ok=True)
+    if Path(temp_dir).name.startswith("genesis-ray-"):
+        shutil.rmtree(temp_dir, ignore_errors=True)
+    return len(procs)
 
 
 _connected: dict[str, Any] = {}

@@ -45,8 +45,10 @@ class AnalyticsConfig:
             raise ValueError("ema_beta must be between 0 and 1")
         if self.spike_action not in ("log", "skip", "rollback"):
             raise ValueError(f"spike_action must be log, skip or rollback, not {self.spike_action!r}")
-        if self.webhook and not self.webhook.startswith(("http://", "https://")):
-            raise ValueError(f"webhook must be an http:// or https:// URL, not {self.webhook!r}")
+        if self.webhook:
+            from genesis_core.store.webhook import check_webhook_url
+
+            check_webhook_url(self.webhook)
         if self.slope_window < 2 or self.spike_window < 2:
             raise ValueError("slope_window and spike_window must be at least 2")
 

@@ -14,11 +14,14 @@ Nothing here unpickles: a checkpoint handed over by a user can at worst fail to 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import os
+import re
 import shutil
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,30 @@ from genesis_core.errors import WorkbenchError
 from genesis_core.store.files import atomic_write_text, sha256_file
 
 CHECKPOINT_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class CheckpointMeta:
+    """The keys every checkpoint's meta.json may hold, with their types; a task adds keys of its own
+    (component names, image shape, ...), which its loader reads. Validated by the strict config loader, so a
+    tampered meta.json (`step: "abc"`) is one sentence naming the key, not a surprise later."""
+
+    format: int
+    saved_at: float = 0.0
+    versions: dict[str, Any] = field(default_factory=dict)
+    kind: str = ""
+    task: str = ""
+    model_class: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    step: int = 0
+    total_steps: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+    best_metric: str = ""
+    best_value: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.step < 0 or self.total_steps < 0:
+            raise ValueError("step and total_steps must be 0 or more")
 
 
 class CheckpointError(WorkbenchError, ValueError):
@@ -143,6 +170,33 @@ def save_checkpoint(
     return folder
 
 
+_LEFTOVER = re.compile(r"^\..+\.(tmp|old)-(\d+)$")  # .step_N.tmp-PID/, .best.old-PID/ (save_checkpoint)
+_LEFTOVER_FILE = re.compile(r"^\..+\.tmp$")  # .latest.XXXX.tmp (atomic_write_bytes)
+
+
+def clean_partial_writes(checkpoints_dir: str | Path) -> list[str]:
+    """Remove what killed checkpoint writers left behind in a run's checkpoint folder (temporary folders of
+    processes that are gone, temporary pointer files); called when the run starts again. Returns their names."""
+    import psutil
+
+    folder = Path(checkpoints_dir)
+    removed = []
+    if not folder.is_dir():
+        return removed
+    for p in folder.iterdir():
+        m = _LEFTOVER.match(p.name)
+        if m and p.is_dir() and not p.is_symlink():
+            pid = int(m.group(2))
+            if pid != os.getpid() and psutil.pid_exists(pid):
+                continue  # a writer that is still alive (another process on this run)
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p.name)
+        elif _LEFTOVER_FILE.match(p.name) and (p.is_file() or p.is_symlink()):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
+
+
 def read_meta(folder: str | Path) -> dict[str, Any]:
     path = Path(folder) / "meta.json"
     try:
@@ -153,7 +207,25 @@ def read_meta(folder: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{folder}: meta.json is unreadable ({exc}).") from exc
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{folder}: not a Genesis Workbench checkpoint of format {CHECKPOINT_FORMAT}.")
+    from genesis_core.config import ConfigError, from_dict
+
+    known = {f.name for f in dataclasses.fields(CheckpointMeta)}
+    try:
+        from_dict(CheckpointMeta, {k: v for k, v in meta.items() if k in known}, prefix="meta.json: ")
+    except ConfigError as exc:
+        raise CheckpointError(f"{folder}: {exc}.") from exc
     return meta
+
+
+def weight_shapes(folder: str | Path) -> dict[str, tuple[int, ...]]:
+    """Each tensor's shape in the checkpoint's weights, read from the safetensors header alone."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(Path(folder) / "model.safetensors"), framework="pt") as fh:
+            return {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+    except (FileNotFoundError, SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{folder}: model weights are missing or corrupt ({exc}).") from exc
 
 
 def load_weights(folder: str | Path, prefix: str | None = None) -> dict[str, torch.Tensor]:

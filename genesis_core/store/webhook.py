@@ -11,12 +11,31 @@ import sys
 import threading
 import time
 import urllib.request
+import urllib.parse
 from typing import Any
+
+from genesis_core.errors import WorkbenchError
+
+
+class WebhookError(WorkbenchError, ValueError):
+    """A webhook URL that is not a plain http(s) address."""
+
+
+def check_webhook_url(url: str) -> str:
+    """`url` if it is an http:// or https:// URL with a host and no control characters (CR/LF would split the
+    request line and inject headers); else WebhookError. urllib would also open file:// and ftp:// URLs."""
+    if not isinstance(url, str) or any(ord(ch) < 32 or ord(ch) == 127 or ch.isspace() for ch in url):
+        raise WebhookError(f"webhook URL {url!r} has spaces or control characters; give a plain http(s) URL.")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise WebhookError(f"webhook must be an http:// or https:// URL with a host, not {url!r}.")
+    return url
 
 
 class WebhookNotifier:
     def __init__(self, url: str, run: str = "", min_interval: float = 10.0, timeout: float = 5.0,
                  max_waiting: int = 1000):
+        url = check_webhook_url(url)
         self.url, self.run, self.min_interval, self.timeout, self.max_waiting = url, run, min_interval, timeout, max_waiting
         self.waiting: list[dict[str, Any]] = []
         self.failures: list[str] = []

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_core.errors import WorkbenchError
-from genesis_core.store.files import atomic_write_text, safe_join, safe_name, sanitize_filename
+from genesis_core.store.files import UnsafePathError, atomic_write_text, safe_join, safe_name, sanitize_filename
 
 
 def genesis_home() -> Path:
@@ -37,12 +37,49 @@ class RunNotFoundError(WorkbenchError, KeyError):
     """No run with that id."""
 
 
+class RunDamagedError(WorkbenchError, ValueError):
+    """A run whose run.json is malformed: it can be listed and deleted, not changed or used."""
+
+
+def _meta_problem(meta: Any, folder: str) -> str:
+    """Why a run.json cannot be used as it is ("" when it can)."""
+    if not isinstance(meta, dict):
+        return f"run.json holds a {type(meta).__name__}, not a mapping"
+    if meta.get("id") != folder:
+        return f"run.json names the run {meta.get('id')!r}, not its folder {folder!r}"
+    kinds = {"task": str, "name": str, "created": (int, float), "tags": list, "favorite": bool}
+    for key, kind in kinds.items():
+        if key in meta and (not isinstance(meta[key], kind) or isinstance(meta[key], bool) and kind != bool):
+            return f"run.json's {key} is {meta[key]!r}"
+    if any(not isinstance(t, str) for t in meta.get("tags", [])):
+        return "run.json's tags are not all text"
+    return ""
+
+
 @dataclass
 class Run:
-    """A run folder and its metadata."""
+    """A run folder and its metadata. A run whose run.json is unreadable or malformed is `damaged` (the
+    reason, in words): it is listed under its folder's name and can be deleted, never used."""
 
     dir: Path
     meta: dict[str, Any]
+    damaged: str = ""
+
+    @classmethod
+    def read(cls, run_dir: Path) -> Run:
+        try:
+            meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+            problem = _meta_problem(meta, run_dir.name)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            meta, problem = None, f"run.json is not JSON ({type(exc).__name__})"
+        if not problem:
+            return cls(run_dir, meta)
+        try:
+            created = run_dir.stat().st_mtime
+        except OSError:
+            created = 0.0
+        return cls(run_dir, {"id": run_dir.name, "task": "", "name": "", "created": created, "tags": [],
+                             "favorite": False}, damaged=problem)
 
     @property
     def id(self) -> str:
@@ -95,9 +132,13 @@ class Run:
 
     def latest_checkpoint(self) -> Path | None:
         pointer = self.checkpoints_dir / "latest"
-        if pointer.exists():
-            path = self.checkpoints_dir / pointer.read_text().strip()
-            if (path / "meta.json").exists():
+        if pointer.is_file():
+            try:  # the pointer names a folder of this run's checkpoints, nothing else
+                path = safe_join(self.checkpoints_dir, safe_name(pointer.read_text(encoding="utf-8").strip(),
+                                                                 "checkpoint"))
+            except (OSError, UnicodeDecodeError, UnsafePathError):
+                path = None
+            if path is not None and path.parent == self.checkpoints_dir.resolve() and (path / "meta.json").exists():
                 return path
         found = sorted(p for p in self.checkpoints_dir.glob("step_*") if (p / "meta.json").exists())
         return found[-1] if found else None
@@ -171,27 +212,28 @@ class Workspace:
 
     def get_run(self, run_id: str) -> Run:
         run_dir = self.run_dir(run_id)
-        try:
-            meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise RunNotFoundError(f"no run {run_id!r} in {self.runs_dir}") from exc
-        return Run(run_dir, meta)
+        if not (run_dir / "run.json").is_file():
+            raise RunNotFoundError(f"no run {run_id!r} in {self.runs_dir}")
+        return Run.read(run_dir)
 
     def list_runs(self, task: str | None = None, tag: str | None = None, favorite: bool | None = None,
                   text: str | None = None) -> list[Run]:
         """Runs, newest first, filtered by task, tag, favorite flag and free text (id or name)."""
         runs = []
         for run_dir in self.runs_dir.iterdir():
+            if run_dir.name.startswith(".") or not (run_dir / "run.json").is_file():
+                continue  # a run being deleted, or no run at all
             try:
-                meta = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                continue
-            runs.append(Run(run_dir, meta))
-        runs.sort(key=lambda r: r.meta.get("created", 0), reverse=True)
+                runs.append(Run.read(run_dir))
+            except OSError:
+                continue  # vanished or unreadable between listing and reading
+        runs.sort(key=lambda r: r.meta["created"], reverse=True)
         return filter_runs(runs, task, tag, favorite, text)
 
     def _update(self, run_id: str, **changes: Any) -> Run:
         run = self.get_run(run_id)
+        if run.damaged:
+            raise RunDamagedError(f"run {run.id} is damaged ({run.damaged}); it can only be deleted.")
         run.meta.update(changes)
         atomic_write_text(run.dir / "run.json", json.dumps(run.meta, indent=2))
         return run

@@ -43,6 +43,7 @@ def load_model(run_or_checkpoint: str | Path, workspace: Workspace | None = None
         raise ckpt.CheckpointError(f"{path}: its task or config is not usable here ({exc}).") from exc
     dev = device if isinstance(device, torch.device) else pick_device(device)
     task = task_cls(config, dev)
+    _check_sizes(task, path)
     model = task.build_model()
     try:
         model.load_state_dict(ckpt.load_weights(path))
@@ -50,3 +51,24 @@ def load_model(run_or_checkpoint: str | Path, workspace: Workspace | None = None
         raise ckpt.CheckpointError(f"{path}: weights do not fit the model ({str(exc).splitlines()[0]}).") from exc
     model.to(dev).eval()
     return LoadedModel(model, task, config, meta, path)
+
+
+def _check_sizes(task: Any, path: Path) -> None:
+    """Refuse a config whose model does not have the shapes of the weights actually in the checkpoint, before
+    anything is allocated: the model is built on the meta device (shapes, no memory) and compared with the
+    safetensors header. A tampered meta.json (`latent_dim: 1e9`) is one sentence, not terabytes."""
+    shapes = ckpt.weight_shapes(path)
+    try:
+        with torch.device("meta"):
+            planned = {k: tuple(v.shape) for k, v in task.build_model().state_dict().items()}
+    except (RuntimeError, NotImplementedError, ValueError, TypeError, MemoryError) as exc:
+        raise ckpt.CheckpointError(f"{path}: its config does not build a model here "
+                                   f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).") from exc
+    for key, shape in planned.items():
+        if key in shapes and shapes[key] != shape:
+            raise ckpt.CheckpointError(f"{path}: its config asks for {key} of shape {list(shape)}, but the weights "
+                                       f"hold {list(shapes[key])}; meta.json does not describe these weights.")
+    missing = sorted(set(planned) - set(shapes))
+    if missing:
+        raise ckpt.CheckpointError(f"{path}: the weights have no {missing[0]} (and {len(missing) - 1} more), which "
+                                   "its config asks for; meta.json does not describe these weights.")

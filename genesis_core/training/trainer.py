@@ -258,6 +258,8 @@ class Trainer:
 
     def fit(self) -> TrainResult:
         resumed_from = None
+        if self.run is not None and self.ctx.rank == 0:
+            ckpt.clean_partial_writes(self.run.checkpoints_dir)
         if self.resume and self.run is not None:
             latest = self.run.latest_checkpoint()
             if latest is not None:

@@ -69,3 +69,22 @@ def test_a_killed_ray_worker_is_noticed_and_resumes_from_its_checkpoint(workspac
     assert final.status == "succeeded" and final.attempts == 1, api.log_tail(final, workspace)
     events = MetricsReader(workspace.get_run(final.run_id).metrics_path).events()["kind"].tolist()
     assert "resume" in events
+
+
+def test_ray_stop_stops_only_this_workspaces_instance(workspace, cluster, tmp_path, monkeypatch, capsys):
+    from genesis_core.cli import main
+    from genesis_core.jobs.backends import _reachable
+    from genesis_core.store.workspace import Workspace
+
+    other = Workspace(tmp_path / "other")
+    monkeypatch.setenv("GENESIS_HOME", str(other.root))
+    try:
+        mine = local_cluster(other)
+        assert mine != cluster and _reachable(mine)
+        assert main(["ray", "stop"]) == 0
+        assert "stopped the workspace's local Ray instance" in capsys.readouterr().out
+        assert not _reachable(mine, 2)
+        assert _reachable(cluster)  # the first workspace's instance is untouched
+    finally:
+        stop_local_cluster(other)
+    assert main(["ray", "status"]) == 0 and "no local Ray instance" in capsys.readouterr().out

@@ -32,3 +32,59 @@ def test_values_are_json_not_pickles(tmp_path):
         pass
     else:
         raise AssertionError("a non-JSON value was stored")
+
+
+def _tamper(cache_dir, sql: str, *args) -> None:
+    import sqlite3
+
+    with sqlite3.connect(cache_dir / "index" / "cache.db") as db:
+        db.execute(sql, args)
+
+
+def test_a_pickled_cache_row_is_refused_never_unpickled(tmp_path):
+    import pickle
+
+    import pytest
+
+    from genesis_core.store.cache import CacheError
+
+    marker = tmp_path / "ran"
+    cache = ResultCache(tmp_path / "cache")
+    cache.set("k", {"fine": 1})
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    _tamper(tmp_path / "cache", "UPDATE Cache SET mode = 4, value = ?", pickle.dumps(Evil()))
+    with pytest.raises(CacheError, match="not JSON"):
+        ResultCache(tmp_path / "cache").get("k")
+    assert not marker.exists()
+
+
+def test_a_cache_row_naming_a_file_outside_the_cache_is_refused(tmp_path):
+    import pytest
+
+    from genesis_core.store.cache import CacheError
+
+    (tmp_path / "secret.txt").write_text("{}")
+    cache = ResultCache(tmp_path / "cache")
+    cache.set("k", {"fine": 1})
+    _tamper(tmp_path / "cache", "UPDATE Cache SET mode = 2, value = NULL, filename = ?",
+            "../../secret.txt")
+    with pytest.raises(CacheError, match="outside"):
+        ResultCache(tmp_path / "cache").get("k")
+
+
+def test_a_cached_tensor_path_outside_the_cache_folder_is_refused(tmp_path):
+    import pytest
+    from safetensors.torch import save_file
+
+    from genesis_core.store.cache import CacheError
+
+    outside = tmp_path / "elsewhere.safetensors"
+    save_file({"x": torch.zeros(1)}, str(outside))
+    cache = ResultCache(tmp_path / "cache")
+    cache.set("grid", {"tensors": str(outside), "meta": {}})
+    with pytest.raises(CacheError, match="outside"):
+        cache.get_tensors("grid")

@@ -57,3 +57,31 @@ def test_unknown_or_corrupt_checkpoints_fail_clearly(tmp_path):
 def test_unstorable_objects_are_refused():
     with pytest.raises(TypeError, match="cannot store object"):
         ckpt.flatten_state({"x": object()})
+
+
+def test_a_tampered_meta_step_is_refused_naming_the_key(tmp_path):
+    import json
+
+    import pytest
+
+    from genesis_core.store.checkpoint import CheckpointError, read_meta, save_checkpoint
+
+    folder = save_checkpoint(tmp_path / "step_1", {"w": torch.zeros(2)}, {"step": 1})
+    meta = json.loads((folder / "meta.json").read_text())
+    (folder / "meta.json").write_text(json.dumps({**meta, "step": "abc"}))
+    with pytest.raises(CheckpointError, match="step"):
+        read_meta(folder)
+
+
+def test_leftovers_of_killed_checkpoint_writers_are_cleaned_on_the_next_start(tmp_path):
+    from genesis_core.store.checkpoint import clean_partial_writes, save_checkpoint
+
+    ckpts = tmp_path / "checkpoints"
+    save_checkpoint(ckpts / "step_00000010", {"w": torch.zeros(2)}, {"step": 10})
+    dead = 2**22 + 12345  # above pid_max's default: no process has it
+    (ckpts / f".step_00000020.tmp-{dead}").mkdir()
+    (ckpts / f".step_00000020.tmp-{dead}" / "model.safetensors").write_bytes(b"half")
+    (ckpts / ".latest.abc123.tmp").write_text("step_00000020")
+    removed = clean_partial_writes(ckpts)
+    assert sorted(removed) == sorted([f".step_00000020.tmp-{dead}", ".latest.abc123.tmp"])
+    assert sorted(p.name for p in ckpts.iterdir()) == ["step_00000010"]

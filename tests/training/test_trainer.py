@@ -114,3 +114,32 @@ def test_load_model_rebuilds_the_trained_model(workspace, tiny_config):
     x = loaded.task.split.test_x[:4]
     assert loaded.model.reconstruct(x).shape == x.shape
     assert loaded.meta["components"] == ["encoder", "decoder"]
+
+
+def test_a_tampered_meta_latent_dim_is_refused_before_anything_is_allocated(workspace, tiny_config):
+    import json
+
+    import psutil
+
+    from genesis_core.store.checkpoint import CheckpointError
+    from genesis_core.training.loading import load_model
+
+    run = workspace.create_run("image_autoencoder", tiny_config)
+    Trainer(make_task(tiny_config), run).fit()
+    latest = run.latest_checkpoint()
+    meta = json.loads((latest / "meta.json").read_text())
+    meta["config"]["model"]["latent_dim"] = 1e9
+    (latest / "meta.json").write_text(json.dumps(meta))
+    before = psutil.Process().memory_info().rss
+    with pytest.raises(CheckpointError, match="does not describe these weights|does not build"):
+        load_model(run.id, workspace)
+    assert psutil.Process().memory_info().rss - before < 2**30
+
+
+def test_a_restarted_run_cleans_what_a_killed_checkpoint_writer_left(workspace, tiny_config):
+    run = workspace.create_run("image_autoencoder", tiny_config)
+    leftover = run.checkpoints_dir / f".step_00000010.tmp-{2**22 + 999}"
+    leftover.mkdir(parents=True)
+    (run.checkpoints_dir / ".latest.zzz.tmp").write_text("x")
+    Trainer(make_task(tiny_config), run).fit()
+    assert not leftover.exists() and not (run.checkpoints_dir / ".latest.zzz.tmp").exists()
