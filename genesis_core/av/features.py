@@ -42,7 +42,7 @@ def audio_features(wave: np.ndarray | torch.Tensor, sample_rate: int, fps: float
     spec = (cum[hi] - cum[lo]) / (hi - lo).clamp_min(1)[:, None]
     mel = ((torch.log10(spec + 1e-6) + 6) / 6).clamp(0, 1.5)  # about [0, 1]
     flux = torch.relu(mel[1:] - mel[:-1]).sum(1)
-    onset = torch.cat([flux[:1] * 0, flux])
+    onset = torch.cat([torch.zeros(1), flux])  # one frame has no flux: its onset is 0
     onset = onset / onset.max().clamp_min(1e-6)
     per = int(round(sample_rate / fps))
     starts = np.floor(np.arange(frames) * sample_rate / fps).astype(int)

@@ -32,6 +32,7 @@ from genesis_core.tabular.schema import (
 )
 
 MASS_PREFIX = "__mass__"
+LONG_CELL = 40  # characters from which a value that occurs once in its column identifies its row
 REST = "rest"
 
 
@@ -50,6 +51,9 @@ class TableCodec:
     schema: list[ColumnSpec]
     bounds: dict[str, list[float]] = field(default_factory=dict)  # numerical and datetime: observed [min, max]
     ids: dict[str, dict[str, Any]] = field(default_factory=dict)  # id columns: how new ids are written
+    # categorical columns: SHA-256 of the long values (LONG_CELL characters or more) that occur on one row only;
+    # such a value identifies its row, so it is never written back (only its hash is kept, never the text)
+    withheld: dict[str, list[str]] = field(default_factory=dict)
 
     # -- learning ----------------------------------------------------------------------------------
     @classmethod
@@ -71,6 +75,11 @@ class TableCodec:
                 codec.bounds[c.name] = [float(typed[c.name].min().value), float(typed[c.name].max().value)]
             elif c.kind == "id":
                 codec.ids[c.name] = _id_format(frame[c.name])
+            elif c.kind == "categorical" and frame[c.name].dtype == object:
+                counts = frame[c.name].dropna().astype(str).value_counts()
+                unique_long = [v for v, k in counts.items() if k == 1 and len(v) >= LONG_CELL]
+                if unique_long:
+                    codec.withheld[c.name] = sorted(_digest(v) for v in unique_long)
         return codec
 
     def model_schema(self) -> list[ColumnSpec]:
@@ -137,20 +146,22 @@ class TableCodec:
         out: dict[str, Any] = {}
         for c in self.schema:
             if c.kind == "numerical":
-                out[c.name] = self._numbers(c, frame)
+                out[c.name] = self._numbers(c, frame, rng)
             elif c.kind == "boolean":
                 out[c.name] = _booleans(c, frame[c.name])
             elif c.kind == "datetime":
                 out[c.name] = self._dates(c, frame[c.name])
             elif c.kind == "categorical":
                 out[c.name] = _categories(c, frame[c.name])
+                if c.name in self.withheld:
+                    out[c.name] = _without(out[c.name], set(self.withheld[c.name]), rng)
             elif c.kind == "id":
                 out[c.name] = _new_ids(self.ids.get(c.name, {}), n)
             elif c.kind == "pii" and c.pii_action == "replace":
                 out[c.name] = fake_values(c.pii, n, int(rng.integers(2**31)))
         return pd.DataFrame(out)
 
-    def _numbers(self, c: ColumnSpec, frame: pd.DataFrame) -> pd.Series:
+    def _numbers(self, c: ColumnSpec, frame: pd.DataFrame, rng: np.random.Generator | None = None) -> pd.Series:
         x = pd.to_numeric(frame[c.name], errors="coerce").to_numpy(dtype=float).copy()
         if c.point_masses and mass_column(c.name) in frame:
             labels = frame[mass_column(c.name)].astype(str).to_numpy()
@@ -164,8 +175,16 @@ class TableCodec:
             x = np.round(x)
         elif c.decimals >= 0:
             x = np.round(x, c.decimals)
+        if c.step > 0 and not c.levels:  # 61e3, 62e3: on the grid of 1000s the input's values lie on
+            x = np.round(x / c.step) * c.step
         missing = np.isnan(x)
-        if c.decimal_comma or c.thousands or c.prefix or c.suffix or (c.missing_tokens and missing.any()):
+        if c.negative_zero > 0:  # zeros written as -0.0 in the input, in the same share
+            zeros = np.flatnonzero(x == 0)
+            flip = (rng or np.random.default_rng(0)).random(len(zeros)) < c.negative_zero
+            x[zeros] = np.where(flip, -0.0, 0.0)
+        huge = c.integer and bool(np.nanmax(np.abs(x), initial=0) >= 2.0**63)  # beyond int64: written as text
+        if (c.decimal_comma or c.thousands or c.prefix or c.suffix or c.places >= 0 or c.scientific or huge
+                or (c.missing_tokens and missing.any())):
             text = [None if m else _number_text(v, c) for v, m in zip(x, missing)]
             fill = c.missing_tokens[0] if c.missing_tokens else None
             return pd.Series([fill if t is None else t for t in text], dtype=object)
@@ -188,11 +207,13 @@ class TableCodec:
 
     # -- saving ------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"schema": schema_to_dicts(self.schema), "bounds": self.bounds, "ids": self.ids}
+        return {"schema": schema_to_dicts(self.schema), "bounds": self.bounds, "ids": self.ids,
+                "withheld": self.withheld}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TableCodec:
-        return cls(schema_from_dicts(data["schema"]), dict(data.get("bounds", {})), dict(data.get("ids", {})))
+        return cls(schema_from_dicts(data["schema"]), dict(data.get("bounds", {})), dict(data.get("ids", {})),
+                   dict(data.get("withheld", {})))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -221,8 +242,13 @@ def _impute(others: pd.DataFrame, x: np.ndarray, known: np.ndarray, wanted: np.n
 
 
 def _number_text(v: float, c: ColumnSpec) -> str:
-    """A number written as the column writes them: decimals, separators, prefix and suffix."""
-    if c.integer:
+    """A number written as the column writes them: decimals, separators, prefix and suffix; whole numbers
+    written with a point ("0.0"), scientific notation with the column's exponent ("61e3")."""
+    if c.scientific:
+        return f"{c.prefix}{v / 10.0 ** c.exponent:.{max(c.places, 0)}f}e{c.exponent}{c.suffix}"
+    if c.places >= 0 and (c.integer or c.decimals < 0 or c.places > c.decimals):
+        text = f"{v:,.{c.places}f}" if c.thousands else f"{v:.{c.places}f}"
+    elif c.integer:
         text = f"{int(v):,}" if c.thousands else str(int(v))
     elif c.decimals >= 0:
         text = f"{v:,.{c.decimals}f}" if c.thousands else f"{v:.{c.decimals}f}"
@@ -298,7 +324,27 @@ def _id_format(s: pd.Series) -> dict[str, Any]:
     return {"kind": "token", "width": int(min(max(text.str.len().median() if len(text) else 8, 6), 32))}
 
 
+def _digest(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _without(values: pd.Series, withheld: set[str], rng: np.random.Generator) -> pd.Series:
+    """The column with every withheld value (by hash) replaced by one of its other values (missing when none)."""
+    text = values.astype(object)
+    bad = np.array([isinstance(v, str) and len(v) >= LONG_CELL and _digest(v) in withheld for v in text], dtype=bool)
+    if not bad.any():
+        return values
+    pool = text[~bad & text.notna()].to_numpy()
+    out = text.copy()
+    out[bad] = rng.choice(pool, int(bad.sum())) if len(pool) else None
+    return out
+
+
 def _new_ids(fmt: dict[str, Any], n: int) -> pd.Series:
+    if fmt.get("kind") == "integer" and fmt["start"] + n >= 2**63:  # beyond int64: written as whole-number text
+        return pd.Series([str(fmt["start"] + i) for i in range(n)], dtype=object)
     if fmt.get("kind") == "integer":
         return pd.Series(np.arange(fmt["start"], fmt["start"] + n), dtype="int64")
     if fmt.get("kind") == "pattern":

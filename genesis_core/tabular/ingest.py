@@ -44,6 +44,25 @@ class TableInfo:
     encoding: str = ""
     format: str = "csv"
     warnings: list[str] = field(default_factory=list)
+    bom: bool = False  # the file started with a UTF-8 byte-order mark: written back with one
+    line_terminator: str = "\n"  # "\r\n" for a file with Windows line endings
+    blank_headers: list[str] = field(default_factory=list)  # columns named here that have no name in the file
+    number_formats: dict[str, dict] = field(default_factory=dict)  # how numbers are written (see _number_formats)
+
+    def write_options(self) -> dict:
+        """What writing a table back as this one was written needs (JSON: stored in a run's report)."""
+        return {"delimiter": self.delimiter or ",", "bom": self.bom, "line_terminator": self.line_terminator,
+                "blank_headers": list(self.blank_headers)}
+
+
+def table_text(frame: pd.DataFrame, delimiter: str = ",", bom: bool = False, line_terminator: str = "\n",
+               blank_headers=()) -> str:
+    """A frame as CSV text written like its input: the delimiter, line endings and byte-order mark it had, and
+    the columns that had no name in its header written without one again."""
+    if blank_headers:
+        frame = frame.rename(columns={c: "" for c in blank_headers if c in frame.columns})
+    text = frame.to_csv(index=False, sep=delimiter or ",", lineterminator=line_terminator)
+    return ("\ufeff" if bom else "") + text
 
 
 def _refuse_non_tables(raw: bytes) -> None:
@@ -170,6 +189,75 @@ def _as_written(df: pd.DataFrame, text: str, delimiter: str, header, info: Table
     return df
 
 
+_SCI = re.compile(r"^[+-]?(\d+)(?:\.(\d+))?[eE]([+-]?\d+)$")
+_FIXED = re.compile(r"^[+-]?\d*\.(\d*)$")
+_NEG_ZERO = re.compile(r"^-0*(\.0*)?([eE][+-]?\d+)?$")
+
+
+def _number_formats(df: pd.DataFrame, text: str, delimiter: str, header) -> dict[str, dict]:
+    """How the numbers pandas read as floats were written, where writing the floats back would change them:
+    whole numbers written with a point (`0.0`: `places`), numbers in scientific notation on a grid (`61e3`:
+    `exponent`, `places` of the mantissa, `step` 1000), and the share of zeros written as `-0.0`."""
+    floats = [c for c in df.columns if pd.api.types.is_float_dtype(df[c]) and df[c].notna().any()
+              and np.isfinite(df[c].dropna().to_numpy()).all()]
+    if not floats:
+        return {}
+    positions = [list(df.columns).index(c) for c in floats]  # by position: the names may be pandas' own
+    raw = pd.read_csv(io.StringIO(text), sep=delimiter, skipinitialspace=True, dtype=str, header=header,
+                      usecols=positions)
+    raw.columns = floats
+    out: dict[str, dict] = {}
+    for c in floats:
+        cells = raw[c].dropna().str.strip()
+        values = df[c].dropna().to_numpy()
+        fmt: dict = {}
+        if len(cells) and np.all(values == np.round(values)):
+            sci = cells.str.extract(_SCI)
+            if sci[2].notna().all():
+                exps = sci[2].astype(int)
+                places = sci[1].fillna("").str.len()
+                step = 10.0 ** int((exps - places).min())
+                fmt.update({"exponent": int(exps.mode().iloc[0]), "places": int(places.max())})
+                if step > 1:
+                    fmt["step"] = step
+            else:
+                fixed = cells.str.extract(_FIXED)[0]
+                if fixed.notna().any():
+                    fmt["places"] = int(fixed.dropna().str.len().max())
+        elif len(cells):  # "0.40", "1.25": every value with the same places keeps its trailing zeros
+            fixed = cells.str.extract(_FIXED)[0]
+            if fixed.notna().all() and fixed.str.len().nunique() == 1:
+                fmt["places"] = int(fixed.str.len().iloc[0])
+        zeros = int((values == 0).sum())
+        negative = int(cells.str.match(_NEG_ZERO).sum())
+        if zeros and negative:
+            fmt["negative_zero"] = round(negative / zeros, 6)
+        if fmt:
+            out[str(c)] = fmt
+    return out
+
+
+def _name_blank_headers(df: pd.DataFrame, names: list[str], info: TableInfo) -> pd.DataFrame:
+    """Columns with no name in the header (pandas calls them 'Unnamed: 3') are called column_4 here, with a
+    warning, and are written back with no name."""
+    renames = {}
+    taken = set(map(str, df.columns))
+    for i, name in enumerate(names[:df.shape[1]]):
+        if name == "":
+            new = f"column_{i + 1}"
+            while new in taken:
+                new += "_"
+            renames[df.columns[i]] = new
+            taken.add(new)
+    if not renames:
+        return df
+    info.blank_headers = list(renames.values())
+    info.number_formats = {renames.get(k, k): v for k, v in info.number_formats.items()}
+    info.warnings.append(f"{len(renames)} column(s) have no name in the header ({', '.join(renames.values())} here); "
+                         "they are written back with no name.")
+    return df.rename(columns=renames)
+
+
 def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_BYTES,
                max_columns: int = MAX_COLUMNS) -> tuple[pd.DataFrame, TableInfo]:
     """A CSV or Parquet file (path or bytes) -> (frame, info). Raises TableError with one sentence."""
@@ -221,6 +309,12 @@ def read_table(source: str | Path | bytes, name: str = "", max_bytes: int = MAX_
             info.warnings.append(f"the first row looks like data, not a header: it is kept as a row and the columns "
                                  f"are named column_1 … column_{df.shape[1]}.")
         df = _as_written(df, text, delimiter, header, info)
+        info.number_formats = _number_formats(df, text, delimiter, header)
+        info.bom = raw.startswith(codecs.BOM_UTF8)
+        first_end = text.find("\n")
+        info.line_terminator = "\r\n" if first_end > 0 and text[first_end - 1] == "\r" else "\n"
+        if header is not None:
+            df = _name_blank_headers(df, names, info)
     if df.shape[1] > max_columns:
         raise TableError(f"the table has {df.shape[1]} columns; the limit is {max_columns}.")
     if len(df) == 0:

@@ -21,7 +21,7 @@ import pandas as pd
 from genesis_core.store.files import atomic_write_text
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.ingest import MIN_ROWS, TableError, TableInfo, read_table
+from genesis_core.tabular.ingest import MIN_ROWS, TableError, TableInfo, read_table, table_text
 from genesis_core.tabular.report import to_json
 
 Progress = Callable[[float, int, str], None]
@@ -35,9 +35,18 @@ def read_source(source: str) -> tuple[pd.DataFrame, TableInfo]:
     return read_table(source)
 
 
-def schema_for(raw: pd.DataFrame, column_types=(), personal_data: str = "replace") -> list[sch.ColumnSpec]:
-    """The inferred schema with the user's overrides ("column=kind" or "column=datetime@FORMAT")."""
+def schema_for(raw: pd.DataFrame, column_types=(), personal_data: str = "replace",
+               number_formats: dict[str, dict] | None = None) -> list[sch.ColumnSpec]:
+    """The inferred schema with the user's overrides ("column=kind" or "column=datetime@FORMAT"), and how the
+    file wrote its numbers (`TableInfo.number_formats`: `0.0`, `61e3`, `-0.0` come back written so)."""
     schema = sch.infer_schema(raw)
+    for c in schema:
+        fmt = (number_formats or {}).get(c.name)
+        if fmt and c.kind == "numerical":
+            c.places = int(fmt.get("places", -1))
+            c.scientific, c.exponent = "exponent" in fmt, int(fmt.get("exponent", 0))
+            c.step = float(fmt.get("step", 0.0))
+            c.negative_zero = float(fmt.get("negative_zero", 0.0))
     overrides: dict[str, dict] = {}
     for spec in column_types:
         column, _, kind = spec.partition("=")
@@ -100,7 +109,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     t0 = time.time()
     out_dir = Path(out_dir)
     raw, info = read_source(config.source)
-    schema = schema_for(raw, config.column_types, config.personal_data)
+    schema = schema_for(raw, config.column_types, config.personal_data, info.number_formats)
     train, holdout = split_holdout(raw, config.holdout_fraction, config.trainer.seed)
     seed = config.trainer.seed
     leaderboard: list[dict[str, Any]] = []
@@ -147,13 +156,13 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     progress(2, 3, f"sampling {rows} rows")
     synth = gen.sample(rows, constraints=constraints_from(config))
     # written as the input was: its delimiter (a table read with ';' keeps ';')
-    atomic_write_text(out_dir / "synthetic.csv", synth.to_csv(index=False, sep=info.delimiter or ","))
+    atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
     plan = sch.column_plan(schema)
     meta = {"generator": name, "reason": reason, "leaderboard": leaderboard, "tuning": tuning,
             "options": {"epochs": epochs, **{k: v for k, v in options.items() if k != "bounds"}}, "rows_input": len(raw),
             "rows_train": len(train), "rows_holdout": 0 if holdout is None else len(holdout),
             "rows_synthetic": len(synth), "generate_s": round(time.time() - t0, 2), "columns": plan,
-            "warnings": list(info.warnings), "delimiter": info.delimiter or ",",
+            "warnings": list(info.warnings), **info.write_options(),
             "summary": f"{name} ({reason}); fit on {len(train)} rows"
                        + (f", {len(holdout)} held out" if holdout is not None else ", no holdout")
                        + f"; {len(synth)} synthetic rows."}
@@ -176,13 +185,21 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
     """The pipeline for sequences: synthetic.csv (`config.rows` sequences, default as many as the input has),
     generator/, report.json and report.html (quality and nearest-sequence privacy)."""
     from genesis_core.tabular.sequence_quality import sequence_report, to_html
-    from genesis_core.tabular.sequences import make_sequence_generator, prepare_sequences, split_sequences
+    from genesis_core.tabular.sequences import (
+        few_sequences_warning,
+        make_sequence_generator,
+        prepare_sequences,
+        split_sequences,
+    )
 
     t0 = time.time()
     raw, info = read_source(config.source)
     frame, spec = prepare_sequences(raw, config.sequence_key, config.sequence_index,
                                     list(config.context_columns) or None)
     train, holdout = split_sequences(frame, spec, config.holdout_fraction, config.trainer.seed)
+    few = few_sequences_warning(int(train[spec.key].nunique()))
+    if few:
+        info.warnings.append(few)
     name = "par" if config.generator == "auto" else config.generator
     n_real = int(frame[spec.key].nunique())
     progress(0, 3, f"{name} on {train[spec.key].nunique()} sequences; context {', '.join(spec.context) or 'none'}; "
@@ -195,14 +212,14 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
     n = config.rows or n_real
     progress(1, 3, f"sampling {n} sequences")
     synth = gen.sample(n)
-    atomic_write_text(out_dir / "synthetic.csv", synth.to_csv(index=False, sep=info.delimiter or ","))
+    atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
     meta = {"kind": "sequences", "unit": "sequences", "generator": name,
             "reason": "chosen by the user" if config.generator != "auto" else "PAR: SDV's sequence model",
             "spec": spec.to_dict(), "options": {"epochs": config.epochs}, "rows_input": len(raw),
             "sequences_input": n_real, "sequences_train": int(train[spec.key].nunique()),
             "sequences_holdout": 0 if holdout is None else int(holdout[spec.key].nunique()),
             "rows_synthetic": n, "rows_written": len(synth), "generate_s": round(time.time() - t0, 2),
-            "warnings": list(info.warnings), "delimiter": info.delimiter or ",",
+            "warnings": list(info.warnings), **info.write_options(),
             "summary": f"{name} fit on {train[spec.key].nunique()} sequences"
                        + (f", {holdout[spec.key].nunique()} held out" if holdout is not None else ", no holdout")
                        + f"; {n} synthetic sequences ({len(synth)} rows)."}
@@ -319,5 +336,6 @@ def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
         frame = SequenceGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
     else:
         frame = TabularGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
-    atomic_write_text(path, frame.to_csv(index=False, sep=meta.get("delimiter", ",")))
+    atomic_write_text(path, table_text(frame, meta.get("delimiter", ","), bool(meta.get("bom", False)),
+                                       meta.get("line_terminator", "\n"), meta.get("blank_headers", ())))
     return path

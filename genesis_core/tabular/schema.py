@@ -61,6 +61,11 @@ class ColumnSpec:
     point_masses: list = field(default_factory=list)  # numerical: exact values with a large share of the rows
     grid: str = ""  # datetime: year | month | weekday | day | hour | minute | second | "" (any instant)
     missing_tokens: list = field(default_factory=list)  # numerical: text read as missing ("?", "n/a", ...)
+    places: int = -1  # numerical: digits written after the point ("0.0": 1; for `scientific`, the mantissa's)
+    scientific: bool = False  # numerical: written in scientific notation ("61e3"), with `exponent`
+    exponent: int = 0
+    step: float = 0.0  # numerical: values lie on a grid of this step (61e3, 62e3: 1000); 0: none beyond `integer`
+    negative_zero: float = 0.0  # numerical: share of the zeros written as -0.0
     pii_action: str = "replace"  # pii columns: replace (realistic fake values) | drop
 
 
@@ -322,7 +327,14 @@ def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
 def infer_schema(df: pd.DataFrame) -> list[ColumnSpec]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return [infer_column(c, df[c], first=i == 0) for i, c in enumerate(df.columns)]
+        schema = [infer_column(c, df[c], first=i == 0) for i, c in enumerate(df.columns)]
+    if all(c.kind in NOT_SYNTHESISED for c in schema):  # a row number is only one when there is something else
+        for c in schema:
+            if c.kind == "id" and pd.api.types.is_numeric_dtype(df[c.name]):
+                c.kind, c.levels, c.point_masses = "numerical", [], []
+                c.note = (f"unique whole numbers ({c.note}), and no other column to synthesise: modelled as numbers, "
+                          "not as a row number")
+    return schema
 
 
 def apply_overrides(schema: list[ColumnSpec], overrides: dict[str, dict]) -> list[ColumnSpec]:

@@ -25,7 +25,16 @@ from genesis_core.store.files import atomic_write_text
 from genesis_core.tabular.ingest import TableError
 
 Progress = Callable[[float, int, str], None]
-MIN_SEQUENCES = 5
+MIN_SEQUENCES = 2  # PAR fits two; below FEW_SEQUENCES the run says what so few can show
+FEW_SEQUENCES = 5
+
+
+def few_sequences_warning(n: int) -> str:
+    """The warning for a table of fewer than FEW_SEQUENCES sequences ("" otherwise)."""
+    if n >= FEW_SEQUENCES:
+        return ""
+    return (f"only {n} sequences: the generator can copy their shapes but not learn how entities vary, and the "
+            f"per-step and cross-sequence figures rest on {n} examples; use {FEW_SEQUENCES} or more to trust them.")
 
 
 @dataclass

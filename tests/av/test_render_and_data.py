@@ -111,3 +111,14 @@ def test_render_audio_gives_the_video_its_teacher_and_scores():
     assert out["frames"] == 36 and out["teacher_mp4"] is None and out["mp4"][4:8] == b"ftyp"
     assert {"av_align", "shuffled_audio_av_align", "offset_av_align", "event_f1"} <= set(out["scores"])
     assert steps[0] == 0.0 and steps[-1] == 1.0 and steps == sorted(steps)
+
+
+def test_audio_of_8_samples_is_refused_with_its_minimum_length_and_the_minimum_renders():
+    from genesis_core.av.render import MIN_SECONDS, render_audio
+
+    with pytest.raises(AudioError, match="needs at least 100 ms"):
+        load_audio(wav_bytes(np.array([0.5, -0.5] * 4), 16000))
+    n = int(MIN_SECONDS * 16000)
+    wave = load_audio(wav_bytes(np.sin(np.arange(n) / 3) * 0.5, 16000))
+    out = render_audio(wave, 16000, 12, 16, visualizer="spectrum_bars")  # the shortest accepted audio renders
+    assert out["frames"] >= 1 and out["mp4"][4:8] == b"ftyp"

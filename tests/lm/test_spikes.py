@@ -218,3 +218,15 @@ def test_training_posts_its_events_to_the_webhook(workspace, hook_url):
     trainer.fit()
     events = [e for _, body in Hook.received for e in body["events"]]
     assert any(e["kind"] == "spike" and e["step"] == SPIKE_AT and e["data"]["action"] == "skipped" for e in events)
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "ftp://127.0.0.1/x", "http://127.0.0.1/a\r\nX-Injected: 1",
+                                 "http://127.0.0.1/a b", "http:///no-host", "javascript:alert(1)"])
+def test_webhook_urls_that_are_not_plain_http_are_refused_also_when_called_directly(url, tmp_path):
+    from genesis_core.lm.analytics import AnalyticsConfig
+    from genesis_core.store.webhook import WebhookError
+
+    with pytest.raises(WebhookError):
+        WebhookNotifier(url, "run")
+    with pytest.raises(ValueError):
+        AnalyticsConfig(webhook=url)
