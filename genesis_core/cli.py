@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from genesis_core import __version__
@@ -114,9 +115,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    import yaml
-
-    from genesis_core.config import to_dict
+    from genesis_core.config import mapping_text, to_dict
     from genesis_core.registry import TASKS
 
     if not args.task:
@@ -125,7 +124,7 @@ def cmd_config(args: argparse.Namespace) -> int:
             print(f"{name:24s} {cls.description}")
         return 0
     cfg = TASKS.get(args.task).config_cls()
-    print(yaml.safe_dump(to_dict(cfg), sort_keys=False), end="")
+    print(mapping_text(to_dict(cfg), args.format), end="")
     return 0
 
 
@@ -224,7 +223,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m genesis_core",
+    invoked = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    p = argparse.ArgumentParser(prog="genesis" if invoked == "genesis" else "python -m genesis_core",
                                 description="Genesis Workbench, headless. The workspace is $GENESIS_HOME "
                                             "(default ./workspace).")
     p.add_argument("--version", action="version", version=f"genesis_core {__version__}")
@@ -246,36 +246,62 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--foreground", action="store_true", help="train in this process, not as a job")
     t.set_defaults(func=cmd_train)
 
-    c = sub.add_parser("config", help="list tasks, or print a task's default config as YAML")
+    c = sub.add_parser("config", help="list tasks, or print a task's default config (YAML, TOML or JSON)",
+                       description="Without a task: the tasks there are. With one: its default config, to edit "
+                                   "and pass to `train --config` (the file's extension says its format).")
     c.add_argument("task", nargs="?", help="task name; omit to list the tasks")
+    c.add_argument("--format", "-f", choices=["yaml", "toml", "json"], default="yaml",
+                   help="how to write the config (default yaml)")
     c.set_defaults(func=cmd_config)
 
     j = sub.add_parser("jobs", help="list, show, cancel, resume, retry, wait for jobs, or read their logs",
-                       description="list: all jobs, newest first. show: one job's state. cancel: stop gracefully "
-                                   "(checkpoint first). resume: continue a failed or cancelled job from its "
-                                   "last checkpoint. retry: start its config again as a new run. wait: follow "
-                                   "a job until it ends. logs: the tail of its worker log.")
-    j.add_argument("action", choices=["list", "show", "cancel", "resume", "retry", "wait", "logs"])
-    j.add_argument("job_id", nargs="?")
-    j.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"])
-    j.add_argument("--limit", type=int, default=50)
-    j.add_argument("--lines", type=int, default=40, help="log lines to show")
-    j.add_argument("--detach", action="store_true", help="do not follow after resume/retry")
-    j.set_defaults(func=cmd_jobs, late_positionals=("job_id",))
+                       description="Background jobs of this workspace. `jobs ACTION --help` for each action.")
+    jobs = j.add_subparsers(dest="action", required=True, metavar="ACTION")
+    job_id = {"metavar": "JOB_ID", "help": "the job's id (from `jobs list`)"}
+    jl = jobs.add_parser("list", help="all jobs, newest first, with where each queued job stands",
+                         description="All jobs, newest first: status, progress, ETA, and for a queued job its "
+                                     "place in line and what it waits for.")
+    jl.add_argument("--status", choices=["queued", "running", "succeeded", "failed", "cancelled"],
+                    help="only jobs with this status")
+    jl.add_argument("--limit", type=int, default=50, help="at most this many jobs (default 50)")
+    for name, text in (("show", "one job's state, as JSON"),
+                       ("cancel", "stop a job: it checkpoints, then ends; its slot frees for the next"),
+                       ("wait", "follow a job with a progress bar until it ends (Ctrl-C stops following)")):
+        jobs.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".").add_argument("job_id", **job_id)
+    for name, text in (("resume", "continue a failed or cancelled job from its last checkpoint"),
+                       ("retry", "start a job's config again, as a new run")):
+        a = jobs.add_parser(name, help=text, description=text[0].upper() + text[1:] + ", then follow it.")
+        a.add_argument("job_id", **job_id)
+        a.add_argument("--detach", action="store_true", help="do not follow the job after starting it")
+    jg = jobs.add_parser("logs", help="the tail of a job's worker log", description="The tail of a job's worker log.")
+    jg.add_argument("job_id", **job_id)
+    jg.add_argument("--lines", type=int, default=40, help="log lines to show (default 40)")
+    j.set_defaults(func=cmd_jobs, job_id=None, status=None, limit=50, lines=40, detach=False)
 
     r = sub.add_parser("runs", help="list, show, delete, tag runs or mark them as favorites",
-                       description="list: runs, newest first (filter with --task, --tag, --favorites). show: a "
-                                   "run's metadata, latest metrics and artifacts. delete: remove a run (--yes). "
-                                   "tag RUN TAG: add a tag. favorite RUN [--off]: mark or unmark.")
-    r.add_argument("action", choices=["list", "show", "delete", "tag", "favorite"])
-    r.add_argument("run_id", nargs="?")
-    r.add_argument("value", nargs="?", help="the tag, for `tag`")
-    r.add_argument("--task")
-    r.add_argument("--tag")
-    r.add_argument("--favorites", action="store_true")
-    r.add_argument("--off", action="store_true", help="with favorite: unmark")
-    r.add_argument("--yes", action="store_true", help="with delete: confirm")
-    r.set_defaults(func=cmd_runs, late_positionals=("run_id", "value"))
+                       description="Runs of this workspace (folders under runs/). `runs ACTION --help` for each.")
+    runs = r.add_subparsers(dest="action", required=True, metavar="ACTION")
+    run_id = {"metavar": "RUN_ID", "help": "the run's id (from `runs list`)"}
+    rl = runs.add_parser("list", help="runs, newest first (a damaged run is listed as such)",
+                         description="Runs, newest first, filtered by task, tag or favorite.")
+    rl.add_argument("--task", help="only runs of this task")
+    rl.add_argument("--tag", help="only runs with this tag")
+    rl.add_argument("--favorites", action="store_true", help="only favorite runs")
+    runs.add_parser("show", help="a run's metadata, latest metrics and artifacts",
+                    description="A run's metadata, latest metrics and artifacts, as JSON.").add_argument("run_id",
+                                                                                                         **run_id)
+    rd = runs.add_parser("delete", help="remove a run: checkpoints, metrics, artifacts",
+                         description="Remove a run for good (its checkpoints, metrics and artifacts).")
+    rd.add_argument("run_id", **run_id)
+    rd.add_argument("--yes", action="store_true", help="confirm the deletion")
+    rt = runs.add_parser("tag", help="add a tag to a run", description="Add a tag to a run.")
+    rt.add_argument("run_id", **run_id)
+    rt.add_argument("value", metavar="TAG", help="the tag to add")
+    rf = runs.add_parser("favorite", help="mark a run as a favorite (or unmark it with --off)",
+                         description="Mark a run as a favorite, or unmark it with --off.")
+    rf.add_argument("run_id", **run_id)
+    rf.add_argument("--off", action="store_true", help="unmark instead")
+    r.set_defaults(func=cmd_runs, run_id=None, value=None, task=None, tag=None, favorites=False, off=False, yes=False)
 
     for name in COMMANDS.names():  # the labs' own subcommands
         COMMANDS.get(name)(sub)

@@ -198,21 +198,27 @@ def parse_mapping(text: str, suffix: str = ".yaml", source: str = "the config") 
 
 def write_mapping(data: dict[str, Any], path: str | Path) -> None:
     """Write a dict as YAML, TOML or JSON (format chosen by extension), atomically."""
-    import tomli_w
-
     from genesis_core.store.files import atomic_write_text
 
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in (".yaml", ".yml"):
-        text = yaml.safe_dump(data, sort_keys=False)
-    elif suffix == ".toml":
-        text = tomli_w.dumps(_drop_none(data))
-    elif suffix == ".json":
-        text = json.dumps(data, indent=2)
-    else:
+    fmt = {".yaml": "yaml", ".yml": "yaml", ".toml": "toml", ".json": "json"}.get(suffix)
+    if fmt is None:
         raise ConfigError(f"{path}: unknown config format {suffix!r}; use .yaml, .toml or .json")
-    atomic_write_text(path, text)
+    atomic_write_text(path, mapping_text(data, fmt))
+
+
+def mapping_text(data: dict[str, Any], fmt: str = "yaml") -> str:
+    """A dict as YAML, TOML or JSON text (each reads back with `read_mapping`)."""
+    import tomli_w
+
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=False)
+    if fmt == "toml":
+        return tomli_w.dumps(_drop_none(data))
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    raise ConfigError(f"unknown config format {fmt!r}; use yaml, toml or json")
 
 
 def _drop_none(d: Any) -> Any:

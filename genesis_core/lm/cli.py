@@ -20,8 +20,8 @@ from genesis_core.registry import COMMANDS
 def add_lm_commands(sub) -> None:
     p = sub.add_parser("lm", help="language models: go/no-go evaluation, samples, loss events, corpus",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["eval", "sample", "events", "corpus"])
-    p.add_argument("run_id", nargs="?")
+    p.add_argument("action", choices=["eval", "sample", "events", "corpus"], help="what to do (see above)")
+    p.add_argument("run_id", nargs="?", help="the language-model run (eval, sample, events)")
     p.add_argument("--bytes", type=int, default=4096, help="eval: held-out bytes per language")
     p.add_argument("--margin", type=float, default=0.0, help="eval: bits per byte below unigram needed for GO")
     p.add_argument("--prompt", default="", help="sample: text to continue")

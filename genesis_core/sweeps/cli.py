@@ -23,7 +23,7 @@ from genesis_core.registry import COMMANDS
 def add_sweep_commands(sub) -> None:
     p = sub.add_parser("sweep", help="hyperparameter sweeps with Optuna: run, list, show, cancel",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["run", "list", "show", "cancel"])
+    p.add_argument("action", choices=["run", "list", "show", "cancel"], help="what to do (see above)")
     p.add_argument("target", nargs="?", help="run: the sweep file; show/cancel: the sweep id")
     p.add_argument("--wait", action="store_true", help="run: follow the sweep and print the best trial")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run: override a key of the file")

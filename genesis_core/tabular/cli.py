@@ -65,35 +65,39 @@ def add_tabular_commands(sub) -> None:
     g.add_argument("--budget", type=float, default=600.0, help="auto, --tune: seconds for all candidates (or trials)")
     g.add_argument("--tune", type=int, default=0, metavar="N",
                    help="N Optuna trials of the chosen generator's hyperparameters, scored on held-out rows")
-    g.add_argument("--epsilon", type=float, default=0.0)
-    g.add_argument("--epochs", type=int, default=300)
-    g.add_argument("--target", default="")
-    g.add_argument("--sensitive", default="")
-    g.add_argument("--quasi-identifiers", default="")
+    g.add_argument("--epsilon", type=float, default=0.0,
+                   help="differential privacy budget (with mst, dp_tvae or auto); 0: not private")
+    g.add_argument("--epochs", type=int, default=300, help="training epochs of the neural generators")
+    g.add_argument("--target", default="", help="a column to predict, for the ML-utility figures of the report")
+    g.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
+    g.add_argument("--quasi-identifiers", default="",
+                   help="columns that together could identify a person, comma-separated (k-anonymity, attacks)")
     g.add_argument("--column-type", action="append", default=[], metavar="COLUMN=KIND",
                    help="override an inferred type (repeatable): age=numerical, code=categorical, "
                         "born=datetime@%%d.%%m.%%Y")
     g.add_argument("--personal-data", choices=["replace", "drop"], default="replace",
                    help="names, emails, phone numbers: replaced by fake values (default) or left out")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same table)")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("report", help="quality and privacy report of a synthetic table against the real one",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("-r", "--real", required=True)
-    r.add_argument("-s", "--synthetic", required=True)
-    r.add_argument("--holdout", help="real rows the generator never saw (for DCR share and membership AUC)")
-    r.add_argument("--target", default="")
-    r.add_argument("--sensitive", default="")
-    r.add_argument("--quasi-identifiers", default="")
+    r.add_argument("-r", "--real", required=True, help="the real table the generator was fit on (CSV or Parquet)")
+    r.add_argument("-s", "--synthetic", required=True, help="the synthetic table to score")
+    r.add_argument("--holdout", help="real rows the generator never saw (for DCR share and membership AUC); "
+                                     "`generate --holdout-fraction F` writes them beside its output")
+    r.add_argument("--target", default="", help="a column to predict, for the ML-utility figures")
+    r.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
+    r.add_argument("--quasi-identifiers", default="", help="columns that together could identify a person")
     r.add_argument("-o", "--output", required=True, help="report.html (a .json is written beside it)")
     r.set_defaults(func=cmd_report)
     a = sub.add_parser("privacy-audit", help="privacy figures of a synthetic table; optional k-anonymity enforcement",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("-r", "--real", required=True)
-    a.add_argument("-s", "--synthetic", required=True)
-    a.add_argument("--holdout")
-    a.add_argument("--quasi-identifiers", default="")
-    a.add_argument("--sensitive", default="")
+    a.add_argument("-r", "--real", required=True, help="the real table the generator was fit on")
+    a.add_argument("-s", "--synthetic", required=True, help="the synthetic table to audit")
+    a.add_argument("--holdout", help="real rows the generator never saw (membership and DCR baselines); "
+                                     "`generate --holdout-fraction F` writes them beside its output")
+    a.add_argument("--quasi-identifiers", default="", help="columns that together could identify a person")
+    a.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
     a.add_argument("--enforce-k", type=int, default=0, help="generalise and suppress until every group has k rows")
     a.add_argument("-o", "--output", help="with --enforce-k: the released CSV")
     a.set_defaults(func=cmd_audit)
@@ -166,6 +170,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
             report = synthesize(cfg, Path(tmp), progress)
             os.replace(Path(tmp) / "synthetic.csv", out)  # same folder: each file appears whole or not at all
+            if (Path(tmp) / "holdout.csv").exists():
+                os.replace(Path(tmp) / "holdout.csv", out.with_suffix(".holdout.csv"))
             if cfg.report:
                 os.replace(Path(tmp) / "report.html", out.with_suffix(".report.html"))
                 os.replace(Path(tmp) / "report.json", out.with_suffix(".report.json"))
@@ -175,6 +181,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     _print_plan(m)
     print(f"wrote {out} ({m['rows_synthetic']} {m.get('unit', 'rows')}, {m['generator']}: {m['reason']}; "
           f"{m['generate_s']:.1f} s)")
+    if out.with_suffix(".holdout.csv").exists() and m.get("rows_holdout"):
+        print(f"held-out rows: {out.with_suffix('.holdout.csv')} (pass it to report / privacy-audit --holdout)")
     if cfg.report:
         if m.get("kind") == "sequences":
             print_sequence_figures(report)

@@ -85,6 +85,7 @@ def make_generator(name: str, seed: int = 0, epochs: int = 300, **options: Any) 
 class TabularGenerator(abc.ABC):
     name: ClassVar[str] = ""
     private: ClassVar[bool] = False  # trained with differential privacy end to end
+    imputer: ClassVar[str] = "boosted"  # how point-mass rows of a numerical column are imputed (codec.encode)
 
     def __init__(self, seed: int = 0, epochs: int = 300, **options: Any):
         self.seed, self.epochs, self.options = seed, epochs, options
@@ -116,7 +117,7 @@ class TabularGenerator(abc.ABC):
         self.fixed = [FixedCombinations(tuple(cols), tuple(map(tuple, pd.DataFrame(
             {c: category_text(frame[c]) for c in cols}).dropna().drop_duplicates().itertuples(index=False))))
             for cols in fixed_combinations]
-        model_frame = self.codec.encode(frame, self.seed, row_local=self.private)
+        model_frame = self.codec.encode(frame, self.seed, row_local=self.private, imputer=self.imputer)
         if len(model_frame.columns) == 0:
             raise GeneratorError("no column is left to synthesise (every column is an id, free text or personal data)")
         self._fit(model_frame, progress or (lambda *a: None))
@@ -292,13 +293,20 @@ class GaussianCopulaGenerator(SDVGenerator):
     """SDV's Gaussian copula: each column's marginal, correlations through a multivariate normal."""
 
     name = "gaussian_copula"
+    imputer: ClassVar[str] = "linear"  # a copula models linear relations on normal scores: a linear imputation is what it uses
     KDE_ROWS = 1000  # up to this many rows the marginals are Gaussian KDEs (measured best; their cost grows as n²)
 
     def _build(self, metadata, rows: int):
         from sdv.single_table import GaussianCopulaSynthesizer
 
         default = "gaussian_kde" if rows <= self.KDE_ROWS else "beta"
-        return GaussianCopulaSynthesizer(metadata, **{"default_distribution": default, **self.options})
+        # SDV encodes a category as a uniform draw within its frequency's interval of [0, 1], so a categorical
+        # column's marginal is exactly uniform: fitting a beta to it (SDV's default) only costs time, most on
+        # tables with many point-mass companion columns
+        uniform = {c.name: "uniform" for c in self.model_schema if c.kind == "categorical"}
+        options = dict(self.options)
+        options["numerical_distributions"] = {**uniform, **(options.get("numerical_distributions") or {})}
+        return GaussianCopulaSynthesizer(metadata, **{"default_distribution": default, **options})
 
     @classmethod
     def search_space(cls, trial, rows: int) -> dict[str, Any]:

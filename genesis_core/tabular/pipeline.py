@@ -157,6 +157,8 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     synth = gen.sample(rows, constraints=constraints_from(config))
     # written as the input was: its delimiter (a table read with ';' keeps ';')
     atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
+    if holdout is not None:  # the rows the generator never saw, for `report` / `privacy-audit --holdout`
+        atomic_write_text(out_dir / "holdout.csv", table_text(holdout, **info.write_options()))
     plan = sch.column_plan(schema)
     meta = {"generator": name, "reason": reason, "leaderboard": leaderboard, "tuning": tuning,
             "options": {"epochs": epochs, **{k: v for k, v in options.items() if k != "bounds"}}, "rows_input": len(raw),
