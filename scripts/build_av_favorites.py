@@ -1,7 +1,11 @@
-"""Rebuild what the Audio → Video page shows on a fresh install: a small trained AudioToVideoNet in
-favorites/av/model/ (weights + JSON, no optimizer state) and a few rendered clips (mp4, H.264 + AAC).
+"""Build what the Audio → Video page shows on a fresh install: a small trained AudioToVideoNet (weights + JSON,
+no optimizer state) and a few rendered clips (mp4, H.264 + AAC).
 
-    .venv/bin/python scripts/build_av_favorites.py [--steps 600] [--clips 3]
+    .venv/bin/python scripts/build_av_favorites.py [--steps 600] [--clips 3] [--out DIR | --replace]
+
+By default it writes to a new folder (favorites/av-new-TIMESTAMP/) and leaves the shipped favorites/av/ as it is:
+compare, then move it into place, or pass --replace to swap favorites/av/ for the new build (atomically, once the
+build is complete).
 """
 
 from __future__ import annotations
@@ -28,11 +32,18 @@ def main() -> None:
     from genesis_core.training.loading import load_model
     from genesis_core.training.trainer import Trainer
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=600)
-    p.add_argument("--clips", type=int, default=3)
+    import time
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--steps", type=int, default=600, help="training steps of the shipped model")
+    p.add_argument("--clips", type=int, default=3, help="rendered example clips")
+    p.add_argument("--out", type=Path, help="the folder to write (it must not exist yet)")
+    p.add_argument("--replace", action="store_true", help="replace favorites/av/ with the new build when done")
     args = p.parse_args()
-    out = ROOT / "favorites" / "av"
+    shipped = ROOT / "favorites" / "av"
+    out = args.out or ROOT / "favorites" / f"av-new-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists():
+        p.error(f"{out} exists; give a new folder with --out (nothing was written)")
     cfg = {"task": "audio_to_video", "name": "shipped a2v beat_pulse",
            "data": {"clip": {"visualizer": "beat_pulse", "size": 32}},
            "trainer": {"steps": args.steps, "device": "cpu", "eval_every": args.steps, "preview_every": 0,
@@ -43,8 +54,6 @@ def main() -> None:
     trainer = Trainer(cls(from_dict(cls.config_cls, cfg), torch.device("cpu")), run, progress_bar=True)
     result = trainer.fit()
     print({k: round(v, 3) for k, v in result.eval_metrics.items()})
-    if out.exists():
-        shutil.rmtree(out)
     (out / "model").mkdir(parents=True)
     latest = run.latest_checkpoint()
     for name in ("meta.json", "model.safetensors"):
@@ -58,7 +67,14 @@ def main() -> None:
         key = track.key.replace("#", "sharp")
         (out / f"clip_{i + 1}_{int(track.tempo)}bpm_{key}_{track.scale}.mp4").write_bytes(
             encode_mp4(frames, 24, track.wave, 16000))
-    print(f"wrote {out}")
+    if args.replace:  # the old one moves aside first, then the new one into place: never a half-built folder
+        old = shipped.with_name(f".av-old-{time.strftime('%Y%m%d-%H%M%S')}")
+        if shipped.exists():
+            shipped.rename(old)
+        out.rename(shipped)
+        shutil.rmtree(old, ignore_errors=True)
+        out = shipped
+    print(f"wrote {out}" + ("" if args.replace else f" (the shipped {shipped} is unchanged; --replace swaps it)"))
 
 
 if __name__ == "__main__":

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.timeouts import SCALE
+
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -37,3 +39,10 @@ def workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("GENESIS_DEVICE", "cpu")
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
     return Workspace(home)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """pytest-timeout's limit (pytest.ini) scaled by the one factor of every wait (tests/timeouts.py)."""
+    if getattr(config.option, "timeout", None):
+        config.option.timeout = float(config.option.timeout) * SCALE

@@ -8,9 +8,10 @@ import pytest
 import yaml
 
 from genesis_core.vision.tasks import ImageAutoencoderConfig
+from tests.timeouts import scaled
 
 
-def cli(*args, timeout=180):
+def cli(*args, timeout=scaled(180)):
     return subprocess.run([sys.executable, "-m", "genesis_core", *args], capture_output=True, text=True,
                           timeout=timeout, env=os.environ.copy())
 

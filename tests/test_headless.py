@@ -2,18 +2,19 @@
 
 import subprocess
 import sys
+from tests.timeouts import scaled
 
 
 def test_core_imports_without_streamlit():
     code = ("import sys, genesis_core, genesis_core.jobs.api, genesis_core.training.trainer, genesis_core.cli;"
             "from genesis_core.registry import load_plugins; load_plugins();"
             "print('streamlit' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=scaled(120))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
 
 
 def test_package_import_does_not_load_torch():
     out = subprocess.run([sys.executable, "-c", "import sys, genesis_core; print('torch' in sys.modules)"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=scaled(60))
     assert out.stdout.strip() == "False"

@@ -6,6 +6,7 @@ import pytest
 
 from genesis_core.jobs import api
 from tests.test_cli import cli
+from tests.timeouts import scaled
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +30,7 @@ def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_pat
     monkeypatch.setenv("GENESIS_MAX_JOBS_CPU", "2")
     path = tmp_path / "sweep.yaml"
     path.write_text(SWEEP)
-    out = cli("sweep", "run", str(path), "--wait", timeout=400)
+    out = cli("sweep", "run", str(path), "--wait", timeout=scaled(400))
     assert out.returncode == 0, out.stderr
     assert "best: trial" in out.stdout and '"latent_dim"' in out.stdout
     (sweep,) = workspace.list_runs(task="sweep")

@@ -31,8 +31,9 @@ def audio_features(wave: np.ndarray | torch.Tensor, sample_rate: int, fps: float
     hop = max(1, sample_rate // 100)
     key = (sample_rate, hop, n_mels)
     if key not in _MEL:
-        _MEL[key] = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=max(512, 4 * hop), hop_length=hop,
-                                                         n_mels=n_mels, center=True, power=2.0)
+        with torch.device("cpu"):  # never a meta-device transform in the cache (models' shape checks use meta)
+            _MEL[key] = torchaudio.transforms.MelSpectrogram(sample_rate, n_fft=max(512, 4 * hop), hop_length=hop,
+                                                             n_mels=n_mels, center=True, power=2.0)
     power = _MEL[key](x).T  # (T_10ms, n_mels)
     edges = np.floor(np.arange(frames + 1) * sample_rate / fps / hop).astype(int)
     edges = np.clip(edges, 0, len(power) - 1)

@@ -143,7 +143,7 @@ def cancel(job_id: str, workspace: Workspace | None = None) -> Job:
             if job.status == "queued":
                 store.update(job_id, status="cancelled", finished=time.time())
             elif job.status == "running":
-                store.update(job_id, cancel_requested=1)
+                store.update(job_id, cancel_requested=1, cancel_at=job.cancel_at or time.time())
             else:
                 raise JobStateError(f"job {job_id} is already {job.status}")
         if job.status == "running" and job.pid:

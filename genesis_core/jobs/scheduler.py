@@ -11,6 +11,7 @@ never a fork), so they outlive the page, the tab and the app that started them.
 from __future__ import annotations
 
 import os
+import signal
 import time
 from collections import Counter
 
@@ -24,6 +25,7 @@ from genesis_core.store.workspace import Workspace
 
 HEARTBEAT_INTERVAL_S = 1.0
 STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
+CANCEL_GRACE_S = float(os.environ.get("GENESIS_CANCEL_GRACE_S", "6"))  # a cancelled worker's time to checkpoint
 STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its job
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
 SHORT_JOB_SLOTS = 1  # per device, beside the training slots: a synthesis never waits behind a long training run
@@ -95,6 +97,30 @@ def _worker_gone(job: Job, now: float) -> str | None:
     return None
 
 
+def _overdue_cancel(job: Job, now: float) -> bool:
+    return (job.backend == "local" and job.cancel_requested and job.cancel_at is not None
+            and now - job.cancel_at > CANCEL_GRACE_S + 5 and process_alive(job.pid, job.pid_started))
+
+
+def _kill_worker_group(job: Job) -> None:
+    """SIGKILL a local worker and everything it started (its own session: DataLoader workers, candidates)."""
+    try:
+        proc = psutil.Process(job.pid)
+        children = proc.children(recursive=True)
+    except psutil.Error:
+        return
+    try:
+        if os.getpgid(job.pid) == job.pid:
+            os.killpg(job.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for p in [proc, *children]:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
 def launch(job: Job, workspace: Workspace) -> None:
     """Start the job's worker on its backend (jobs/backends.py)."""
     BACKENDS.get(job.backend)().launch(job, workspace)
@@ -112,7 +138,15 @@ def tick(workspace: Workspace | None = None) -> list[str]:
             running = store.list("running")
             for job in running:
                 reason = _worker_gone(job, now)
+                if not reason and _overdue_cancel(job, now):
+                    _kill_worker_group(job)  # it ignored the cancel and its own watchdog: stop it from here
+                    store.finish(job.id, "cancelled", f"stopped {now - job.cancel_at:.0f} s after the cancel request "
+                                                      "(it did not stop by itself); its last checkpoint is kept")
+                    continue
                 if not reason:
+                    continue
+                if job.cancel_requested:  # it died while stopping (or its watchdog ended it): that is a cancel
+                    store.finish(job.id, "cancelled", "cancelled; its last checkpoint is kept")
                     continue
                 auto = int((job.config.get("trainer") or {}).get("auto_resume", 0) or 0)
                 if job.attempts < auto and not job.cancel_requested:  # a crash: continue from the checkpoint

@@ -48,7 +48,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     lane TEXT NOT NULL DEFAULT 'train',
     backend TEXT NOT NULL DEFAULT 'local',
-    backend_address TEXT NOT NULL DEFAULT ''
+    backend_address TEXT NOT NULL DEFAULT '',
+    cancel_at REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
@@ -56,6 +57,7 @@ _MIGRATIONS = {  # columns added later
     "lane": "ALTER TABLE jobs ADD COLUMN lane TEXT NOT NULL DEFAULT 'train'",
     "backend": "ALTER TABLE jobs ADD COLUMN backend TEXT NOT NULL DEFAULT 'local'",
     "backend_address": "ALTER TABLE jobs ADD COLUMN backend_address TEXT NOT NULL DEFAULT ''",
+    "cancel_at": "ALTER TABLE jobs ADD COLUMN cancel_at REAL",
 }
 
 
@@ -94,6 +96,7 @@ class Job:
     lane: str = "train"  # train: long training runs; short: jobs that run beside them (synthesis, analyses)
     backend: str = "local"  # where its worker runs (jobs/backends.py)
     backend_address: str = ""  # the Ray cluster's address ("" with ray: the workspace's local instance)
+    cancel_at: float | None = None  # when a cancel was asked for (the grace period counts from here)
 
     @property
     def progress(self) -> float:

@@ -46,10 +46,11 @@ class RunLock:
 
 
 def _heartbeat_loop(store_path, job_id: str, stop_event: threading.Event, done: threading.Event) -> None:
-    from genesis_core.jobs.scheduler import HEARTBEAT_INTERVAL_S
+    from genesis_core.jobs.scheduler import CANCEL_GRACE_S, HEARTBEAT_INTERVAL_S
     from genesis_core.jobs.store import JobStore
 
     store = JobStore(store_path)
+    stopping_since = None
     try:
         while not done.wait(HEARTBEAT_INTERVAL_S):
             try:
@@ -58,8 +59,34 @@ def _heartbeat_loop(store_path, job_id: str, stop_event: threading.Event, done: 
                     stop_event.set()
             except Exception as exc:  # a locked database must not kill the training
                 _log(f"heartbeat skipped: {exc}")
+            if stop_event.is_set():
+                stopping_since = stopping_since or time.monotonic()
+                if time.monotonic() - stopping_since > CANCEL_GRACE_S:
+                    _end_now(store, job_id, time.monotonic() - stopping_since)
     finally:
         store.close()
+
+
+def _end_now(store, job_id: str, waited: float) -> None:
+    """A cancelled job still busy after the grace period (a long evaluation, an SDV fit, a scoring step with no
+    stop point): mark it cancelled, its last checkpoint kept, and end this worker and everything it started."""
+    import psutil
+
+    _log(f"still busy {waited:.0f} s after the stop request: ending the worker now; the last checkpoint is kept")
+    try:
+        store.finish(job_id, "cancelled", f"stopped {waited:.0f} s after the cancel request (the job had no stop "
+                                          "point in its current phase); its last checkpoint is kept")
+        store.close()
+    except Exception as exc:  # the reconciler marks it cancelled instead (the cancel request is recorded)
+        _log(f"could not record the cancel: {exc}")
+    me = psutil.Process()
+    for child in me.children(recursive=True):
+        try:
+            child.kill()
+        except psutil.Error:
+            pass
+    sys.stdout.flush()
+    os._exit(143)
 
 
 def run_job(job_id: str) -> int:

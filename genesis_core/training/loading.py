@@ -61,9 +61,8 @@ def _check_sizes(task: Any, path: Path) -> None:
     try:
         with torch.device("meta"):
             planned = {k: tuple(v.shape) for k, v in task.build_model().state_dict().items()}
-    except (RuntimeError, NotImplementedError, ValueError, TypeError, MemoryError) as exc:
-        raise ckpt.CheckpointError(f"{path}: its config does not build a model here "
-                                   f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}).") from exc
+    except (RuntimeError, NotImplementedError, ValueError, TypeError):
+        return  # a model that cannot be built without data (a real build follows and is checked by load_state_dict)
     for key, shape in planned.items():
         if key in shapes and shapes[key] != shape:
             raise ckpt.CheckpointError(f"{path}: its config asks for {key} of shape {list(shape)}, but the weights "

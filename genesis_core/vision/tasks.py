@@ -78,7 +78,7 @@ def pca_basis(images: torch.Tensor, k: int, key: tuple = ()) -> tuple[torch.Tens
     basis = torch.zeros(k, flat.shape[1])
     basis[:rank] = torch.from_numpy(pca.components_).float()
     out = basis, torch.from_numpy(pca.mean_).float()
-    if key:
+    if key and not basis.is_meta:  # a shape check builds models on the meta device: never cache its tensors
         _PCA_BASES[(*key, k)] = out
     return out
 

@@ -39,3 +39,31 @@ def test_parts_are_swappable(bridge):
 def test_clap_backend_fails_clearly_without_local_weights():
     with pytest.raises(ValueError, match="clap"):
         AudioToVideoNet(AudioToVideoConfig(audio_encoder="clap"), features=34, size=32)
+
+
+@pytest.mark.slow
+def test_the_favorites_builder_writes_a_new_folder_and_leaves_the_shipped_files_alone(tmp_path):
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.timeouts import scaled
+
+    root = Path(__file__).resolve().parents[2]
+    shipped = root / "favorites" / "av"
+
+    def digest() -> dict:
+        return {p.relative_to(shipped).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                for p in sorted(shipped.rglob("*")) if p.is_file()}
+
+    before = digest()
+    out = tmp_path / "av-build"
+    done = subprocess.run([sys.executable, str(root / "scripts" / "build_av_favorites.py"), "--steps", "2",
+                           "--clips", "1", "--out", str(out)], capture_output=True, text=True, timeout=scaled(300))
+    assert done.returncode == 0, done.stderr
+    assert (out / "model" / "model.safetensors").exists() and len(list(out.glob("clip_*.mp4"))) == 1
+    assert digest() == before  # the shipped model and clips are untouched
+    again = subprocess.run([sys.executable, str(root / "scripts" / "build_av_favorites.py"), "--out", str(out)],
+                           capture_output=True, text=True, timeout=scaled(120))
+    assert again.returncode == 2 and "exists" in again.stderr

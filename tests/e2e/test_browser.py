@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from tests.timeouts import scaled
 
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,12 +29,15 @@ def free_port() -> int:
 @pytest.fixture
 def page():
     """A page of Debian's chromium, driven by Playwright."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=scaled(10_000))  # no fixed few-second wait for UI state: one factor for all
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM,
                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield browser.new_page(viewport={"width": 1400, "height": 1100})
+        tab = browser.new_page(viewport={"width": 1400, "height": 1100})
+        tab.set_default_timeout(scaled(30_000))
+        yield tab
         browser.close()
 
 
@@ -46,7 +50,7 @@ def server(workspace):
         cwd=ROOT, env=os.environ.copy(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + scaled(60)
     while time.monotonic() < deadline:
         try:
             urllib.request.urlopen(url + "/_stcore/health", timeout=1)
@@ -59,7 +63,7 @@ def server(workspace):
     yield url
     proc.terminate()
     try:
-        proc.wait(timeout=10)
+        proc.wait(timeout=scaled(10))
     except subprocess.TimeoutExpired:
         proc.kill()
 
@@ -71,19 +75,19 @@ def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace, page):
 
     # a deep link opens the page inside the app's frame (router, sidebar), not on its own
     page.goto(server + "/runs")
-    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Active jobs")).to_be_visible(timeout=30_000)
-    expect(page.get_by_text("Device: cpu")).to_be_visible()
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=scaled(60_000))
+    expect(page.get_by_text("Active jobs")).to_be_visible(timeout=scaled(30_000))
+    expect(page.get_by_text("Device: cpu")).to_be_visible(timeout=scaled(60_000))  # looked up in a thread
     page.goto(server)
-    expect(page.get_by_role("heading", name="Genesis Workbench")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Genesis Workbench")).to_be_visible(timeout=scaled(60_000))
     page.get_by_role("button", name="Train a digits autoencoder on the defaults").click()
-    expect(page.get_by_text("Started job")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Started job")).to_be_visible(timeout=scaled(60_000))
     page.get_by_text("Watch it on the Jobs page").click()
-    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=scaled(30_000))
     # the live fragment refreshes every 2 s until the log shows the end of training
     steps = ImageAutoencoderConfig().trainer.steps
-    expect(page.get_by_text(f"training finished at step {steps}/{steps}")).to_be_visible(timeout=180_000)
-    expect(page.get_by_text("✔ digits autoencoder (defaults)")).to_be_visible(timeout=10_000)
+    expect(page.get_by_text(f"training finished at step {steps}/{steps}")).to_be_visible(timeout=scaled(180_000))
+    expect(page.get_by_text("✔ digits autoencoder (defaults)")).to_be_visible(timeout=scaled(10_000))
     page.screenshot(path=str(workspace.root / "jobs-page.png"), full_page=True)
     from genesis_core.jobs import api
     (job,) = api.list_jobs(workspace)
@@ -97,18 +101,18 @@ def test_latent_explorer_decodes_sliders_and_projects_in_a_real_browser(server, 
 
     run, _ = train(workspace, config(steps=60, name="browser ae", model={"latent_dim": 3, "channels": 8}))
     page.goto(f"{server}/latent?model={run.id}")
-    expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Decoded from the sliders")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Latent explorer")).to_be_visible(timeout=scaled(60_000))
+    expect(page.get_by_text("Decoded from the sliders")).to_be_visible(timeout=scaled(60_000))
     decoded = page.locator('[data-testid="stImage"]').filter(has_text="Decoded from the sliders").locator("img")
     before = decoded.get_attribute("src")
     slider = page.get_by_role("slider", name="z[0]")
     slider.focus()
     for _ in range(10):
         page.keyboard.press("ArrowRight")
-    expect(decoded).not_to_have_attribute("src", before, timeout=30_000)  # the image follows the slider
+    expect(decoded).not_to_have_attribute("src", before, timeout=scaled(30_000))  # the image follows the slider
     views = page.locator('[data-testid="stButtonGroup"]')  # views compute only when opened
     views.get_by_text("Projection", exact=True).click()
-    expect(page.get_by_text("Trustworthiness (k = 10)")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Trustworthiness (k = 10)")).to_be_visible(timeout=scaled(60_000))
     page.screenshot(path=str(workspace.root / "latent-explorer.png"), full_page=True)
 
 
@@ -120,17 +124,17 @@ def test_synthetic_data_upload_refuses_a_bad_csv_and_previews_a_good_one(server,
     good.write_text("age;city;income\n" + "".join(f"{20 + i % 50};{'Bern' if i % 3 else 'Basel'};{1000 + 37 * i}\n"
                                                    for i in range(40)))
     page.goto(f"{server}/synthetic")
-    expect(page.get_by_role("heading", name="Synthetic data")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Synthetic data")).to_be_visible(timeout=scaled(60_000))
     page.get_by_text("my CSV or Parquet").click()
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     uploader.set_input_files(str(bad))
     expect(page.get_by_text("the header names 'a' more than once; column names must be unique.")).to_be_visible(
-        timeout=30_000)
+        timeout=scaled(30_000))
     assert not list((workspace.root / "uploads").glob("bad*")) if (workspace.root / "uploads").exists() else True
     page.get_by_role("button", name="Remove bad.csv").click()
-    expect(page.get_by_text("the header names 'a' more than once")).to_be_hidden(timeout=30_000)
+    expect(page.get_by_text("the header names 'a' more than once")).to_be_hidden(timeout=scaled(30_000))
     uploader.set_input_files(str(good))
-    expect(page.get_by_text("40 rows × 3 columns · csv · delimiter ';'")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("40 rows × 3 columns · csv · delimiter ';'")).to_be_visible(timeout=scaled(30_000))
     expect(page.get_by_text("Schema", exact=True)).to_be_visible()
     page.screenshot(path=str(workspace.root / "synthetic.png"), full_page=True)
 
@@ -154,18 +158,18 @@ def test_audio_to_video_upload_refuses_corrupt_audio_and_renders_a_wav_with_soun
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"ID3" + bytes(range(256)) * 20)
     page.goto(f"{server}/av")
-    expect(page.get_by_role("heading", name="Audio → Video")).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("heading", name="Audio → Video")).to_be_visible(timeout=scaled(60_000))
     page.get_by_text("my audio (wav, mp3, flac, ogg)").click()
     uploader = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     uploader.set_input_files(str(bad))
-    expect(page.get_by_text("the file is not audio we can decode")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("the file is not audio we can decode")).to_be_visible(timeout=scaled(30_000))
     page.get_by_role("button", name="Remove broken.mp3").click()
-    expect(page.get_by_text("the file is not audio we can decode")).to_be_hidden(timeout=30_000)
+    expect(page.get_by_text("the file is not audio we can decode")).to_be_hidden(timeout=scaled(30_000))
     uploader.set_input_files(str(good))
-    page.get_by_role("button", name="Render", exact=True).click(timeout=60_000)
-    expect(page.get_by_text("Rendered ", exact=False)).to_be_visible(timeout=90_000)
+    page.get_by_role("button", name="Render", exact=True).click(timeout=scaled(60_000))
+    expect(page.get_by_text("Rendered ", exact=False)).to_be_visible(timeout=scaled(90_000))
     video = page.locator("video").first
-    expect(video).to_be_visible(timeout=30_000)
+    expect(video).to_be_visible(timeout=scaled(30_000))
     duration = page.evaluate("""async () => { const v = document.querySelector('video');
         if (v.readyState < 1) await new Promise(r => v.addEventListener('loadedmetadata', r, {once: true}));
         return v.duration; }""")

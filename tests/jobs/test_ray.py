@@ -12,6 +12,7 @@ import pytest
 from genesis_core.jobs import api, scheduler
 from genesis_core.jobs.backends import local_cluster, stop_local_cluster
 from genesis_core.store.metrics import MetricsReader
+from tests.timeouts import scaled
 
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray package is not installed")]
@@ -21,9 +22,10 @@ pytestmark = [pytest.mark.slow,
 def cluster(workspace, monkeypatch):
     monkeypatch.setenv("GENESIS_RAY_CPUS", "2")
     monkeypatch.setenv("GENESIS_RAY_OBJECT_STORE", str(100 * 2**20))
-    address = local_cluster(workspace)
-    yield address
-    stop_local_cluster(workspace)
+    try:  # stopped whatever happens: a half-started or failed instance leaves no daemon behind
+        yield local_cluster(workspace)
+    finally:
+        stop_local_cluster(workspace)
 
 
 def ray_listeners() -> list[str]:
@@ -46,7 +48,7 @@ def test_a_job_runs_on_ray_and_nothing_listens_beyond_loopback(workspace, tiny_c
     assert listening and all(ip in ("127.0.0.1", "::ffff:127.0.0.1", "::1") for ip in listening), listening
     job = api.submit(tiny_config, workspace=workspace, backend="ray")
     assert job.backend == "ray"
-    done = api.wait(job.id, workspace, timeout=180)
+    done = api.wait(job.id, workspace, timeout=scaled(180))
     assert done.status == "succeeded", api.log_tail(done, workspace)
     assert "training finished at step 40/40" in api.log_tail(done, workspace)  # the log came back to the run
     assert len(MetricsReader(workspace.get_run(done.run_id).metrics_path).series("loss")) > 0
@@ -58,14 +60,14 @@ def test_a_killed_ray_worker_is_noticed_and_resumes_from_its_checkpoint(workspac
     config = dict(tiny_config, trainer={**tiny_config["trainer"], "steps": 600, "checkpoint_every": 20,
                                         "eval_every": 0, "auto_resume": 1})
     job = api.submit(config, workspace=workspace, backend="ray")
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + scaled(120)
     while time.monotonic() < deadline:  # until it is training and has a checkpoint to resume from
         job = api.get(job.id, workspace)
         if job.pid and job.step >= 40 and workspace.get_run(job.run_id).latest_checkpoint() is not None:
             break
         time.sleep(0.3)
     os.kill(job.pid, signal.SIGKILL)
-    final = api.wait(job.id, workspace, timeout=300)
+    final = api.wait(job.id, workspace, timeout=scaled(300))
     assert final.status == "succeeded" and final.attempts == 1, api.log_tail(final, workspace)
     events = MetricsReader(workspace.get_run(final.run_id).metrics_path).events()["kind"].tolist()
     assert "resume" in events

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from tests.test_cli import cli
+from tests.timeouts import scaled
 
 
 @pytest.mark.slow
@@ -56,7 +57,7 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
     assert meta["rows_holdout"] == 86 and meta["rows_train"] == 258 and meta["rows_synthetic"] == 344
     assert held.stdout.count("tune: trial") == 3 and "(defaults)" in held.stdout and "[good]" in held.stdout
     auto = cli("generate", "-i", "demo:penguins", "-o", str(out), "--candidates", "gaussian_copula,tvae",
-               "--epochs", "5", "--no-report", timeout=400)
+               "--epochs", "5", "--no-report", timeout=scaled(400))
     assert auto.returncode == 0, auto.stderr
     lines = [line for line in auto.stdout.splitlines() if line.startswith("auto:")]
     assert len(lines) == 2 and all("quality" in line for line in lines)

@@ -6,6 +6,7 @@ import sys
 import yaml
 
 from genesis_core.store.metrics import MetricsReader
+from tests.timeouts import scaled
 
 
 def test_torchrun_two_processes_train_one_run(workspace, tiny_config, tmp_path):
@@ -15,7 +16,7 @@ def test_torchrun_two_processes_train_one_run(workspace, tiny_config, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2",
          "-m", "genesis_core", "train", "--config", str(cfg)],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True, text=True, timeout=scaled(300),
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "world size 2" in proc.stdout
@@ -34,7 +35,7 @@ def test_a_ddp_job_runs_under_torchrun_as_a_background_job(workspace, tiny_confi
     from genesis_core.jobs import api
 
     tiny_config["trainer"].update(steps=30, eval_every=30)
-    job = api.wait(api.submit(tiny_config, nproc=2, workspace=workspace).id, workspace, timeout=300)
+    job = api.wait(api.submit(tiny_config, nproc=2, workspace=workspace).id, workspace, timeout=scaled(300))
     assert job.status == "succeeded", api.log_tail(job, workspace)
     log = api.log_tail(job, workspace)
     assert log.count("training finished at step 30/30") == 1  # only rank 0 reports

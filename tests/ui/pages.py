@@ -4,11 +4,13 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
+from tests.timeouts import scaled
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def open_page(page: str = "app.py", timeout: float = 120, **query) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+def open_page(page: str = "app.py", timeout: float | None = None, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=scaled(120) if timeout is None else timeout)
     if page != "app.py":
         at.run()  # pages with their own url_path are found only once st.navigation has registered them
         at.switch_page(page)

@@ -2,6 +2,7 @@
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
+from tests.timeouts import scaled
 
 
 def page(**query):
@@ -33,7 +34,7 @@ def test_train_button_submits_a_job(workspace):
     (job,) = api.list_jobs(workspace)
     assert job.task == "audio_to_video"
     api.cancel(job.id, workspace)
-    assert api.wait(job.id, workspace, timeout=180).status in ("cancelled", "succeeded")
+    assert api.wait(job.id, workspace, timeout=scaled(180)).status in ("cancelled", "succeeded")
 
 
 def test_the_shipped_model_renders_on_a_fresh_install(workspace):

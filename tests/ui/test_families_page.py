@@ -2,6 +2,7 @@
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
+from tests.timeouts import scaled
 
 
 def test_train_two_families_compare_them_and_explore(workspace):
@@ -14,7 +15,7 @@ def test_train_two_families_compare_them_and_explore(workspace):
         at.button(key="fam_submit").click().run()
         assert not at.exception and "Started job" in at.success[0].value
     for job in api.list_jobs(workspace):
-        final = api.wait(job.id, workspace, timeout=400)
+        final = api.wait(job.id, workspace, timeout=scaled(400))
         assert final.status == "succeeded", api.log_tail(final, workspace)
     at.run()
     assert not at.exception

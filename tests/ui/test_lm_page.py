@@ -5,6 +5,7 @@ from genesis_core.training.trainer import Trainer
 from tests.lm.helpers import tiny_lm
 from tests.ui.pages import open_page
 from tests.vision.helpers import make_task
+from tests.timeouts import scaled
 
 
 def page(**query):
@@ -29,7 +30,7 @@ def test_empty_page_starts_a_run_from_its_form(workspace):
     assert job.config["optimizer"] == "muon" and job.config["analytics"]["spike_action"] == "skip"
     assert any(b.key == f"lm_stop_{job.id}" for b in at.button)  # the new run is shown, with a Stop button
     at.button(key=f"lm_stop_{job.id}").click().run()
-    assert api.wait(job.id, workspace, timeout=120).status in ("cancelled", "succeeded")
+    assert api.wait(job.id, workspace, timeout=scaled(120)).status in ("cancelled", "succeeded")
 
 
 def test_curves_events_languages_samples_and_hyperparameters(workspace):

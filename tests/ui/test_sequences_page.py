@@ -2,6 +2,7 @@
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
+from tests.timeouts import scaled
 
 
 def test_sequences_and_related_tables_run_as_jobs_and_their_reports_read_back(workspace):
@@ -23,7 +24,7 @@ def test_sequences_and_related_tables_run_as_jobs_and_their_reports_read_back(wo
     jobs = api.list_jobs(workspace)
     assert len(jobs) == 2
     for job in jobs:
-        final = api.wait(job.id, workspace, timeout=300)
+        final = api.wait(job.id, workspace, timeout=scaled(300))
         assert final.status == "succeeded", api.log_tail(final, workspace)
     at.run()
     assert not at.exception

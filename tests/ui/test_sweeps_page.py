@@ -2,6 +2,7 @@
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
+from tests.timeouts import scaled
 
 
 def test_sweeps_page_starts_a_sweep_shows_its_trials_and_trains_the_best(workspace, monkeypatch):
@@ -19,7 +20,7 @@ def test_sweeps_page_starts_a_sweep_shows_its_trials_and_trains_the_best(workspa
     at.button(key="sw_submit").click().run()
     assert not at.exception and "Started job" in at.success[0].value
     driver = next(j for j in api.list_jobs(workspace) if j.task == "sweep")
-    assert api.wait(driver.id, workspace, timeout=300).status == "succeeded"
+    assert api.wait(driver.id, workspace, timeout=scaled(300)).status == "succeeded"
     at.run()
     assert not at.exception
     trials = next(d.value for d in at.dataframe if "state" in d.value.columns)

@@ -2,6 +2,7 @@
 
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
+from tests.timeouts import scaled
 
 
 def page(**query):
@@ -20,7 +21,7 @@ def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):
     assert not at.exception and "Started job" in at.success[0].value
     (job,) = api.list_jobs(workspace)
     assert job.config["holdout_fraction"] == 0.2 and job.lane == "short"
-    final = api.wait(job.id, workspace, timeout=300)
+    final = api.wait(job.id, workspace, timeout=scaled(300))
     assert final.status == "succeeded", api.log_tail(final, workspace)
     at.run()
     assert not at.exception

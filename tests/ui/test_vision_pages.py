@@ -7,10 +7,11 @@ from genesis_core.jobs import api
 from genesis_core.store.workspace import Workspace
 from tests.ui.pages import open_page
 from tests.vision.helpers import config, train
+from tests.timeouts import scaled
 
 
 def app(page: str, **query) -> AppTest:
-    return open_page(page, timeout=90, **query)
+    return open_page(page, timeout=scaled(90), **query)
 
 
 def image_captions(at: AppTest) -> list[str]:
@@ -69,7 +70,7 @@ def test_train_page_submits_one_job_or_all_four_strategies(workspace):
     for job in jobs:
         api.cancel(job.id, workspace)
     for job in jobs:
-        assert api.wait(job.id, workspace, timeout=120).status in ("cancelled", "succeeded")
+        assert api.wait(job.id, workspace, timeout=scaled(120)).status in ("cancelled", "succeeded")
 
 
 def test_train_page_refuses_a_missing_folder_in_one_sentence(workspace):

@@ -1,0 +1,13 @@
+"""One factor for every wait in the tests: GENESIS_TEST_TIMEOUT_SCALE (default 3, generous: a wait ends as soon as
+its condition holds, so a larger bound costs nothing on a quiet machine and saves a busy one)."""
+
+from __future__ import annotations
+
+import os
+
+SCALE = float(os.environ.get("GENESIS_TEST_TIMEOUT_SCALE", "3"))
+
+
+def scaled(seconds: float) -> float:
+    """`seconds` (or milliseconds, for Playwright) times the factor."""
+    return seconds * SCALE
