@@ -13,6 +13,11 @@ st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics
 navigation = st.navigation(
     {
         "Home": [st.Page("app_pages/home.py", title="Home", icon=":material/home:", default=True)],
+        "Workbench": [  # first, where they are always seen: the queue, the runs, the sweeps
+            st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
+            st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
+            st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/tune:", url_path="sweeps"),
+        ],
         "Images": [
             st.Page("app_pages/vision_train.py", title="Train", icon=":material/model_training:", url_path="images"),
             st.Page("app_pages/vision_latent.py", title="Latent explorer", icon=":material/tune:", url_path="latent"),
@@ -37,12 +42,8 @@ navigation = st.navigation(
             st.Page("app_pages/tabular_related.py", title="Sequences and related tables", icon=":material/timeline:",
                     url_path="sequences"),
         ],
-        "Jobs": [
-            st.Page("app_pages/jobs.py", title="Jobs", icon=":material/memory:", url_path="jobs"),
-            st.Page("app_pages/runs.py", title="Runs", icon=":material/folder_open:", url_path="runs"),
-            st.Page("app_pages/sweeps.py", title="Sweeps", icon=":material/tune:", url_path="sweeps"),
-        ],
-    }
+    },
+    expanded=True,  # every page listed: no "View N more"
 )
 
 with st.sidebar:

@@ -62,9 +62,18 @@ def sidebar_jobs() -> None:
     if not jobs:
         st.caption("No job running.")
         return
+    waiting = api.queue_positions(workspace())
     for job in jobs:
         label = f"{STATUS_ICONS[job.status]} {job.name or job.task} · {job.step}/{job.total}"
+        if job.id in waiting:
+            label = f"{STATUS_ICONS[job.status]} {job.name or job.task} · queued #{waiting[job.id][0]}"
+        elif job.cancel_requested:
+            label += " · cancelling…"
+        elif job.phase:
+            label += f" · {job.phase[:60]}"
         st.progress(job.progress, text=label)
+        if job.id in waiting:
+            st.caption(f"waits: {waiting[job.id][1]}")
 
 
 def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:

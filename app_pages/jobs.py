@@ -47,6 +47,29 @@ def loss_history(job) -> list[float]:
 
 
 @st.fragment(run_every=2)
+def slots_panel() -> None:
+    """Who holds each slot of the queue and since when; how many jobs wait for it."""
+    for slot in api.slots(ws):
+        st.caption(api.describe_slot(slot))
+
+
+def slot_settings() -> None:
+    with st.popover("Change how many jobs run at once", key="slots_pop"):
+        for slot in api.slots(ws):
+            name = api.LANE_NAMES.get(slot["lane"], slot["lane"])
+            new = st.number_input(f"{slot['device']} {name} slots", 1, 64, int(slot["slots"]),
+                                  key=f"slots_{slot['device']}_{slot['lane']}",
+                                  help=f"now {slot['slots']} ({slot['source']}); the queue starts what fits at once")
+            if new != slot["slots"]:
+                try:
+                    api.set_slots(slot["device"], slot["lane"], int(new), ws)
+                except ValueError as exc:
+                    show_error(exc)
+                else:
+                    st.toast(f"{slot['device']} {name}: {int(new)} at once.")
+
+
+@st.fragment(run_every=2)
 def live_table() -> None:
     jobs = api.list_jobs(ws, limit=200)
     if not jobs:
@@ -60,9 +83,11 @@ def live_table() -> None:
             "job": [j.id for j in jobs],
             "name": [j.name or j.task for j in jobs],
             "status": [f"{STATUS_ICONS[j.status]} {j.status}" + (f" #{waiting[j.id][0]}" if j.id in waiting else "")
-                       for j in jobs],
+                       + (" · cancelling…" if j.status == "running" and j.cancel_requested else "") for j in jobs],
+            "waits for": [waiting[j.id][1] if j.id in waiting else "" for j in jobs],
             "progress": [j.progress for j in jobs],
             "step": [f"{j.step}/{j.total}" for j in jobs],
+            "now": [j.phase if j.status == "running" else "" for j in jobs],
             "ETA": [format_eta(j.eta_s) if j.status == "running" else "–" for j in jobs],
             "backend": [j.backend for j in jobs],
             "loss": [j.metrics.get("loss") for j in jobs],
@@ -95,7 +120,7 @@ def details(job, waiting: tuple[int, str] | None = None) -> None:
         st.info(f"Queued, number {waiting[0]} in line: {waiting[1]}.")
     if job.status == "running":
         st.progress(job.progress, text=f"step {job.step} of {job.total} · ETA {format_eta(job.eta_s)}"
-                    + (" · cancelling…" if job.cancel_requested else ""))
+                    + (f" · {job.phase}" if job.phase else "") + (" · cancelling…" if job.cancel_requested else ""))
     if job.error:
         st.error(job.error)
     metrics = {k: v for k, v in job.metrics.items() if k != "lr"}
@@ -122,4 +147,7 @@ def details(job, waiting: tuple[int, str] | None = None) -> None:
     st.code(api.log_tail(job, ws, lines=25) or "(no output yet)", language="text", wrap_lines=True)
 
 
+st.markdown("**Slots** (which job holds each, since when)")
+slots_panel()
+slot_settings()
 live_table()

@@ -82,11 +82,14 @@ def job_controls() -> None:
         if job is None:
             continue
         cols = st.columns([4, 1])
-        cols[0].caption(f"**{run.name or run.id}** — job {job.id}: {job.status}, step {job.step}/{job.total}"
-                        + (f", ETA {format_eta(job.eta_s)}" if job.status == "running" else "")
+        state = "cancelling…" if job.status == "running" and job.cancel_requested else job.status
+        cols[0].caption(f"**{run.name or run.id}** — job {job.id}: {state}, step {job.step}/{job.total}"
+                        + (f", ETA {format_eta(job.eta_s)}" if job.status == "running" and not job.cancel_requested
+                           else "")
                         + (f" · {job.error.splitlines()[0]}" if job.error and job.status == "failed" else ""))
         try:
-            if job.status in ("running", "queued") and cols[1].button("Stop", key=f"lm_stop_{job.id}"):
+            if job.status in ("running", "queued") and not job.cancel_requested and cols[1].button(
+                    "Stop", key=f"lm_stop_{job.id}"):
                 api.cancel(job.id, workspace())
                 st.rerun()
             if job.status in ("failed", "cancelled") and cols[1].button("Resume", key=f"lm_resume_{job.id}"):

@@ -8,6 +8,7 @@ import yaml
 from app_pages.common import running_job_for, show_error, submit, workspace
 from genesis_core.config import ConfigError
 from genesis_core.errors import WorkbenchError
+from genesis_core.jobs import api
 from genesis_core.registry import TASKS
 
 st.title("Sweeps")
@@ -80,7 +81,7 @@ def live() -> None:
     except KeyError:
         st.caption("No trial has started yet.")
         return
-    table = pd.DataFrame(trials_table(study))
+    table = pd.DataFrame(trials_table(study, lambda job_id: api.get(job_id, workspace()).status))
     st.caption(f"{spec.trials} trials of {spec.sweep_task}, {spec.concurrency} at a time, {spec.direction} "
                f"{spec.metric}; pruner: {spec.pruner}.")
     st.dataframe(table, hide_index=True)

@@ -83,8 +83,9 @@ with tab_new:
     tune = c2.number_input("Tuning trials (Optuna)", 0, 200, 0, key="tab_tune", disabled=dp,
                            help="trials of the chosen generator's hyperparameters, scored on held-out rows "
                                 "(not for private generators: each trial would spend the budget)")
-    budget = c3.number_input("Time budget (s)", 10, 7200, 600, key="tab_budget",
-                             help="for auto's candidates and the tuning trials, all together")
+    budget = c3.number_input("Time budget (s)", 0, 7200, 0, key="tab_budget",
+                             help="auto and tuning: the candidates (half) and the final fit together; 0 sizes it to "
+                                  "the table (60 s plus 0.02 s per cell, at most 600 s)")
     c1, c2 = st.columns(2)
     dp_categories = c1.selectbox("DP: category sets and ranges of numbers", ["dp", "public"], key="tab_dpcat",
                                  disabled=not dp, format_func={"public": "the observed ones, declared public by me",

@@ -51,7 +51,8 @@ def follow(job_id: str, ws) -> int:
 
     def update(job):
         bar.total = max(job.total, 1)
-        bar.set_description(job.status)
+        bar.set_description(job.status + (" (cancelling)" if job.status == "running" and job.cancel_requested else
+                                          f" · {job.phase[:50]}" if job.phase else ""))
         if job.metrics.get("loss") is not None:
             bar.set_postfix(loss=f"{job.metrics['loss']:.4g}", refresh=False)
         bar.update(job.step - bar.n)
@@ -60,7 +61,7 @@ def follow(job_id: str, ws) -> int:
         job = api.wait(job_id, ws, on_update=update)
     except KeyboardInterrupt:
         bar.close()
-        print(f"\ndetached; the job keeps running. Watch it with: python -m genesis_core jobs show {job_id}")
+        print(f"\ndetached; the job keeps running. Watch it with: genesis jobs show {job_id}")
         return 0
     bar.close()
     print(f"job {job.id}: {job.status}" + (f" — {job.error}" if job.error else ""))
@@ -137,13 +138,28 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     from genesis_core.store.workspace import Workspace
 
     ws = Workspace()
+    if args.action == "slots":
+        for change in args.set or []:
+            where, _, value = change.partition("=")
+            device, _, lane = where.partition("/")
+            if not value or not device:
+                raise CLIError(f"--set {change!r}: write DEVICE/LANE=N, e.g. cpu/train=2 (or cpu/train=default)")
+            api.set_slots(device, lane or "train", None if value == "default" else int(value), ws)
+        for slot in api.slots(ws):
+            print(api.describe_slot(slot))
+        return 0
     if args.action == "list":
         jobs = api.list_jobs(ws, status=args.status, limit=args.limit)
         waiting = api.queue_positions(ws)
-        rows = [[j.id, j.task, j.status + (f" #{waiting[j.id][0]}" if j.id in waiting else ""), f"{j.progress:.0%}",
-                 f"{j.step}/{j.total}", format_eta(j.eta_s), format_time(j.created), j.run_id] for j in jobs]
-        print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN"]) if rows
+        rows = [[j.id, j.task, j.status + (f" #{waiting[j.id][0]}" if j.id in waiting else "")
+                 + (" (cancelling)" if j.status == "running" and j.cancel_requested else ""), f"{j.progress:.0%}",
+                 f"{j.step}/{j.total}", format_eta(j.eta_s), format_time(j.created), j.run_id,
+                 (j.phase[:40] or "-") if j.status == "running" else "-"] for j in jobs]
+        print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN", "NOW"]) if rows
               else "no jobs")
+        if rows:
+            for slot in api.slots(ws):
+                print(api.describe_slot(slot))
         for job_id, (place, reason) in sorted(waiting.items(), key=lambda kv: kv[1][0]):
             print(f"{job_id} waits (number {place} in line): {reason}")
         return 0
@@ -273,10 +289,16 @@ def build_parser() -> argparse.ArgumentParser:
         a = jobs.add_parser(name, help=text, description=text[0].upper() + text[1:] + ", then follow it.")
         a.add_argument("job_id", **job_id)
         a.add_argument("--detach", action="store_true", help="do not follow the job after starting it")
+    js = jobs.add_parser("slots", help="the queue's slots: which job holds each, since when; change how many",
+                         description="The queue's slots per device and lane (training, short jobs, sweep drivers): "
+                                     "which job holds each and since when, how many wait; --set changes how many "
+                                     "run at once in this workspace.")
+    js.add_argument("--set", action="append", metavar="DEVICE/LANE=N",
+                    help="slots of a lane, e.g. cpu/train=2 (repeatable; N=default goes back to the default)")
     jg = jobs.add_parser("logs", help="the tail of a job's worker log", description="The tail of a job's worker log.")
     jg.add_argument("job_id", **job_id)
     jg.add_argument("--lines", type=int, default=40, help="log lines to show (default 40)")
-    j.set_defaults(func=cmd_jobs, job_id=None, status=None, limit=50, lines=40, detach=False)
+    j.set_defaults(func=cmd_jobs, job_id=None, status=None, limit=50, lines=40, detach=False, set=None)
 
     r = sub.add_parser("runs", help="list, show, delete, tag runs or mark them as favorites",
                        description="Runs of this workspace (folders under runs/). `runs ACTION --help` for each.")

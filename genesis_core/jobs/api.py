@@ -58,9 +58,61 @@ def queue_positions(workspace: Workspace | None = None) -> dict[str, tuple[int, 
     """Each queued job's place in its lane's queue (1 = next) and why it waits, in words."""
     ws, store = _store(workspace)
     try:
-        return scheduler.waiting_reasons(store.list("queued"), store.list("running"))
+        return scheduler.waiting_reasons(store.list("queued"), store.list("running"), ws)
     finally:
         store.close()
+
+
+def slots(workspace: Workspace | None = None) -> list[dict[str, Any]]:
+    """The queue's slots, per device and lane: how many, where that number comes from, which jobs hold them and
+    since when, how many jobs wait for them. The lanes of the default device are always listed."""
+    from genesis_core.device import pick_device
+
+    ws, store = _store(workspace)
+    try:
+        running, queued = store.list("running"), store.list("queued")
+    finally:
+        store.close()
+    try:
+        default = pick_device(None).type
+    except Exception:  # an unavailable GENESIS_DEVICE: the jobs' own devices are still listed
+        default = "cpu"
+    lanes = {(default, "train"), (default, "short")}
+    lanes |= {(j.device, j.lane) for j in running + queued}
+    out = []
+    for device, lane in sorted(lanes, key=lambda dl: (dl[0], scheduler.LANES.index(dl[1])
+                                                      if dl[1] in scheduler.LANES else 9)):
+        limit, source = scheduler.slot_limit(device, lane, ws)
+        holders = [j for j in running if (j.device, j.lane) == (device, lane)]
+        out.append({"device": device, "lane": lane, "slots": limit, "source": source,
+                    "held_by": [{"job": j.id, "name": j.name or j.task, "since": j.started,
+                                 "cancelling": j.cancel_requested} for j in holders],
+                    "waiting": sum((j.device, j.lane) == (device, lane) for j in queued)})
+    return out
+
+
+LANE_NAMES = {"train": "training", "short": "short-job", "control": "control (sweep drivers)"}
+
+
+def describe_slot(slot: dict[str, Any]) -> str:
+    """One line for a slot group: "cpu training: 1 of 1 taken by job-… (digits AE) since 22:31:05; 2 waiting"."""
+    from genesis_core.formatting import format_time
+
+    taken = len(slot["held_by"])
+    text = f"{slot['device']} {LANE_NAMES.get(slot['lane'], slot['lane'])}: {taken} of {slot['slots']} taken"
+    if slot["held_by"]:
+        text += " by " + ", ".join(f"{h['job']} ({h['name']}) since {format_time(h['since'])}"
+                                   + (", cancelling" if h["cancelling"] else "") for h in slot["held_by"])
+    if slot["waiting"]:
+        text += f"; {slot['waiting']} waiting"
+    return text + ("" if slot["source"] == "default" else f" [limit {slot['source']}]")
+
+
+def set_slots(device: str, lane: str, slots_: int | None, workspace: Workspace | None = None) -> None:
+    """Change how many jobs of a lane run at once on a device in this workspace, and start what now fits."""
+    ws = workspace or Workspace()
+    scheduler.set_slot_limit(ws, device, lane, slots_)
+    scheduler.tick(ws)
 
 
 def estimate_seconds(task: str, steps: int, workspace: Workspace | None = None, device: str | None = None,

@@ -14,6 +14,7 @@ import os
 import signal
 import time
 from collections import Counter
+from pathlib import Path
 
 import psutil
 
@@ -26,15 +27,70 @@ from genesis_core.store.workspace import Workspace
 HEARTBEAT_INTERVAL_S = 1.0
 STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
 CANCEL_GRACE_S = float(os.environ.get("GENESIS_CANCEL_GRACE_S", "6"))  # a cancelled worker's time to checkpoint
-STARTUP_GRACE_S = 60.0  # a worker has this long to import torch and claim its job
+STARTUP_GRACE_S = float(os.environ.get("GENESIS_STARTUP_GRACE_S", "60"))  # to import torch and claim the job
+MAX_LAUNCHES = 3  # a job whose worker never started goes back to the queue this many times, then fails
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
 SHORT_JOB_SLOTS = 1  # per device, beside the training slots: a synthesis never waits behind a long training run
 CONTROL_JOB_SLOTS = 4  # sweep drivers: they wait on trials, so they must never take the trials' slots
 
-def max_concurrent(device: str, lane: str = "train") -> int:
-    """Jobs of a lane that may run at once on `device`: training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS
-    overrides), short jobs (GENESIS_MAX_SHORT_JOBS, default 1 per device), control jobs such as sweep drivers
-    (GENESIS_MAX_CONTROL_JOBS, default 4)."""
+class SchedulerError(WorkbenchError, ValueError):
+    """A slot setting that cannot be used."""
+
+
+SETTINGS_FILE = "jobs_settings.json"  # in the workspace: slot limits set on the Jobs page or with `jobs slots --set`
+LANES = ("train", "short", "control")
+
+
+def _settings(workspace: Workspace | None) -> dict:
+    import json
+
+    if workspace is None:
+        return {}
+    try:
+        data = json.loads((Path(workspace.root) / SETTINGS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def set_slot_limit(workspace: Workspace, device: str, lane: str, slots: int | None) -> None:
+    """Jobs of `lane` that may run at once on `device` in this workspace (None: back to the default); the next
+    look at the queue starts what now fits."""
+    import json
+
+    from genesis_core.store.files import atomic_write_text
+
+    if lane not in LANES:
+        raise SchedulerError(f"lane {lane!r} is not one of {', '.join(LANES)}")
+    if slots is not None and not 1 <= int(slots) <= 64:
+        raise SchedulerError(f"slots must be between 1 and 64, not {slots}")
+    data = _settings(workspace)
+    limits = dict(data.get("slots") or {})
+    if slots is None:
+        limits.pop(f"{device}/{lane}", None)
+    else:
+        limits[f"{device}/{lane}"] = int(slots)
+    atomic_write_text(Path(workspace.root) / SETTINGS_FILE, json.dumps({**data, "slots": limits}, indent=2))
+
+
+def slot_limit(device: str, lane: str = "train", workspace: Workspace | None = None) -> tuple[int, str]:
+    """(how many jobs of `lane` may run at once on `device`, where that number comes from)."""
+    chosen = (_settings(workspace).get("slots") or {}).get(f"{device}/{lane}")
+    if isinstance(chosen, int) and chosen >= 1:
+        return chosen, "set for this workspace"
+    env = {"short": "GENESIS_MAX_SHORT_JOBS", "control": "GENESIS_MAX_CONTROL_JOBS"}.get(
+        lane, f"GENESIS_MAX_JOBS_{device.upper()}")
+    if os.environ.get(env):
+        return max(1, int(os.environ[env])), env
+    return max_concurrent(device, lane), "default"
+
+
+def max_concurrent(device: str, lane: str = "train", workspace: Workspace | None = None) -> int:
+    """Jobs of a lane that may run at once on `device`: the workspace's own setting (Jobs page, `jobs slots`),
+    else training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS overrides), short jobs (GENESIS_MAX_SHORT_JOBS,
+    default 1 per device), control jobs such as sweep drivers (GENESIS_MAX_CONTROL_JOBS, default 4)."""
+    if workspace is not None:
+        return slot_limit(device, lane, workspace)[0]
     if lane == "short":
         return max(1, int(os.environ.get("GENESIS_MAX_SHORT_JOBS", SHORT_JOB_SLOTS)))
     if lane == "control":  # drivers (sweeps) that mostly wait on their own jobs
@@ -49,7 +105,8 @@ def max_concurrent(device: str, lane: str = "train") -> int:
     return DEFAULT_LIMITS.get(device, 1)
 
 
-def waiting_reasons(queued: list[Job], running: list[Job]) -> dict[str, tuple[int, str]]:
+def waiting_reasons(queued: list[Job], running: list[Job], workspace: Workspace | None = None
+                    ) -> dict[str, tuple[int, str]]:
     """For each queued job: (its place in its lane's queue, 1 = next; why it waits), in words."""
     out: dict[str, tuple[int, str]] = {}
     places: Counter = Counter()
@@ -60,10 +117,11 @@ def waiting_reasons(queued: list[Job], running: list[Job]) -> dict[str, tuple[in
         holders = [j for j in running if (j.device, j.lane) == lane]
         if job.run_id in busy_runs:
             reason = f"its run is being written by job {busy_runs[job.run_id].id}"
-        elif len(holders) >= max_concurrent(job.device, job.lane):
+        elif len(holders) >= max_concurrent(job.device, job.lane, workspace):
             names = ", ".join(f"{j.id} ({j.name or j.task})" for j in holders[:3])
-            kind = "training" if job.lane == "train" else "short-job"
-            reason = f"all {max_concurrent(job.device, job.lane)} {job.device} {kind} slot(s) are taken by {names}"
+            kind = {"train": "training", "short": "short-job", "control": "control"}.get(job.lane, job.lane)
+            reason = (f"all {max_concurrent(job.device, job.lane, workspace)} {job.device} {kind} slot(s) are taken "
+                      f"by {names}")
         else:
             reason = "starting"
         if places[lane] > 1 and reason == "starting":
@@ -148,6 +206,12 @@ def tick(workspace: Workspace | None = None) -> list[str]:
                 if job.cancel_requested:  # it died while stopping (or its watchdog ended it): that is a cancel
                     store.finish(job.id, "cancelled", "cancelled; its last checkpoint is kept")
                     continue
+                if job.pid is None and job.launches < MAX_LAUNCHES:  # the launch window: marked running, but the
+                    # process that was to start its worker ended first (or the worker died before claiming it)
+                    store.update(job.id, status="queued", started=None, heartbeat=None,
+                                 error=f"its worker never started (launch {job.launches} of {MAX_LAUNCHES}); "
+                                       "back in the queue")
+                    continue
                 auto = int((job.config.get("trainer") or {}).get("auto_resume", 0) or 0)
                 if job.attempts < auto and not job.cancel_requested:  # a crash: continue from the checkpoint
                     store.update(job.id, status="queued", resume=1, attempts=job.attempts + 1, pid=None,
@@ -160,12 +224,12 @@ def tick(workspace: Workspace | None = None) -> list[str]:
             busy_runs = {j.run_id for j in still_running}
             for job in reversed(store.list("queued")):  # oldest first
                 lane = (job.device, job.lane)
-                if busy[lane] >= max_concurrent(job.device, job.lane) or job.run_id in busy_runs:
+                if busy[lane] >= max_concurrent(job.device, job.lane, workspace) or job.run_id in busy_runs:
                     continue  # no free slot, or its run is being written (two jobs never write one run)
                 busy[lane] += 1
                 busy_runs.add(job.run_id)
                 store.update(job.id, status="running", started=now, heartbeat=now, pid=None, error=None,
-                             finished=None)
+                             finished=None, launches=job.launches + 1)
                 to_start.append(job)
         started = []
         for job in to_start:

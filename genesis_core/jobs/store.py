@@ -49,7 +49,9 @@ CREATE TABLE IF NOT EXISTS jobs (
     lane TEXT NOT NULL DEFAULT 'train',
     backend TEXT NOT NULL DEFAULT 'local',
     backend_address TEXT NOT NULL DEFAULT '',
-    cancel_at REAL
+    cancel_at REAL,
+    launches INTEGER NOT NULL DEFAULT 0,
+    phase TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created);
 """
@@ -58,6 +60,8 @@ _MIGRATIONS = {  # columns added later
     "backend": "ALTER TABLE jobs ADD COLUMN backend TEXT NOT NULL DEFAULT 'local'",
     "backend_address": "ALTER TABLE jobs ADD COLUMN backend_address TEXT NOT NULL DEFAULT ''",
     "cancel_at": "ALTER TABLE jobs ADD COLUMN cancel_at REAL",
+    "launches": "ALTER TABLE jobs ADD COLUMN launches INTEGER NOT NULL DEFAULT 0",
+    "phase": "ALTER TABLE jobs ADD COLUMN phase TEXT NOT NULL DEFAULT ''",
 }
 
 
@@ -97,6 +101,8 @@ class Job:
     backend: str = "local"  # where its worker runs (jobs/backends.py)
     backend_address: str = ""  # the Ray cluster's address ("" with ray: the workspace's local instance)
     cancel_at: float | None = None  # when a cancel was asked for (the grace period counts from here)
+    launches: int = 0  # times the queue handed it to a backend to start (a launcher that died is retried)
+    phase: str = ""  # what it is doing now, in words ("evaluating", "auto: 1/3 candidates done; ..."), "" for steps
 
     @property
     def progress(self) -> float:
@@ -191,9 +197,11 @@ class JobStore:
         self._conn.execute(f"UPDATE jobs SET {cols} WHERE id = ?", (*fields.values(), job_id))
 
     def claim(self, job_id: str, pid: int, pid_started: float) -> bool:
-        """The worker takes its job: true if the job is still running (not cancelled meanwhile)."""
+        """The worker takes its job: true if the job is still running (not cancelled meanwhile) and no other worker
+        has taken it."""
         cur = self._conn.execute(
-            "UPDATE jobs SET pid = ?, pid_started = ?, heartbeat = ? WHERE id = ? AND status = 'running'",
+            "UPDATE jobs SET pid = ?, pid_started = ?, heartbeat = ? WHERE id = ? AND status = 'running'"
+            " AND pid IS NULL",  # one worker per start: a late one of an earlier launch finds it taken
             (pid, pid_started, time.time(), job_id),
         )
         return cur.rowcount == 1
@@ -204,10 +212,11 @@ class JobStore:
         row = self._conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return bool(row and row[0])
 
-    def report(self, job_id: str, step: int, total: int, eta_s: float | None, metrics: dict[str, float]) -> None:
+    def report(self, job_id: str, step: int, total: int, eta_s: float | None, metrics: dict[str, float],
+               phase: str = "") -> None:
         self._conn.execute(
-            "UPDATE jobs SET step = ?, total = ?, eta_s = ?, metrics = ?, heartbeat = ? WHERE id = ?",
-            (int(step), int(total), eta_s, json.dumps(metrics), time.time(), job_id),
+            "UPDATE jobs SET step = ?, total = ?, eta_s = ?, metrics = ?, heartbeat = ?, phase = ? WHERE id = ?",
+            (int(step), int(total), eta_s, json.dumps(metrics), time.time(), str(phase or "")[:300], job_id),
         )
 
     def finish(self, job_id: str, status: str, error: str | None = None) -> None:

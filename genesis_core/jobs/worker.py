@@ -125,9 +125,13 @@ def run_job(job_id: str) -> int:
             _log(f"training {result.reason} at step {result.step}/{result.total_steps}; "
                  + ", ".join(f"{k}={v:.4g}" for k, v in result.eval_metrics.items()))
     except Exception as exc:
-        traceback.print_exc()
-        error = f"{type(exc).__name__}: {exc}"
-        _log(f"job failed: {error}")
+        if stop_event.is_set() and isinstance(exc, InterruptedError):  # a job's own stop point: a cancel, not a crash
+            status, error = "cancelled", "cancelled; its last checkpoint is kept"
+            _log("job cancelled")
+        else:
+            traceback.print_exc()
+            error = f"{type(exc).__name__}: {exc}"
+            _log(f"job failed: {error}")
     finally:
         done.set()
         if is_main:
@@ -145,7 +149,7 @@ def train_from_job(job, run, stop_event, store):
 
     def reporter(p):
         if store is not None:
-            store.report(job.id, p["step"], p["total"], p["eta_s"], p["metrics"])
+            store.report(job.id, p["step"], p["total"], p["eta_s"], p["metrics"], p.get("message", ""))
         frac = p["step"] / max(p["total"], 1)
         # a log line every 10% of the run, and at least every 30 s on long runs
         if frac >= milestones["next"] or time.monotonic() - milestones["at"] > 30:

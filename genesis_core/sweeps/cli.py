@@ -111,7 +111,9 @@ def show(ws, sweep_id: str) -> None:
     except KeyError:
         print("no trial has started yet")
         return
-    rows = trials_table(study)
+    from genesis_core.jobs import api
+
+    rows = trials_table(study, lambda job_id: api.get(job_id, ws).status)
     keys = ["trial", "state", "value", *spec.space, "job"]
     print("  ".join(f"{k:>14}" for k in keys))
     for row in rows:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from genesis_core.registry import TASKS
 from genesis_core.sweeps.spec import SweepConfig, trial_config, validate
@@ -49,10 +49,20 @@ def suggest(trial, space: dict[str, dict]) -> dict[str, Any]:
     return params
 
 
-def trials_table(study) -> list[dict[str, Any]]:
-    """Every trial: number, state, value, params, its job and run."""
-    return [{"trial": t.number, "state": t.state.name.lower(), "value": t.value, **t.params,
-             "job": t.user_attrs.get("job"), "run": t.user_attrs.get("run")} for t in study.get_trials(deepcopy=False)]
+def trials_table(study, job_status: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+    """Every trial: number, state, value, params, its job and run. Optuna calls a trial "running" from the moment
+    it is asked for; with `job_status` (job id -> status) a trial whose job still waits in the queue is "queued"."""
+    rows = []
+    for t in study.get_trials(deepcopy=False):
+        state, job = t.state.name.lower(), t.user_attrs.get("job")
+        if state == "running" and job and job_status is not None:
+            try:
+                state = "queued" if job_status(job) == "queued" else state
+            except KeyError:  # the trial's job was deleted
+                pass
+        rows.append({"trial": t.number, "state": state, "value": t.value, **t.params, "job": job,
+                     "run": t.user_attrs.get("run")})
+    return rows
 
 
 @TASKS.register("sweep")
@@ -122,11 +132,13 @@ class SweepTask(JobTask):
                     entry["pruned"] = True
                     _cancel(api, entry["job"], ws)
             done = finished()
+            queued = sum(api.get(e["job"], ws).status == "queued" for e in in_flight.values())
             best = _best(study)
             reporter({"step": done, "total": spec.trials,
                       "eta_s": (time.time() - start) / done * (spec.trials - done) if done else None,
                       "metrics": {f"best/{spec.metric}": best} if best is not None else {},
-                      "message": f"{done}/{spec.trials} trials done, {len(in_flight)} running"
+                      "message": f"{done}/{spec.trials} trials done, {len(in_flight) - queued} running"
+                                 + (f", {queued} queued" if queued else "")
                                  + (f", best {spec.metric} {best:.4g}" if best is not None else "")})
             if done >= spec.trials and not in_flight:
                 break

@@ -23,6 +23,24 @@ from genesis_core.tabular.schema import ColumnSpec, prepare, schema_from_dicts, 
 DEFAULT_CANDIDATES = ("gaussian_copula", "ctgan", "tvae")
 PRIVATE_CANDIDATES = ("dp_tvae",)
 VALIDATION_SHARE = 0.2
+CANDIDATE_SHARE = 0.5  # of the budget, for the candidates; the rest is the winner's fit on every row
+
+
+def default_budget(rows: int, columns: int) -> float:
+    """A budget that fits the table: 60 s plus 0.02 s per cell, at most 600 s (400 x 8: 124 s)."""
+    return float(min(600.0, 60.0 + 0.02 * rows * columns))
+
+
+def final_epochs(result: dict[str, Any], epochs: int, rows_full: int, rows_fit: int, remaining_s: float) -> int:
+    """Epochs for the winner's fit on every row so that it ends within `remaining_s`: its candidate's fit time,
+    scaled by rows, tells the time per epoch (epochs are only cut, never added)."""
+    fit_s = float(result.get("fit_s") or 0.0)
+    if fit_s <= 0 or remaining_s <= 0:
+        return epochs
+    projected = fit_s * rows_full / max(rows_fit, 1)
+    if projected <= remaining_s:
+        return epochs
+    return max(1, int(epochs * remaining_s / projected))
 
 
 class AutoError(WorkbenchError, ValueError):
@@ -131,22 +149,36 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
     pending = list(candidates)
     running: dict[str, Any] = {}
     board: dict[str, dict[str, Any]] = {}
-    deadline = time.monotonic() + budget_s
+    start = time.monotonic()
+    deadline = start + budget_s
     rows = schema_to_dicts(schema)
+    said = 0.0
     while pending or running:
-        while pending and len(running) < parallel:
+        while pending and len(running) < parallel and time.monotonic() < deadline:
             name = pending.pop(0)
             running[name] = _launch(ctx, name, options.get(name, {}), frame, rows, fit_rows, seed, epochs)
-            progress(len(board) / len(candidates), f"auto: fitting {name} on {len(fit_rows)} rows")
+        if pending and time.monotonic() >= deadline:  # never started: the budget went to the others
+            for name in pending:
+                board[name] = {"generator": name, "status": "over budget", "error": "not started within the budget",
+                               "seconds": 0.0}
+            pending.clear()
         for name, job in list(running.items()):
             result = _poll(job, deadline, stop)
             if result is None:
                 continue
             del running[name]
             board[name] = {"generator": name, **result}
-            score = result.get("quality_score")
-            progress(len(board) / len(candidates),
-                     f"auto: {name} " + (f"scored {score:.3f}" if score is not None else result["status"]))
+        now = time.monotonic()
+        if now - said >= 1.0 or not (pending or running):  # a line every second: the count and the clock move
+            said = now
+            elapsed = now - start
+            share = max(len(board) / len(candidates), min(elapsed / max(budget_s, 1e-9), 1.0) * 0.99)
+            scored = ", ".join(f"{n} {r['quality_score']:.3f}" if r.get("quality_score") is not None
+                               else f"{n} {r['status']}" for n, r in board.items())
+            progress(share, f"auto: {len(board)}/{len(candidates)} candidates done"
+                            + (f" ({scored})" if scored else "")
+                            + (f"; fitting {', '.join(running)} on {len(fit_rows)} rows" if running else "")
+                            + f"; {elapsed:.0f} of {budget_s:.0f} s")
         if stop():
             pending.clear()
         time.sleep(0.2)

@@ -62,7 +62,9 @@ def add_tabular_commands(sub) -> None:
                    help="share of the rows kept from the generator for the privacy figures (default 0)")
     g.add_argument("--no-report", action="store_true", help="generate only: no quality or privacy scoring")
     g.add_argument("--candidates", default="", help="auto: generators to try, comma-separated")
-    g.add_argument("--budget", type=float, default=600.0, help="auto, --tune: seconds for all candidates (or trials)")
+    g.add_argument("--budget", type=float, default=0.0,
+                   help="auto, --tune: seconds for the choice and the final fit together (default: sized to the "
+                        "table, 60 s plus 0.02 s per cell, at most 600 s)")
     g.add_argument("--tune", type=int, default=0, metavar="N",
                    help="N Optuna trials of the chosen generator's hyperparameters, scored on held-out rows")
     g.add_argument("--epsilon", type=float, default=0.0,

@@ -113,17 +113,26 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     train, holdout = split_holdout(raw, config.holdout_fraction, config.trainer.seed)
     seed = config.trainer.seed
     leaderboard: list[dict[str, Any]] = []
+    from genesis_core.tabular.auto import CANDIDATE_SHARE, default_budget, final_epochs
+
+    budget = config.auto_budget_s or default_budget(len(train), train.shape[1])
+    budget_end = time.monotonic() + budget
+    epochs = config.epochs
     if config.generator == "auto":
         from genesis_core.tabular.auto import candidates_for, select_generator
 
         candidates = candidates_for(config.epsilon, tuple(config.candidates))
         options = {n: generator_options(n, config) for n in candidates}
         name, leaderboard = select_generator(
-            train, schema, candidates, options, config.auto_budget_s, seed, config.epochs,
+            train, schema, candidates, options, budget * CANDIDATE_SHARE, seed, config.epochs,
             progress=lambda f, m: progress(f, 3, m), stop=stop)
         best = leaderboard[0]
-        reason = (f"best of {len(leaderboard)} candidates on {len(train) - int(round(len(train) * 0.2))} rows, "
-                  f"scored on {int(round(len(train) * 0.2))} rows they never saw (quality {best['quality_score']:.3f})")
+        n_fit = len(train) - int(round(len(train) * 0.2))
+        reason = (f"best of {len(leaderboard)} candidates on {n_fit} rows, scored on {int(round(len(train) * 0.2))} "
+                  f"rows they never saw (quality {best['quality_score']:.3f}; budget {budget:.0f} s)")
+        epochs = final_epochs(best, config.epochs, len(train), n_fit, budget_end - time.monotonic())
+        if epochs < config.epochs:
+            reason += f"; fit with {epochs} of {config.epochs} epochs to end within the budget"
     else:
         name, reason = config.generator, "chosen by the user"
     if config.epsilon > 0 and not GENERATORS.get(name).private:
@@ -131,14 +140,14 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                          f"use one of {', '.join(n for n in GENERATORS.names() if GENERATORS.get(n).private)} or auto")
     if stop():
         raise InterruptedError("cancelled")
-    options, epochs, tuning = generator_options(name, config), config.epochs, []
+    options, tuning = generator_options(name, config), []
     if config.tune:
         if GENERATORS.get(name).private:
             raise ValueError(f"tuning {name} on this table would spend its privacy budget once per trial; tune on "
                              "public data, or leave tune at 0")
         from genesis_core.tabular.auto import tune_generator
 
-        options, tuning = tune_generator(train, schema, name, options, config.tune, config.auto_budget_s, seed,
+        options, tuning = tune_generator(train, schema, name, options, config.tune, budget * CANDIDATE_SHARE, seed,
                                          config.epochs, progress=lambda f, m: progress(f, 3, m), stop=stop)
         epochs = int(options.pop("epochs", epochs))
         best = max((r for r in tuning if r.get("quality_score") is not None), key=lambda r: r["quality_score"],

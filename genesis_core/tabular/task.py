@@ -18,8 +18,8 @@ class TabularSynthesisConfig(TaskConfigBase):
     generator: str = "auto"  # auto (measured on held-out rows), or a registered generator (gaussian_copula, ...)
     candidates: tuple[str, ...] = ()  # auto: the generators to try (default: GaussianCopula, CTGAN, TVAE; with
     # epsilon, the private ones)
-    auto_budget_s: float = 600.0  # auto and tune: time for all candidates (or trials) together; one still
-    # fitting then is stopped
+    auto_budget_s: float = 0.0  # auto and tune: seconds for the whole choice, the final fit included (0: sized to
+    # the table, see tabular/auto.py default_budget); a candidate still fitting at its share is stopped
     tune: int = 0  # Optuna trials of the chosen generator's hyperparameters, scored on held-out rows (0: none)
     epochs: int = 300  # CTGAN / TVAE / DP-TVAE
     epsilon: float = 0.0  # > 0 asks for differential privacy (only private generators are then allowed)
@@ -81,8 +81,8 @@ class TabularSynthesisConfig(TaskConfigBase):
             raise ValueError("dp_categories must be public or dp")
         if self.personal_data not in ("replace", "drop"):
             raise ValueError("personal_data must be replace or drop")
-        if self.auto_budget_s <= 0:
-            raise ValueError("auto_budget_s must be positive")
+        if self.auto_budget_s < 0:
+            raise ValueError("auto_budget_s must be positive (or 0: sized to the table)")
         if self.tune < 0:
             raise ValueError("tune must not be negative")
         for spec in self.column_types:

@@ -37,6 +37,10 @@ class Callback:
     def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         """Called after each evaluation with the eval/ metrics."""
 
+    def on_phase(self, trainer: Trainer, phase: str) -> None:
+        """Called when training enters a phase between steps ("evaluating", "checkpointing") and with "" when it
+        goes back to steps, so progress can say what it is doing while no step moves."""
+
     def before_update(self, trainer: Trainer, loss: torch.Tensor) -> bool:
         """Called after backward, before the optimizer step, only on callbacks whose `gates_updates` is True (it
         may cost a device sync); True skips this step's update (the batch still counts as seen)."""
@@ -130,9 +134,13 @@ class CheckpointCallback(Callback):
 
     def save(self, trainer: Trainer) -> Path:
         folder = self.run.checkpoints_dir / f"step_{trainer.step:08d}"
+        trainer.phase("checkpointing")
         for cb in trainer.callbacks:
             cb.flush()
-        ckpt.save_checkpoint(folder, trainer.model.state_dict(), trainer.checkpoint_meta(), trainer.train_state())
+        try:
+            ckpt.save_checkpoint(folder, trainer.model.state_dict(), trainer.checkpoint_meta(), trainer.train_state())
+        finally:
+            trainer.phase("")
         atomic_write_text(self.run.checkpoints_dir / "latest", folder.name)
         self.last_saved = folder
         old = sorted(p for p in self.run.checkpoints_dir.glob("step_*") if p.is_dir())[:-self.keep]
@@ -162,6 +170,9 @@ class ProgressCallback(Callback):
         self._start_step = 0
         self._last_report = 0.0
         self.latest: dict[str, float] = {}
+        self.phase = ""
+        self._phase_started = 0.0
+        self._phase_seconds: dict[str, float] = {}  # how long each phase took last time (its ETA)
 
     def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
         self._start_time, self._start_step = time.perf_counter(), trainer.step
@@ -185,8 +196,19 @@ class ProgressCallback(Callback):
             return
         self._last_report = now
         if self.reporter is not None:
+            message = ""
+            if self.phase:
+                last = self._phase_seconds.get(self.phase)
+                message = self.phase + (f" (last time {last:.0f} s)" if last is not None else "")
             self.reporter({"step": trainer.step, "total": trainer.total_steps, "eta_s": self.eta_seconds(trainer),
-                           "metrics": {**self.latest, **trainer.last_eval}})
+                           "metrics": {**self.latest, **trainer.last_eval}, "message": message})
+
+    def on_phase(self, trainer: Trainer, phase: str) -> None:
+        now = time.perf_counter()
+        if self.phase:
+            self._phase_seconds[self.phase] = now - self._phase_started
+        self.phase, self._phase_started = phase, now
+        self._report(trainer, force=True)
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
         if logs:

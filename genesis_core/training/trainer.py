@@ -217,16 +217,25 @@ class Trainer:
     # -- loop -----------------------------------------------------------------------------------
     def _evaluate(self, notify: bool | list[Callback] = True) -> dict[str, float]:
         """Evaluate, record (metrics callback) and tell the callbacks (all, or the ones given)."""
+        self.phase("evaluating")
         self.model.eval()
-        with torch.random.fork_rng(devices=[]), torch.no_grad(), self.precision.autocast(self.device):
-            metrics = {f"eval/{k}": float(v) for k, v in self.task.evaluate(self.model).items()}
-        self.model.train()
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad(), self.precision.autocast(self.device):
+                metrics = {f"eval/{k}": float(v) for k, v in self.task.evaluate(self.model).items()}
+        finally:
+            self.model.train()
+            self.phase("")
         self.last_eval = metrics
         told = self.callbacks if notify is True else [self.callback(MetricsCallback), *(notify or [])]
         for cb in told:
             if cb is not None:
                 cb.on_eval(self, metrics)
         return metrics
+
+    def phase(self, name: str) -> None:
+        """Say which phase between steps training is in ("" back to steps): progress shows it, never a frozen bar."""
+        for cb in self.callbacks:
+            cb.on_phase(self, name)
 
     def evaluate_now(self, notify: list[Callback] | None = None) -> dict[str, float]:
         """Evaluate the model as it is now and record it; only the callbacks in `notify` are told, not those

@@ -143,3 +143,13 @@ def test_a_restarted_run_cleans_what_a_killed_checkpoint_writer_left(workspace, 
     (run.checkpoints_dir / ".latest.zzz.tmp").write_text("x")
     Trainer(make_task(tiny_config), run).fit()
     assert not leftover.exists() and not (run.checkpoints_dir / ".latest.zzz.tmp").exists()
+
+
+def test_progress_says_evaluating_and_checkpointing_while_no_step_moves(workspace, tiny_config):
+    seen = []
+    run = workspace.create_run("image_autoencoder", tiny_config)
+    Trainer(make_task(tiny_config), run, reporter=lambda p: seen.append(p.get("message", ""))).fit()
+    phases = [m for m in seen if m]
+    assert any(m.startswith("evaluating") for m in phases) and any(m.startswith("checkpointing") for m in phases)
+    assert any("last time" in m for m in phases)  # the phase's own ETA: how long it took the time before
+    assert seen[-1] == ""  # back to steps at the end
