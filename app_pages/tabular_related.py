@@ -12,7 +12,7 @@ from genesis_core.errors import WorkbenchError
 from genesis_core.registry import SEQUENCE_GENERATORS
 from genesis_core.store.files import atomic_write_bytes
 from genesis_core.tabular.demos import SEQUENCE_DEMOS, TABLE_DEMOS, load_demo, load_demo_tables
-from genesis_core.tabular.ingest import TableError, read_table
+from genesis_core.tabular.ingest import TableError, read_table, read_written_table
 
 st.title("Sequences and related tables")
 st.write("Synthetic sequences (a patient's visits, a station's daily readings) with context kept constant and "
@@ -186,7 +186,7 @@ with tab_reports:
         try:
             real = prepare_sequences(read_source(run.config()["source"])[0], spec.key, spec.index,
                                      spec.context)[0]
-            synth = prepare_sequences(pd.read_csv(synth_path, sep=report["meta"].get("delimiter", ",")), spec.key,
+            synth = prepare_sequences(read_written_table(synth_path, report["meta"]), spec.key,
                                       spec.index, spec.context)[0]
         except (WorkbenchError, OSError, ValueError) as exc:
             show_error(exc)

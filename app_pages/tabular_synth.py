@@ -3,6 +3,7 @@ the candidates) and privacy settings, fit as a background job with live progress
 and privacy report and download the synthetic CSV, the report as HTML and as JSON."""
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import streamlit as st
@@ -13,7 +14,7 @@ from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.demos import DEMOS, load_demo
-from genesis_core.tabular.ingest import TableError, read_table
+from genesis_core.tabular.ingest import TableError, read_table, read_written_table
 
 st.title("Synthetic data")
 st.write("Synthetic rows that keep the statistics and the ML utility of a table, with a report on how faithful "
@@ -117,6 +118,30 @@ with tab_new:
 
 
 
+@st.cache_data(show_spinner="Reading the real and synthetic tables…", max_entries=4)
+def typed_frames(run_dir: str, report_version: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the real table, the synthetic one), typed by the run's schema; read once per report (its mtime is the
+    key), not on every rerun of the page."""
+    from genesis_core.store.workspace import Run
+    from genesis_core.tabular.pipeline import read_source
+
+    run = Run.read(Path(run_dir))
+    report = json.loads(run.artifact_path("report.json").read_text())
+    schema = sch.schema_from_dicts(report["schema"])
+    synth = read_written_table(run.artifact_path("synthetic.csv"), report["meta"])
+    return sch.prepare(read_source(run.config()["source"])[0], schema), sch.prepare(synth, schema)
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def correlations(run_dir: str, report_version: int):
+    from genesis_core.tabular.quality import column_kinds
+    from genesis_core.tabular.report import correlation_figure
+
+    real, synth = typed_frames(run_dir, report_version)
+    report = json.loads((Path(run_dir) / "artifacts" / "report.json").read_text())
+    return correlation_figure(real, synth, column_kinds(sch.schema_from_dicts(report["schema"]), synth.columns))
+
+
 def fmt(value, spec: str = ".3f") -> str:
     return "–" if value is None else format(value, spec)
 
@@ -184,9 +209,8 @@ with tab_reports:
         d3.download_button("Report (JSON)", path.read_bytes(), "report.json", "application/json", key="tab_dl_json")
 
     def show_scores(report: dict) -> None:
-        from genesis_core.tabular.pipeline import read_source
         from genesis_core.tabular.quality import column_kinds
-        from genesis_core.tabular.report import correlation_figure, dcr_figure, distribution_figure
+        from genesis_core.tabular.report import dcr_figure, distribution_figure
 
         q, p = report["quality"], report["privacy"]
         cols = st.columns(5)
@@ -201,13 +225,11 @@ with tab_reports:
                                if q.get("c2st_baseline_auc") is not None else ""))
         cols[4].metric("Membership AUC (0.5 = no signal)", fmt(p.get("membership_auc")))
         schema = sch.schema_from_dicts(report["schema"])
-        synth = pd.read_csv(run.artifact_path("synthetic.csv"), sep=report["meta"].get("delimiter", ","))
         try:
-            real = sch.prepare(read_source(run.config()["source"])[0], schema)
+            real, synth = typed_frames(str(run.dir), run.artifact_path("report.json").stat().st_mtime_ns)
         except (WorkbenchError, OSError, ValueError) as exc:
             show_error(exc)
             return
-        synth = sch.prepare(synth, schema)
         kinds = column_kinds(schema, synth.columns)
         t1, t2, t3, t4 = st.tabs(["Columns", "Correlations", "Utility", "Privacy"])
         with t1:
@@ -215,7 +237,8 @@ with tab_reports:
             column = st.selectbox("Distribution of", list(kinds), key="tab_dist_col")
             st.plotly_chart(distribution_figure(real, synth, column, kinds[column]), key="tab_dist")
         with t2:
-            st.plotly_chart(correlation_figure(real, synth, kinds), key="tab_corr")
+            st.plotly_chart(correlations(str(run.dir), run.artifact_path("report.json").stat().st_mtime_ns),
+                            key="tab_corr")
             st.dataframe(pd.DataFrame(q["pairs"]), hide_index=True)
         with t3:
             if "utility" in q and "tstr" in q["utility"]:

@@ -55,6 +55,17 @@ class TableInfo:
                 "blank_headers": list(self.blank_headers)}
 
 
+def read_written_table(path: str | Path, meta: dict) -> pd.DataFrame:
+    """A CSV the workbench wrote with `table_text`, read back with the column names it has inside the workbench
+    (`meta`: a run's report meta, which holds its write options)."""
+    frame = pd.read_csv(path, sep=meta.get("delimiter", ","), encoding="utf-8-sig")
+    blank = list(meta.get("blank_headers") or [])
+    if blank:
+        unnamed = [c for c in frame.columns if str(c).startswith("Unnamed: ")]
+        frame = frame.rename(columns=dict(zip(unnamed, blank)))
+    return frame
+
+
 def table_text(frame: pd.DataFrame, delimiter: str = ",", bom: bool = False, line_terminator: str = "\n",
                blank_headers=()) -> str:
     """A frame as CSV text written like its input: the delimiter, line endings and byte-order mark it had, and

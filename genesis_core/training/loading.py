@@ -58,8 +58,11 @@ def _check_sizes(task: Any, path: Path) -> None:
     anything is allocated: the model is built on the meta device (shapes, no memory) and compared with the
     safetensors header. A tampered meta.json (`latent_dim: 1e9`) is one sentence, not terabytes."""
     shapes = ckpt.weight_shapes(path)
+    import warnings
+
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a model that loads a frozen part (latent diffusion) copies onto meta
             planned = {k: tuple(v.shape) for k, v in task.build_model().state_dict().items()}
     except (RuntimeError, NotImplementedError, ValueError, TypeError):
         return  # a model that cannot be built without data (a real build follows and is checked by load_state_dict)
