@@ -26,7 +26,8 @@ from genesis_core.store.workspace import Workspace
 
 HEARTBEAT_INTERVAL_S = 1.0
 STALE_AFTER_S = float(os.environ.get("GENESIS_HEARTBEAT_STALE_S", "10"))
-CANCEL_GRACE_S = float(os.environ.get("GENESIS_CANCEL_GRACE_S", "6"))  # a cancelled worker's time to checkpoint
+CANCEL_GRACE_S = float(os.environ.get("GENESIS_CANCEL_GRACE_S", "6"))  # a cancelled worker's time to stop
+CHECKPOINT_GRACE_S = 30.0  # more, while it writes the checkpoint that a cancel keeps
 STARTUP_GRACE_S = float(os.environ.get("GENESIS_STARTUP_GRACE_S", "60"))  # to import torch and claim the job
 MAX_LAUNCHES = 3  # a job whose worker never started goes back to the queue this many times, then fails
 DEFAULT_LIMITS = {"cpu": 1, "mps": 1}
@@ -157,7 +158,9 @@ def _worker_gone(job: Job, now: float) -> str | None:
 
 def _overdue_cancel(job: Job, now: float) -> bool:
     return (job.backend == "local" and job.cancel_requested and job.cancel_at is not None
-            and now - job.cancel_at > CANCEL_GRACE_S + 5 and process_alive(job.pid, job.pid_started))
+            and now - job.cancel_at > CANCEL_GRACE_S + 5 + (CHECKPOINT_GRACE_S if job.phase.startswith("checkpointing")
+                                                            else 0)
+            and process_alive(job.pid, job.pid_started))
 
 
 def _kill_worker_group(job: Job) -> None:

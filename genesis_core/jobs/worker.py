@@ -46,7 +46,7 @@ class RunLock:
 
 
 def _heartbeat_loop(store_path, job_id: str, stop_event: threading.Event, done: threading.Event) -> None:
-    from genesis_core.jobs.scheduler import CANCEL_GRACE_S, HEARTBEAT_INTERVAL_S
+    from genesis_core.jobs.scheduler import CANCEL_GRACE_S, CHECKPOINT_GRACE_S, HEARTBEAT_INTERVAL_S
     from genesis_core.jobs.store import JobStore
 
     store = JobStore(store_path)
@@ -61,10 +61,19 @@ def _heartbeat_loop(store_path, job_id: str, stop_event: threading.Event, done: 
                 _log(f"heartbeat skipped: {exc}")
             if stop_event.is_set():
                 stopping_since = stopping_since or time.monotonic()
-                if time.monotonic() - stopping_since > CANCEL_GRACE_S:
-                    _end_now(store, job_id, time.monotonic() - stopping_since)
+                waited = time.monotonic() - stopping_since
+                if waited > CANCEL_GRACE_S and not (waited < CANCEL_GRACE_S + CHECKPOINT_GRACE_S
+                                                   and _phase(store, job_id).startswith("checkpointing")):
+                    _end_now(store, job_id, waited)  # (a checkpoint being written gets its time: it is the one kept)
     finally:
         store.close()
+
+
+def _phase(store, job_id: str) -> str:
+    try:
+        return store.get(job_id).phase or ""
+    except Exception:  # a locked or vanished store: no extension
+        return ""
 
 
 def _end_now(store, job_id: str, waited: float) -> None:

@@ -300,17 +300,22 @@ class BestCheckpoint(Callback):
 
 
 class PreviewCallback(Callback):
-    """Saves the task's sample previews (images) as run artifacts every `every` steps and at the end."""
+    """Saves the task's sample previews (images) as run artifacts every `every` steps and at the end (not when
+    cancelled)."""
 
     def __init__(self, run: Run, every: int):
         self.run = run
         self.every = every
 
     def save(self, trainer: Trainer) -> None:
+        trainer.phase("previewing")
         trainer.model.eval()
-        with torch.random.fork_rng(devices=[]), torch.no_grad():
-            previews = trainer.task.preview(trainer.model)
-        trainer.model.train()
+        try:
+            with torch.random.fork_rng(devices=[]), torch.no_grad():
+                previews = trainer.task.preview(trainer.model)
+        finally:
+            trainer.model.train()
+            trainer.phase("")
         for name, item in previews.items():
             if isinstance(item, bytes):
                 data = item
@@ -326,4 +331,5 @@ class PreviewCallback(Callback):
             self.save(trainer)
 
     def on_train_end(self, trainer: Trainer, reason: str) -> None:
-        self.save(trainer)
+        if reason != "cancelled":  # a cancel frees its slot at once: no samples, video or grid on the way out
+            self.save(trainer)
