@@ -179,8 +179,9 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                        + f"; {len(synth)} synthetic rows."}
     report: dict[str, Any] = {"meta": meta, "schema": sch.schema_to_dicts(schema)}
     if config.report:
-        progress(2.5, 3, "scoring quality and privacy")
-        report.update(score(train, holdout, synth, schema, config, getattr(gen, "privacy", None)))
+        parts = 3 + bool(config.target) + bool(config.quasi_identifiers)
+        report.update(score(train, holdout, synth, schema, config, getattr(gen, "privacy", None),
+                            tick=scoring_ticks(progress, stop, parts)))
         from genesis_core.tabular.report import to_html
 
         typed = sch.prepare(train, schema), sch.prepare(synth, schema)
@@ -236,8 +237,11 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
                        + f"; {n} synthetic sequences ({len(synth)} rows)."}
     report: dict[str, Any] = {"meta": meta}
     if config.report:
-        progress(2, 3, "scoring sequences: marginals, autocorrelation, discriminative and predictive scores")
-        report.update(sequence_report(train, synth, spec, holdout, seed=config.trainer.seed))
+        from genesis_core.tabular.sequence_quality import report_parts
+
+        report.update(sequence_report(train, synth, spec, holdout, seed=config.trainer.seed,
+                                      tick=scoring_ticks(progress, stop, report_parts(train, spec, holdout),
+                                                         start=2.0, span=0.95, what="scoring sequences")))
         atomic_write_text(out_dir / "report.html", to_html(report, train, synth, spec))
     meta["seconds"] = round(time.time() - t0, 2)
     atomic_write_text(out_dir / "report.json", to_json(report))
@@ -289,18 +293,36 @@ def synthesize_related(config: Any, out_dir: Path, progress: Progress = lambda d
 
 
 def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame, schema: list[sch.ColumnSpec],
-          config: Any, dp_statement: dict | None = None) -> dict[str, Any]:
-    """The quality and privacy parts of the report, for frames as the user wrote them."""
+          config: Any, dp_statement: dict | None = None,
+          tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
+    """The quality and privacy parts of the report, for frames as the user wrote them; `tick(what)` before each
+    part (see `scoring_ticks`)."""
     from genesis_core.tabular.privacy import privacy_report
     from genesis_core.tabular.quality import quality_report
 
     t_train, t_synth = sch.prepare(train, schema), sch.prepare(synth, schema)
     t_hold = sch.prepare(holdout, schema) if holdout is not None else None
     seed = config.trainer.seed
-    quality = quality_report(t_train, t_synth, schema, t_hold, config.target or None, seed=seed)
+    quality = quality_report(t_train, t_synth, schema, t_hold, config.target or None, seed=seed, tick=tick)
     privacy = privacy_report(t_train, t_hold, t_synth, schema, list(config.quasi_identifiers), list(config.sensitive),
-                             dp_statement, seed=seed)
+                             dp_statement, seed=seed, tick=tick)
     return {"quality": quality, "privacy": privacy}
+
+
+def scoring_ticks(progress: Progress, stop: Callable[[], bool], parts: int, start: float = 2.5,
+                  span: float = 0.45, what: str = "scoring") -> Callable[[str], None]:
+    """A `tick` for the scoring parts: each says "scoring 2/5: detection ..." with its share of the phase, and
+    is a stop point (a cancel ends the scoring between two parts)."""
+    count = {"n": 0}
+
+    def tick(part: str) -> None:
+        if stop():
+            raise InterruptedError("cancelled")
+        count["n"] += 1
+        n = max(parts, count["n"])
+        progress(start + span * (count["n"] - 1) / n, 3, f"{what} {count['n']}/{n}: {part}")
+
+    return tick
 
 
 def report_metrics(report: dict[str, Any]) -> dict[str, float]:

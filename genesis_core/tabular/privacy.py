@@ -24,7 +24,7 @@ scikit-learn's NearestNeighbors.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -156,7 +156,8 @@ def enforce_k_anonymity(df: pd.DataFrame, quasi: list[str], k: int, kinds: dict[
 
 def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame,
                    schema: list[ColumnSpec], quasi_identifiers: list[str] = (), sensitive: list[str] = (),
-                   dp_statement: dict | None = None, seed: int = 0) -> dict[str, Any]:
+                   dp_statement: dict | None = None, seed: int = 0,
+                   tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
     """Privacy figures of typed frames (schema.prepare); those that need rows the generator never saw are
     computed only with a holdout, and say so otherwise."""
     from genesis_core.tabular.quality import column_kinds
@@ -166,6 +167,7 @@ def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.
     missing = [c for c in [*quasi_identifiers, *sensitive] if c not in kinds]
     if missing:
         raise ValueError(f"unknown column(s) for the privacy report: {', '.join(missing)}")
+    tick("privacy: distances to the closest records, membership")
     enc = TableEncoder(train, kinds)
     tx, sx = enc(train), enc(synth)
     train_keys = set(_groups(train, cols))
@@ -190,6 +192,7 @@ def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.
                        "saw (keep some aside with --holdout-fraction)")
     out["exact_copy_rate"] = float(np.mean([k in train_keys for k in _groups(synth, cols)]))
     if quasi_identifiers:
+        tick("privacy: attribute inference, re-identification, k-anonymity")
         q = list(quasi_identifiers)
         probe = holdout if holdout is not None and len(holdout) else train
         out["attribute_inference"] = [attribute_inference(probe, synth, q, s, kinds) for s in sensitive]

@@ -18,7 +18,7 @@ No figure averages the others in: a detection AUC near 1 for every generator wou
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -149,15 +149,20 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
 
 
 def quality_report(real_train: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec],
-                   real_holdout: pd.DataFrame | None = None, target: str | None = None, seed: int = 0) -> dict[str, Any]:
-    """Fidelity, detection and (with a target) utility of typed frames (schema.prepare)."""
+                   real_holdout: pd.DataFrame | None = None, target: str | None = None, seed: int = 0,
+                   tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
+    """Fidelity, detection and (with a target) utility of typed frames (schema.prepare). `tick(what)` is called
+    before each part (progress, and a stop point: it may raise to stop)."""
     cols = [c for c in real_train.columns if c in synth.columns]
     kinds = column_kinds(schema, cols)
+    tick("column shapes and pair trends (SDMetrics)")
     out = fidelity(real_train, synth, schema, seed)
+    tick("detection: a classifier telling real from synthetic")
     out["c2st_auc"] = detection_auc(real_train[cols], synth[cols], kinds, seed)
     holdout = real_holdout is not None and len(real_holdout) >= 6
     out["c2st_baseline_auc"] = detection_auc(real_train[cols], real_holdout[cols], kinds, seed) if holdout else None
     if target:
+        tick(f"utility: models of {target} trained on synthetic and on real rows")
         if holdout:
             train, test, note = real_train, real_holdout, "tested on held-out real rows"
         else:  # no rows the generator never saw: test on a part of the real rows (it saw them)

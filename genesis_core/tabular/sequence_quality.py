@@ -20,7 +20,7 @@ be near the share of training sequences among both.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -245,8 +245,10 @@ def nearest_sequence_privacy(train: list[np.ndarray], holdout: list[np.ndarray] 
 
 
 def sequence_report(real: pd.DataFrame, synth: pd.DataFrame, spec: SequenceSpec, holdout: pd.DataFrame | None = None,
-                    seed: int = 0, lags: int = 10, score_steps: int = 500) -> dict[str, Any]:
-    """Quality and privacy of synthetic sequences (frames as `prepare_sequences` returns them)."""
+                    seed: int = 0, lags: int = 10, score_steps: int = 500,
+                    tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
+    """Quality and privacy of synthetic sequences (frames as `prepare_sequences` returns them). `tick(what)` is
+    called before each part (progress, and a stop point: it may raise to stop); `report_parts` counts them."""
     channels = [c for c in spec.numeric_channels if c in synth.columns]
     scale = _scaler(real, channels)
     r, s = sequence_arrays(real, spec, scale), sequence_arrays(synth, spec, scale)
@@ -257,28 +259,42 @@ def sequence_report(real: pd.DataFrame, synth: pd.DataFrame, spec: SequenceSpec,
                                "length_real_median": float(np.median([len(a) for a in r])),
                                "length_synthetic_median": float(np.median([len(a) for a in s])), "lags": k,
                                "channels": channels}
-    quality.update(_figures(real, synth, r, s, spec, k, seed, score_steps))
+    quality.update(_figures(real, synth, r, s, spec, k, seed, score_steps, tick))
     if holdout is not None and len(h) >= 5:  # the floor: real sequences the generator never saw, scored the same way
-        quality["reference"] = _figures(real, holdout, r, h, spec, k, seed, score_steps)
+        quality["reference"] = _figures(real, holdout, r, h, spec, k, seed, score_steps,
+                                        lambda what: tick(f"held-out floor, {what}"))
+    tick("nearest-sequence privacy")
     privacy = nearest_sequence_privacy(r, h, s)
     return {"quality": quality, "privacy": privacy}
 
 
+def report_parts(real: pd.DataFrame, spec: SequenceSpec, holdout: pd.DataFrame | None) -> int:
+    """How many times `sequence_report` ticks (for its progress count)."""
+    per = 4 if [c for c in spec.numeric_channels if c in real.columns] else 2
+    with_floor = holdout is not None and holdout[spec.key].nunique() >= 5
+    return per * (2 if with_floor else 1) + 1
+
+
 def _figures(real: pd.DataFrame, synth: pd.DataFrame, r: list[np.ndarray], s: list[np.ndarray], spec: SequenceSpec,
-             lags: int, seed: int, score_steps: int) -> dict[str, Any]:
+             lags: int, seed: int, score_steps: int, tick: Callable[[str], None] = lambda what: None
+             ) -> dict[str, Any]:
     from genesis_core.tabular import schema as sch
     from genesis_core.tabular.quality import fidelity
 
     cols = [c for c in real.columns if c != spec.key]
     schema = sch.infer_schema(real[cols])
+    tick("column shapes and pair trends (SDMetrics)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f = fidelity(sch.prepare(real[cols], schema), sch.prepare(synth[cols], schema), schema, seed=seed)
+    tick("step marginals, autocorrelation, cross-correlation")
     out = {"column_shapes": f["column_shapes"], "column_pair_trends": f["column_pair_trends"],
            "step_marginals": step_marginals(r, s), "autocorrelation_similarity": acf_similarity(r, s, lags),
            "cross_correlation_similarity": cross_correlation_similarity(r, s)}
     if r[0].shape[1]:
+        tick(f"discriminative score (a GRU telling real from synthetic, {score_steps} steps)")
         out["discriminative_score"] = discriminative_score(r, s, seed, score_steps)
+        tick(f"predictive score (next-step GRUs trained on synthetic and on real, {score_steps} steps)")
         out.update(predictive_scores(r, s, seed, score_steps))
     return out
 

@@ -168,3 +168,30 @@ def test_related_tables_name_orphans_and_check_parent_keys():
         table_metadata({"p": pd.concat([parents, parents.head(2)]), "c": children}, ["p.pid:c.pid"])
     with pytest.raises(TableError, match="must read parent_table.key:child_table.foreign_key"):
         table_metadata({"p": parents, "c": children}, ["p-pid"])
+
+
+def test_scoring_sequences_counts_its_parts_and_stops_between_them(tmp_path):
+    from genesis_core.config import from_dict
+    from genesis_core.tabular.pipeline import synthesize
+    from genesis_core.tabular.task import TabularSynthesisConfig
+
+    data = sines(8)
+    data.to_csv(tmp_path / "s.csv", index=False)
+    cfg = from_dict(TabularSynthesisConfig, {"source": str(tmp_path / "s.csv"), "sequence_key": "id",
+                                             "sequence_index": "t", "generator": "par", "epochs": 2})
+    said = []
+    synthesize(cfg, tmp_path / "out", lambda d, n, m: said.append(m))
+    counted = [m for m in said if m.startswith("scoring sequences ")]
+    assert counted and counted[0].startswith("scoring sequences 1/") and "nearest-sequence privacy" in counted[-1]
+    total = counted[0].split("/")[1].split(":")[0]
+    assert counted[-1].startswith(f"scoring sequences {total}/{total}")
+    calls = {"n": 0}
+
+    def stop_in_scoring():
+        calls["n"] += 1
+        return any(m.startswith("scoring sequences 2/") for m in said)
+
+    said.clear()
+    with pytest.raises(InterruptedError):
+        synthesize(cfg, tmp_path / "out2", lambda d, n, m: said.append(m), stop_in_scoring)
+    assert not (tmp_path / "out2" / "report.json").exists()

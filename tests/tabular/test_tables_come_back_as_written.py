@@ -123,3 +123,17 @@ def test_the_cache_and_other_private_folders_stay_private_under_the_same_umask(t
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
     assert re.fullmatch(r"0o7\d\d", oct(stat.S_IMODE((tmp_path / "cache" / "index").stat().st_mode)))
+
+
+def test_scoring_a_table_counts_its_parts(workspace, tmp_path):
+    from genesis_core.config import from_dict
+    from genesis_core.tabular.pipeline import synthesize
+    from genesis_core.tabular.task import TabularSynthesisConfig
+
+    cfg = from_dict(TabularSynthesisConfig, {"source": "demo:penguins", "generator": "gaussian_copula",
+                                             "target": "species", "quasi_identifiers": ["island", "sex"],
+                                             "sensitive": ["species"]})
+    said = []
+    synthesize(cfg, tmp_path / "out", lambda d, n, m: said.append(m))
+    counted = [m for m in said if m.startswith("scoring ")]
+    assert [m.split(":")[0] for m in counted] == [f"scoring {i}/5" for i in range(1, 6)]
