@@ -92,6 +92,19 @@ def test_every_option_of_every_command_has_help_text():
     assert not missing, missing
 
 
+@pytest.mark.parametrize("command, shown, hidden", [
+    (["images", "interpolate"], "--steps", "--anchors"), (["images", "stitch"], "--anchors", "--steps"),
+    (["lm", "sample"], "--prompt", "--margin"), (["sweep", "run"], "--backend", "SWEEP_ID"),
+])
+def test_every_labs_action_has_its_own_help(command, shown, hidden, capsys):
+    from genesis_core.cli import main
+
+    with pytest.raises(SystemExit):
+        main([*command, "--help"])
+    text = capsys.readouterr().out
+    assert f"{' '.join(command)} [-h]" in text and shown in text and hidden not in text
+
+
 def test_jobs_and_runs_actions_have_their_own_help(capsys):
     import pytest
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 
 from genesis_core.errors import CLIError
+from genesis_core.cli_actions import add_actions
 from genesis_core.registry import COMMANDS
 
 
@@ -20,12 +21,21 @@ from genesis_core.registry import COMMANDS
 def add_lm_commands(sub) -> None:
     p = sub.add_parser("lm", help="language models: go/no-go evaluation, samples, loss events, corpus",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["eval", "sample", "events", "corpus"], help="what to do (see above)")
-    p.add_argument("run_id", nargs="?", help="the language-model run (eval, sample, events)")
-    p.add_argument("--bytes", type=int, default=4096, help="eval: held-out bytes per language")
-    p.add_argument("--margin", type=float, default=0.0, help="eval: bits per byte below unigram needed for GO")
-    p.add_argument("--prompt", default="", help="sample: text to continue")
-    p.add_argument("--length", type=int, default=200, help="sample: bytes to generate")
+    options = {
+        "run_id": ((), {"nargs": "?", "metavar": "RUN", "help": "the language-model run"}),
+        "bytes": (("--bytes",), {"type": int, "default": 4096, "help": "held-out bytes per language"}),
+        "margin": (("--margin",), {"type": float, "default": 0.0,
+                                   "help": "bits per byte below the unigram model needed for GO"}),
+        "prompt": (("--prompt",), {"default": "", "help": "text to continue"}),
+        "length": (("--length",), {"type": int, "default": 200, "help": "bytes to generate"}),
+    }
+    add_actions(p, {
+        "eval": ("go/no-go: held-out bits per byte against a unigram model (exit 0 go, 3 no-go)",
+                 ["run_id", "bytes", "margin"]),
+        "sample": ("continue a prompt with a causal model", ["run_id", "prompt", "length"]),
+        "events": ("the run's events: stagnation, stuns, spikes, resumes", ["run_id"]),
+        "corpus": ("the built-in languages and their sizes", []),
+    }, options, late_positionals=("run_id",))
     p.set_defaults(func=cmd_lm)
 
 

@@ -16,6 +16,7 @@ import argparse
 import json
 
 from genesis_core.errors import CLIError
+from genesis_core.cli_actions import add_actions
 from genesis_core.registry import COMMANDS
 
 
@@ -23,13 +24,22 @@ from genesis_core.registry import COMMANDS
 def add_sweep_commands(sub) -> None:
     p = sub.add_parser("sweep", help="hyperparameter sweeps with Optuna: run, list, show, cancel",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["run", "list", "show", "cancel"], help="what to do (see above)")
-    p.add_argument("target", nargs="?", help="run: the sweep file; show/cancel: the sweep id")
-    p.add_argument("--wait", action="store_true", help="run: follow the sweep and print the best trial")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="run: override a key of the file")
-    p.add_argument("--backend", default="", help="run: where the trials run, local or ray (default: the file's)")
-    p.add_argument("--address", default="", help="run, with --backend ray: the cluster's address")
-    p.set_defaults(func=cmd_sweep, late_positionals=("target",))
+    options = {
+        "file": ((), {"dest": "target", "nargs": "?", "metavar": "FILE", "help": "the sweep file (YAML, TOML or JSON)"}),
+        "sweep_id": ((), {"dest": "target", "nargs": "?", "metavar": "SWEEP_ID", "help": "the sweep's id (from `sweep list`)"}),
+        "wait": (("--wait",), {"action": "store_true", "help": "follow the sweep and print the best trial"}),
+        "set": (("--set",), {"action": "append", "default": [], "metavar": "KEY=VALUE",
+                             "help": "override a key of the file (repeatable)"}),
+        "backend": (("--backend",), {"default": "", "help": "where the trials run, local or ray (default: the file's)"}),
+        "address": (("--address",), {"default": "", "help": "with --backend ray: the cluster's address"}),
+    }
+    add_actions(p, {
+        "run": ("start a sweep from a file", ["file", "wait", "set", "backend", "address"]),
+        "list": ("every sweep of this workspace", []),
+        "show": ("a sweep's trials and its best one", ["sweep_id"]),
+        "cancel": ("stop a sweep's driver and its running trials", ["sweep_id"]),
+    }, options, late_positionals=("file", "sweep_id"))
+    p.set_defaults(func=cmd_sweep)
 
 
 def spec_from_file(path: str, overrides: list[str]) -> dict:

@@ -19,6 +19,7 @@ import argparse
 from pathlib import Path
 
 from genesis_core.errors import CLIError
+from genesis_core.cli_actions import add_actions
 from genesis_core.registry import COMMANDS
 from genesis_core.store.files import atomic_write_bytes
 
@@ -28,22 +29,38 @@ def add_image_commands(sub) -> None:
     p = sub.add_parser("images", help="image lab analyses: bottleneck, interpolation, projection, probe, "
                                       "stitching, restoration", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("action", choices=["models", "bottleneck", "interpolate", "project", "probe", "stitch", "restore"],
-                   help="what to do (see the description above)")
-    p.add_argument("model", nargs="?", help="a model (run id or RUN:zK) or, for bottleneck/restore, a run id")
-    p.add_argument("--target", type=float, default=18.0, help="bottleneck: PSNR to reach, dB")
-    p.add_argument("--from", dest="start", type=int, default=0, help="interpolate: first test image (or class)")
-    p.add_argument("--to", dest="end", type=int, default=1, help="interpolate: last test image (or class)")
-    p.add_argument("--class-means", action="store_true", help="interpolate between class means, not images")
-    p.add_argument("--method", default="", help="interpolate: lerp|slerp|direction_slerp; project: pca|umap|tsne")
-    p.add_argument("--steps", type=int, default=12, help="interpolate: frames between the two images")
-    p.add_argument("-o", "--output", help="interpolate: .png strip, .gif or .mp4")
-    p.add_argument("--encoder", help="stitch: the model whose encoder is used")
-    p.add_argument("--decoder", help="stitch: the model whose decoder is used")
-    p.add_argument("--translator", default="affine", help="none|lstsq|procrustes|affine")
-    p.add_argument("--anchors", type=int, default=500, help="stitch: images the translator is fit on")
-    p.add_argument("--all", action="store_true", help="stitch: every pair of models with the same image size")
-    p.add_argument("--kind", default="noise", help="restore: noise|blur|mask|pixelate")
+    model = {"nargs": "?", "metavar": "MODEL", "help": "a model: a run id, or RUN:zK for a bottleneck sweep member"}
+    options = {
+        "model": ((), model),
+        "run": ((), {**model, "dest": "model", "metavar": "RUN",
+                     "help": "the run (a bottleneck sweep, or a restoration run)"}),
+        "target": (("--target",), {"type": float, "default": 18.0, "help": "PSNR to reach, dB"}),
+        "start": (("--from",), {"dest": "start", "type": int, "default": 0, "help": "first test image (or class)"}),
+        "end": (("--to",), {"dest": "end", "type": int, "default": 1, "help": "last test image (or class)"}),
+        "class_means": (("--class-means",), {"action": "store_true", "help": "between class means, not images"}),
+        "method": (("--method",), {"default": "", "help": "interpolate: lerp|slerp|direction_slerp; "
+                                                          "project: pca|umap|tsne"}),
+        "steps": (("--steps",), {"type": int, "default": 12, "help": "frames between the two images"}),
+        "output": (("-o", "--output"), {"help": ".png strip, .gif or .mp4"}),
+        "encoder": (("--encoder",), {"help": "the model whose encoder is used"}),
+        "decoder": (("--decoder",), {"help": "the model whose decoder is used"}),
+        "translator": (("--translator",), {"default": "affine", "help": "none|lstsq|procrustes|affine"}),
+        "anchors": (("--anchors",), {"type": int, "default": 500, "help": "images the translator is fit on"}),
+        "all": (("--all",), {"action": "store_true", "help": "every pair of models with the same image size"}),
+        "kind": (("--kind",), {"default": "noise", "help": "noise|blur|mask|pixelate"}),
+    }
+    add_actions(p, {
+        "models": ("every trained autoencoder and sweep member, with its key", []),
+        "bottleneck": ("a sweep's PSNR against the latent size, and the smallest latent reaching --target",
+                       ["run", "target"]),
+        "interpolate": ("frames between two test images (or class means) through the latent space",
+                        ["model", "start", "end", "class_means", "method", "steps", "output"]),
+        "project": ("a 2-D map of the test set's codes and its trustworthiness", ["model", "method"]),
+        "probe": ("how well a linear probe reads the class from the codes", ["model"]),
+        "stitch": ("one model's encoder into another's decoder through a translator",
+                   ["encoder", "decoder", "translator", "anchors", "all"]),
+        "restore": ("a restorer's PSNR against the corruption level, and the mismatch matrix", ["run", "kind"]),
+    }, options, late_positionals=("model", "run"))
     p.set_defaults(func=cmd_images)
 
 
