@@ -83,26 +83,26 @@ def add_tabular_commands(sub) -> None:
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("report", help="quality and privacy report of a synthetic table against the real one",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    r.add_argument("-r", "--real", required=True, help="the real table the generator was fit on (CSV or Parquet)")
-    r.add_argument("-s", "--synthetic", required=True, help="the synthetic table to score")
-    r.add_argument("--holdout", help="real rows the generator never saw (for DCR share and membership AUC); "
-                                     "`generate --holdout-fraction F` writes them beside its output")
+    _real_and_synthetic(r, "score")
     r.add_argument("--target", default="", help="a column to predict, for the ML-utility figures")
-    r.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
-    r.add_argument("--quasi-identifiers", default="", help="columns that together could identify a person")
     r.add_argument("-o", "--output", required=True, help="report.html (a .json is written beside it)")
     r.set_defaults(func=cmd_report)
     a = sub.add_parser("privacy-audit", help="privacy figures of a synthetic table; optional k-anonymity enforcement",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("-r", "--real", required=True, help="the real table the generator was fit on")
-    a.add_argument("-s", "--synthetic", required=True, help="the synthetic table to audit")
-    a.add_argument("--holdout", help="real rows the generator never saw (membership and DCR baselines); "
-                                     "`generate --holdout-fraction F` writes them beside its output")
-    a.add_argument("--quasi-identifiers", default="", help="columns that together could identify a person")
-    a.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
+    _real_and_synthetic(a, "audit")
     a.add_argument("--enforce-k", type=int, default=0, help="generalise and suppress until every group has k rows")
     a.add_argument("-o", "--output", help="with --enforce-k: the released CSV")
     a.set_defaults(func=cmd_audit)
+
+
+def _real_and_synthetic(parser: argparse.ArgumentParser, verb: str) -> None:
+    """The tables and columns `report` and `privacy-audit` both read."""
+    parser.add_argument("-r", "--real", required=True, help="the real table the generator was fit on (CSV or Parquet)")
+    parser.add_argument("-s", "--synthetic", required=True, help=f"the synthetic table to {verb}")
+    parser.add_argument("--holdout", help="real rows the generator never saw (DCR share, membership AUC); "
+                                          "`generate --holdout-fraction F` writes them beside its output")
+    parser.add_argument("--sensitive", default="", help="columns an attacker would want to infer, comma-separated")
+    parser.add_argument("--quasi-identifiers", default="", help="columns that together could identify a person")
 
 
 def _fail(exc: Exception) -> CLIError:
