@@ -40,6 +40,17 @@ class LanguageText:
     language: str
     train: str
     held_out: str
+    total_bytes: int = 0  # the corpus's size before the cap (0: not measured)
+    cap_bytes: int = 0  # the cap it was read under
+
+    @property
+    def capped(self) -> str:
+        """'' when every record was kept; else what the cap left out, in words (for the run's log)."""
+        kept = len(self.train.encode("utf-8")) + len(self.held_out.encode("utf-8"))
+        if not self.total_bytes or kept >= self.total_bytes - 4:
+            return ""
+        return (f"corpus {self.language}: {kept:,} of {self.total_bytes:,} bytes used (capped at {self.cap_bytes:,}; "
+                "raise data.max_bytes_per_language or data.max_bytes_user_corpus)")
 
 
 def _records(text: str) -> list[str]:
@@ -76,7 +87,9 @@ def _split(language: str, records: list[str], held_out_fraction: float, max_byte
         kept.append(r)
         size += len(r.encode("utf-8")) + 2
     n_held = max(1, int(round(len(kept) * held_out_fraction)))
-    return LanguageText(language, "\n\n".join(kept[n_held:]) + "\n\n", "\n\n".join(kept[:n_held]) + "\n\n")
+    total = sum(len(r.encode("utf-8")) + 2 for r in records)
+    return LanguageText(language, "\n\n".join(kept[n_held:]) + "\n\n", "\n\n".join(kept[:n_held]) + "\n\n",
+                        total, max_bytes)
 
 
 @lru_cache(maxsize=32)

@@ -5,6 +5,7 @@ unigram-byte baseline."""
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -28,7 +29,8 @@ class LMDataConfig:
     languages: tuple[str, ...] = ("en", "de", "es", "it", "pl", "cs", "ru", "zh")  # built-in corpora
     weights: tuple[float, ...] = ()  # sampling weight per language (locale targeting); empty = equal
     user_corpora: tuple[str, ...] = ()  # "LANG=path" entries: your own text files or folders
-    max_bytes_per_language: int = 1_000_000
+    max_bytes_per_language: int = 1_000_000  # built-in corpora: bytes read per language
+    max_bytes_user_corpus: int = 50_000_000  # each of your own corpora: bytes read (the log says when it caps)
     held_out_fraction: float = 0.05
     batch_size: int = 16
     eval_bytes: int = 8192  # held-out bytes per language scored at each evaluation
@@ -70,7 +72,7 @@ def load_texts(data: LMDataConfig) -> dict[str, LanguageText]:
     for entry in data.user_corpora:
         lang, _, path = entry.partition("=")
         texts[lang.strip()] = user_language(lang.strip(), [path.strip()], data.held_out_fraction,
-                                            data.max_bytes_per_language)
+                                            data.max_bytes_user_corpus)
     if not texts:
         raise CorpusError("no languages chosen: name built-in languages or add a corpus of your own.")
     return texts
@@ -213,6 +215,9 @@ class LanguageModelTask(TrainingTask):
     def __init__(self, config: LanguageModelConfig, device: torch.device):
         super().__init__(config, device)
         self.texts = load_texts(config.data)
+        capped = [t.capped for t in self.texts.values() if t.capped]
+        if capped:  # in the run's log (and on stderr of a CLI command): a cap is never silent
+            print("; ".join(capped), file=sys.stderr, flush=True)
         self.languages = list(self.texts)
         self.loss_buffer: list[torch.Tensor] = []
         self.stun = LRStun(config.stun)

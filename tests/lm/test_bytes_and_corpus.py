@@ -40,3 +40,24 @@ def test_user_corpus_files_and_errors(tmp_path):
     (tmp_path / "bad.txt").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(CorpusError, match="not UTF-8"):
         user_language("xx", [str(tmp_path)])
+
+
+def test_a_users_corpus_is_read_to_its_own_limit_and_a_cap_is_said_in_the_log(tmp_path, capsys):
+    import torch
+
+    from genesis_core.config import from_dict
+    from genesis_core.lm.task import LanguageModelConfig, LanguageModelTask
+
+    paragraphs = [f"paragraph {i}: " + "the quick brown fox jumps over the lazy dog. " * 20 for i in range(1600)]
+    (tmp_path / "mine.txt").write_text("\n\n".join(paragraphs))  # about 1.5 MB, over the built-ins' 1 MB cap
+    size = (tmp_path / "mine.txt").stat().st_size
+    cfg = from_dict(LanguageModelConfig, {"data": {"languages": [], "user_corpora": [f"xx={tmp_path}"]}})
+    text = LanguageModelTask(cfg, torch.device("cpu")).texts["xx"]
+    assert len(text.train) + len(text.held_out) > 0.95 * size and not text.capped
+    capped = from_dict(LanguageModelConfig, {"data": {"languages": [], "user_corpora": [f"xx={tmp_path}"],
+                                                      "max_bytes_user_corpus": 200_000}})
+    capsys.readouterr()
+    small = LanguageModelTask(capped, torch.device("cpu")).texts["xx"]
+    out = capsys.readouterr().err
+    assert small.capped and "corpus xx: " in out and "capped at 200,000" in out
+    assert len(small.train.encode()) + len(small.held_out.encode()) < 0.2 * size
