@@ -163,11 +163,32 @@ def _overdue_cancel(job: Job, now: float) -> bool:
             and process_alive(job.pid, job.pid_started))
 
 
+def own_children(proc: psutil.Process) -> list[psutil.Process]:
+    """What a worker started for its own job (DataLoader workers, auto's candidates, torchrun ranks), not the
+    workers of other jobs it launched while it looked at the queue (a sweep driver starts its trials): those
+    are jobs of their own, in sessions of their own, and outlive it."""
+    out = []
+    try:
+        children = proc.children(recursive=True)
+    except psutil.Error:
+        return out
+    others = set()
+    for child in children:
+        try:
+            if "genesis_core.jobs.worker" in " ".join(child.cmdline()) and child.pid != proc.pid:
+                others.add(child.pid)
+                others.update(c.pid for c in child.children(recursive=True))
+        except psutil.Error:
+            continue
+    return [c for c in children if c.pid not in others]
+
+
 def _kill_worker_group(job: Job) -> None:
-    """SIGKILL a local worker and everything it started (its own session: DataLoader workers, candidates)."""
+    """SIGKILL a local worker and everything it started for its job (its own session: DataLoader workers,
+    candidates; not other jobs' workers it launched, which have sessions of their own)."""
     try:
         proc = psutil.Process(job.pid)
-        children = proc.children(recursive=True)
+        children = own_children(proc)
     except psutil.Error:
         return
     try:

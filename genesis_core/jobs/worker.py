@@ -88,8 +88,9 @@ def _end_now(store, job_id: str, waited: float) -> None:
         store.close()
     except Exception as exc:  # the reconciler marks it cancelled instead (the cancel request is recorded)
         _log(f"could not record the cancel: {exc}")
-    me = psutil.Process()
-    for child in me.children(recursive=True):
+    from genesis_core.jobs.scheduler import own_children
+
+    for child in own_children(psutil.Process()):
         try:
             child.kill()
         except psutil.Error:

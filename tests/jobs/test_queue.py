@@ -62,3 +62,29 @@ def test_a_job_is_not_lost_when_its_launcher_dies_between_the_commit_and_the_spa
     final = api.wait(job.id, workspace, timeout=scaled(180))
     assert final.status == "succeeded", api.log_tail(final, workspace)
     assert final.launches == 2
+
+
+def test_a_cancelled_workers_kill_spares_the_workers_of_other_jobs_it_launched():
+    import psutil
+
+    from genesis_core.jobs.scheduler import own_children
+
+    # a stand-in worker with two children: its own helper, and (as a sweep driver's tick would start) a job worker
+    code = ("import subprocess, sys, time\n"
+            "a = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+            "b = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)', 'genesis_core.jobs.worker'])\n"
+            "time.sleep(60)\n")
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        proc = psutil.Process(parent.pid)
+        deadline = time.monotonic() + scaled(20)
+        while len(proc.children()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        kids = proc.children()
+        assert len(kids) == 2
+        own = own_children(proc)
+        assert len(own) == 1 and "genesis_core.jobs.worker" not in " ".join(own[0].cmdline())
+    finally:
+        for p in psutil.Process(parent.pid).children(recursive=True):
+            p.kill()
+        parent.kill()
