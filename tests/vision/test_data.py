@@ -125,3 +125,19 @@ def test_damaged_zips_get_one_sentence_and_leave_nothing_behind(tmp_path):
             extract_zip(tmp_path / name, tmp_path / "out")
         assert "\n" not in str(err.value)
         assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))  # nothing half-written
+
+
+def test_image_folder_keeps_grey_images_grey_at_their_own_size(tmp_path):
+    rng = np.random.default_rng(0)
+    for c in ("a", "b"):
+        (tmp_path / "faces" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 255, (25, 25), dtype=np.uint8), mode="L").save(
+                tmp_path / "faces" / c / f"{i}.png")
+    Image.fromarray(rng.integers(0, 255, (30, 20), dtype=np.uint8), mode="L").save(tmp_path / "faces" / "a" / "odd.png")
+    split = load_split("image_folder", path=str(tmp_path / "faces"), test_fraction=0.3)
+    assert split.image_shape == (1, 25, 25)  # not 3 x 32 x 32: no upsampling, no tripled channels
+    assert len(split.train_x) + len(split.test_x) == 7  # the odd-sized one resized to the common size
+    colour = tmp_path / "faces" / "b" / "colour.png"
+    Image.new("RGB", (25, 25), (200, 10, 10)).save(colour)
+    assert load_split("image_folder", path=str(tmp_path / "faces"), test_fraction=0.3).image_shape == (3, 25, 25)
