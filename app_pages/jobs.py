@@ -7,7 +7,7 @@ import yaml
 from app_pages.common import STATUS_ICONS, show_error, workspace
 from genesis_core.config import apply_overrides, parse_mapping, to_dict
 from genesis_core.formatting import format_eta, format_time
-from genesis_core.jobs import api
+from genesis_core.jobs import api, scheduler
 from genesis_core.jobs.store import JobStateError
 from genesis_core.registry import TASKS
 from genesis_core.store.metrics import MetricsReader
@@ -56,7 +56,7 @@ def slots_panel() -> None:
 def slot_settings() -> None:
     with st.popover("Change how many jobs run at once", key="slots_pop"):
         for slot in api.slots(ws):
-            name = api.LANE_NAMES.get(slot["lane"], slot["lane"])
+            name = scheduler.LANE_NAMES.get(slot["lane"], slot["lane"])
             new = st.number_input(f"{slot['device']} {name} slots", 1, 64, int(slot["slots"]),
                                   key=f"slots_{slot['device']}_{slot['lane']}",
                                   help=f"now {slot['slots']} ({slot['source']}); the queue starts what fits at once")

@@ -14,7 +14,7 @@ from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.demos import DEMOS, load_demo
-from genesis_core.tabular.ingest import TableError, read_table, read_written_table
+from genesis_core.tabular.ingest import TableError, read_table
 
 st.title("Synthetic data")
 st.write("Synthetic rows that keep the statistics and the ML utility of a table, with a report on how faithful "
@@ -119,17 +119,12 @@ with tab_new:
 
 
 @st.cache_data(show_spinner="Reading the real and synthetic tables…", max_entries=4)
-def typed_frames(run_dir: str, report_version: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the real table, the synthetic one), typed by the run's schema; read once per report (its mtime is the
-    key), not on every rerun of the page."""
+def typed_frames(run_dir: str, report_version: int):
+    """genesis_core's report_frames, once per report (its mtime is the key), not on every rerun of the page."""
     from genesis_core.store.workspace import Run
-    from genesis_core.tabular.pipeline import read_source
+    from genesis_core.tabular.pipeline import report_frames
 
-    run = Run.read(Path(run_dir))
-    report = json.loads(run.artifact_path("report.json").read_text())
-    schema = sch.schema_from_dicts(report["schema"])
-    synth = read_written_table(run.artifact_path("synthetic.csv"), report["meta"])
-    return sch.prepare(read_source(run.config()["source"])[0], schema), sch.prepare(synth, schema)
+    return report_frames(Run.read(Path(run_dir)))
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -137,9 +132,8 @@ def correlations(run_dir: str, report_version: int):
     from genesis_core.tabular.quality import column_kinds
     from genesis_core.tabular.report import correlation_figure
 
-    real, synth = typed_frames(run_dir, report_version)
-    report = json.loads((Path(run_dir) / "artifacts" / "report.json").read_text())
-    return correlation_figure(real, synth, column_kinds(sch.schema_from_dicts(report["schema"]), synth.columns))
+    real, synth, schema = typed_frames(run_dir, report_version)
+    return correlation_figure(real, synth, column_kinds(schema, synth.columns))
 
 
 def fmt(value, spec: str = ".3f") -> str:
@@ -224,9 +218,9 @@ with tab_reports:
                             + (f"; real training vs real held-out rows: {q['c2st_baseline_auc']:.3f}"
                                if q.get("c2st_baseline_auc") is not None else ""))
         cols[4].metric("Membership AUC (0.5 = no signal)", fmt(p.get("membership_auc")))
-        schema = sch.schema_from_dicts(report["schema"])
+        version = run.artifact_path("report.json").stat().st_mtime_ns
         try:
-            real, synth = typed_frames(str(run.dir), run.artifact_path("report.json").stat().st_mtime_ns)
+            real, synth, schema = typed_frames(str(run.dir), version)
         except (WorkbenchError, OSError, ValueError) as exc:
             show_error(exc)
             return
@@ -237,8 +231,7 @@ with tab_reports:
             column = st.selectbox("Distribution of", list(kinds), key="tab_dist_col")
             st.plotly_chart(distribution_figure(real, synth, column, kinds[column]), key="tab_dist")
         with t2:
-            st.plotly_chart(correlations(str(run.dir), run.artifact_path("report.json").stat().st_mtime_ns),
-                            key="tab_corr")
+            st.plotly_chart(correlations(str(run.dir), version), key="tab_corr")
             st.dataframe(pd.DataFrame(q["pairs"]), hide_index=True)
         with t3:
             if "utility" in q and "tstr" in q["utility"]:

@@ -79,10 +79,11 @@ def slots(workspace: Workspace | None = None) -> list[dict[str, Any]]:
         default = "cpu"
     lanes = {(default, "train"), (default, "short")}
     lanes |= {(j.device, j.lane) for j in running + queued}
+    settings = scheduler.read_settings(ws)
     out = []
     for device, lane in sorted(lanes, key=lambda dl: (dl[0], scheduler.LANES.index(dl[1])
                                                       if dl[1] in scheduler.LANES else 9)):
-        limit, source = scheduler.slot_limit(device, lane, ws)
+        limit, source = scheduler.slot_limit(device, lane, settings=settings)
         holders = [j for j in running if (j.device, j.lane) == (device, lane)]
         out.append({"device": device, "lane": lane, "slots": limit, "source": source,
                     "held_by": [{"job": j.id, "name": j.name or j.task, "since": j.started,
@@ -91,15 +92,13 @@ def slots(workspace: Workspace | None = None) -> list[dict[str, Any]]:
     return out
 
 
-LANE_NAMES = {"train": "training", "short": "short-job", "control": "control (sweep drivers)"}
-
-
 def describe_slot(slot: dict[str, Any]) -> str:
     """One line for a slot group: "cpu training: 1 of 1 taken by job-… (digits AE) since 22:31:05; 2 waiting"."""
     from genesis_core.formatting import format_time
 
     taken = len(slot["held_by"])
-    text = f"{slot['device']} {LANE_NAMES.get(slot['lane'], slot['lane'])}: {taken} of {slot['slots']} taken"
+    lane = scheduler.LANE_NAMES.get(slot["lane"], slot["lane"])
+    text = f"{slot['device']} {lane}: {taken} of {slot['slots']} taken"
     if slot["held_by"]:
         text += " by " + ", ".join(f"{h['job']} ({h['name']}) since {format_time(h['since'])}"
                                    + (", cancelling" if h["cancelling"] else "") for h in slot["held_by"])

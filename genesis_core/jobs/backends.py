@@ -172,10 +172,10 @@ def local_cluster(workspace, start: bool = True, num_cpus: int | None = None) ->
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=180)
     except subprocess.TimeoutExpired as exc:
-        _terminate(_instance_processes(str(temp_dir), address))
+        end_processes(_instance_processes(str(temp_dir), address))
         raise BackendError("a local Ray instance did not start within 180 s.") from exc
     if out.returncode != 0 or not _reachable(address, 5):
-        _terminate(_instance_processes(str(temp_dir), address))  # half-started: nothing of it stays behind
+        end_processes(_instance_processes(str(temp_dir), address))  # half-started: nothing of it stays behind
         tail = (out.stderr or out.stdout).strip().splitlines()[-1:] or ["no output"]
         raise BackendError(f"a local Ray instance did not start ({tail[0]}).")
     from genesis_core.store.files import atomic_write_text
@@ -195,15 +195,18 @@ def _read_record(record: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _terminate(procs: list, grace_s: float = 10.0) -> None:
+def end_processes(procs: list, grace_s: float = 10.0) -> None:
+    """SIGTERM the processes, SIGKILL those still alive after `grace_s` (0: SIGKILL at once), reap them."""
     import psutil
 
-    for proc in procs:
-        try:
-            proc.terminate()
-        except psutil.Error:
-            pass
-    _, alive = psutil.wait_procs(procs, timeout=grace_s)
+    alive = list(procs)
+    if grace_s > 0:
+        for proc in alive:
+            try:
+                proc.terminate()
+            except psutil.Error:
+                pass
+        _, alive = psutil.wait_procs(alive, timeout=grace_s)
     for proc in alive:
         try:
             proc.kill()
@@ -236,7 +239,7 @@ def stop_local_cluster(workspace) -> int:
     data = _read_record(record)
     temp_dir = data.get("temp_dir") or str(_ray_temp_dir(workspace))
     procs = _instance_processes(temp_dir, data.get("address", ""), data.get("pids"))
-    _terminate(procs)
+    end_processes(procs)
     record.unlink(missing_ok=True)
     if Path(temp_dir).name.startswith("genesis-ray-"):
         shutil.rmtree(temp_dir, ignore_errors=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 
 from genesis_core.errors import WorkbenchError, one_sentence
-from genesis_core.jobs.backends import LocalBackend
+from genesis_core.jobs.backends import LocalBackend, end_processes
 from genesis_core.jobs.store import Job, JobStore
 from genesis_core.registry import BACKENDS
 from genesis_core.store.workspace import Workspace
@@ -40,9 +40,11 @@ class SchedulerError(WorkbenchError, ValueError):
 
 SETTINGS_FILE = "jobs_settings.json"  # in the workspace: slot limits set on the Jobs page or with `jobs slots --set`
 LANES = ("train", "short", "control")
+LANE_NAMES = {"train": "training", "short": "short-job", "control": "control (sweep drivers)"}
 
 
-def _settings(workspace: Workspace | None) -> dict:
+def read_settings(workspace: Workspace | None) -> dict:
+    """The workspace's job settings (jobs_settings.json; {} when there are none or they are unreadable)."""
     import json
 
     if workspace is None:
@@ -65,7 +67,7 @@ def set_slot_limit(workspace: Workspace, device: str, lane: str, slots: int | No
         raise SchedulerError(f"lane {lane!r} is not one of {', '.join(LANES)}")
     if slots is not None and not 1 <= int(slots) <= 64:
         raise SchedulerError(f"slots must be between 1 and 64, not {slots}")
-    data = _settings(workspace)
+    data = read_settings(workspace)
     limits = dict(data.get("slots") or {})
     if slots is None:
         limits.pop(f"{device}/{lane}", None)
@@ -74,36 +76,34 @@ def set_slot_limit(workspace: Workspace, device: str, lane: str, slots: int | No
     atomic_write_text(Path(workspace.root) / SETTINGS_FILE, json.dumps({**data, "slots": limits}, indent=2))
 
 
-def slot_limit(device: str, lane: str = "train", workspace: Workspace | None = None) -> tuple[int, str]:
-    """(how many jobs of `lane` may run at once on `device`, where that number comes from)."""
-    chosen = (_settings(workspace).get("slots") or {}).get(f"{device}/{lane}")
+def slot_limit(device: str, lane: str = "train", workspace: Workspace | None = None,
+               settings: dict | None = None) -> tuple[int, str]:
+    """(how many jobs of `lane` may run at once on `device`, where that number comes from): the workspace's own
+    setting (Jobs page, `jobs slots`; `settings` when the caller has read it already), else the environment
+    (GENESIS_MAX_JOBS_CPU / _CUDA / _MPS for training, GENESIS_MAX_SHORT_JOBS, GENESIS_MAX_CONTROL_JOBS), else
+    the default: one training job per CPU/MPS and per CUDA GPU, one short job, four sweep drivers."""
+    chosen = ((read_settings(workspace) if settings is None else settings).get("slots") or {}).get(f"{device}/{lane}")
     if isinstance(chosen, int) and chosen >= 1:
         return chosen, "set for this workspace"
     env = {"short": "GENESIS_MAX_SHORT_JOBS", "control": "GENESIS_MAX_CONTROL_JOBS"}.get(
         lane, f"GENESIS_MAX_JOBS_{device.upper()}")
     if os.environ.get(env):
         return max(1, int(os.environ[env])), env
-    return max_concurrent(device, lane), "default"
-
-
-def max_concurrent(device: str, lane: str = "train", workspace: Workspace | None = None) -> int:
-    """Jobs of a lane that may run at once on `device`: the workspace's own setting (Jobs page, `jobs slots`),
-    else training jobs (env GENESIS_MAX_JOBS_CPU / _CUDA / _MPS overrides), short jobs (GENESIS_MAX_SHORT_JOBS,
-    default 1 per device), control jobs such as sweep drivers (GENESIS_MAX_CONTROL_JOBS, default 4)."""
-    if workspace is not None:
-        return slot_limit(device, lane, workspace)[0]
     if lane == "short":
-        return max(1, int(os.environ.get("GENESIS_MAX_SHORT_JOBS", SHORT_JOB_SLOTS)))
+        return SHORT_JOB_SLOTS, "default"
     if lane == "control":  # drivers (sweeps) that mostly wait on their own jobs
-        return max(1, int(os.environ.get("GENESIS_MAX_CONTROL_JOBS", CONTROL_JOB_SLOTS)))
-    env = os.environ.get(f"GENESIS_MAX_JOBS_{device.upper()}")
-    if env:
-        return max(1, int(env))
+        return CONTROL_JOB_SLOTS, "default"
     if device == "cuda":
         import torch
 
-        return max(1, torch.cuda.device_count())
-    return DEFAULT_LIMITS.get(device, 1)
+        return max(1, torch.cuda.device_count()), "default"
+    return DEFAULT_LIMITS.get(device, 1), "default"
+
+
+def max_concurrent(device: str, lane: str = "train", workspace: Workspace | None = None,
+                   settings: dict | None = None) -> int:
+    """Jobs of a lane that may run at once on `device` (see `slot_limit`)."""
+    return slot_limit(device, lane, workspace, settings)[0]
 
 
 def waiting_reasons(queued: list[Job], running: list[Job], workspace: Workspace | None = None
@@ -112,17 +112,17 @@ def waiting_reasons(queued: list[Job], running: list[Job], workspace: Workspace 
     out: dict[str, tuple[int, str]] = {}
     places: Counter = Counter()
     busy_runs = {j.run_id: j for j in running}
+    settings = read_settings(workspace)
     for job in sorted(queued, key=lambda j: j.created):
         lane = (job.device, job.lane)
         places[lane] += 1
         holders = [j for j in running if (j.device, j.lane) == lane]
+        limit = max_concurrent(job.device, job.lane, settings=settings)
         if job.run_id in busy_runs:
             reason = f"its run is being written by job {busy_runs[job.run_id].id}"
-        elif len(holders) >= max_concurrent(job.device, job.lane, workspace):
+        elif len(holders) >= limit:
             names = ", ".join(f"{j.id} ({j.name or j.task})" for j in holders[:3])
-            kind = {"train": "training", "short": "short-job", "control": "control"}.get(job.lane, job.lane)
-            reason = (f"all {max_concurrent(job.device, job.lane, workspace)} {job.device} {kind} slot(s) are taken "
-                      f"by {names}")
+            reason = f"all {limit} {job.device} {LANE_NAMES.get(job.lane, job.lane)} slot(s) are taken by {names}"
         else:
             reason = "starting"
         if places[lane] > 1 and reason == "starting":
@@ -196,11 +196,7 @@ def _kill_worker_group(job: Job) -> None:
             os.killpg(job.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    for p in [proc, *children]:
-        try:
-            p.kill()
-        except psutil.Error:
-            pass
+    end_processes([proc, *children], grace_s=0)
 
 
 def launch(job: Job, workspace: Workspace) -> None:
@@ -246,9 +242,10 @@ def tick(workspace: Workspace | None = None) -> list[str]:
             still_running = store.list("running")
             busy = Counter((j.device, j.lane) for j in still_running)
             busy_runs = {j.run_id for j in still_running}
+            settings = read_settings(workspace)  # read once per look at the queue
             for job in reversed(store.list("queued")):  # oldest first
                 lane = (job.device, job.lane)
-                if busy[lane] >= max_concurrent(job.device, job.lane, workspace) or job.run_id in busy_runs:
+                if busy[lane] >= max_concurrent(job.device, job.lane, settings=settings) or job.run_id in busy_runs:
                     continue  # no free slot, or its run is being written (two jobs never write one run)
                 busy[lane] += 1
                 busy_runs.add(job.run_id)

@@ -88,13 +88,10 @@ def _end_now(store, job_id: str, waited: float) -> None:
         store.close()
     except Exception as exc:  # the reconciler marks it cancelled instead (the cancel request is recorded)
         _log(f"could not record the cancel: {exc}")
+    from genesis_core.jobs.backends import end_processes
     from genesis_core.jobs.scheduler import own_children
 
-    for child in own_children(psutil.Process()):
-        try:
-            child.kill()
-        except psutil.Error:
-            pass
+    end_processes(own_children(psutil.Process()), grace_s=0)
     sys.stdout.flush()
     os._exit(143)
 

@@ -50,9 +50,18 @@ class TableInfo:
     number_formats: dict[str, dict] = field(default_factory=dict)  # how numbers are written (see _number_formats)
 
     def write_options(self) -> dict:
-        """What writing a table back as this one was written needs (JSON: stored in a run's report)."""
+        """What writing a table back as this one was written needs (JSON: stored in a run's report meta, which
+        `write_options_of` reads back)."""
         return {"delimiter": self.delimiter or ",", "bom": self.bom, "line_terminator": self.line_terminator,
                 "blank_headers": list(self.blank_headers)}
+
+
+WRITE_OPTIONS = ("delimiter", "bom", "line_terminator", "blank_headers")
+
+
+def write_options_of(meta: dict) -> dict:
+    """The write options a report's meta holds (older reports: the delimiter alone)."""
+    return {k: meta[k] for k in WRITE_OPTIONS if k in meta}
 
 
 def read_written_table(path: str | Path, meta: dict) -> pd.DataFrame:

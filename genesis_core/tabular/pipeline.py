@@ -21,7 +21,15 @@ import pandas as pd
 from genesis_core.store.files import atomic_write_text
 from genesis_core.tabular import schema as sch
 from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.ingest import MIN_ROWS, TableError, TableInfo, read_table, table_text
+from genesis_core.tabular.ingest import (
+    MIN_ROWS,
+    TableError,
+    TableInfo,
+    read_table,
+    read_written_table,
+    table_text,
+    write_options_of,
+)
 from genesis_core.tabular.report import to_json
 
 Progress = Callable[[float, int, str], None]
@@ -349,6 +357,15 @@ def report_metrics(report: dict[str, Any]) -> dict[str, float]:
     return {k: float(v) for k, v in candidates.items() if v is not None and not pd.isna(v)}
 
 
+def report_frames(run: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[sch.ColumnSpec]]:
+    """(the real table, the synthetic one, the schema) of a flat synthesis run, typed by its schema: what the
+    report's figures are drawn from."""
+    report = json.loads(run.artifact_path("report.json").read_text())
+    schema = sch.schema_from_dicts(report["schema"])
+    synth = read_written_table(run.artifact_path("synthetic.csv"), report["meta"])
+    return sch.prepare(read_source(run.config()["source"])[0], schema), sch.prepare(synth, schema), schema
+
+
 def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
     """More rows from a synthesis run's fitted generator, as a CSV in the run's artifacts. The file is the
     cache: asking again for the same rows and seed returns it at once."""
@@ -369,6 +386,5 @@ def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
         frame = SequenceGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
     else:
         frame = TabularGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
-    atomic_write_text(path, table_text(frame, meta.get("delimiter", ","), bool(meta.get("bom", False)),
-                                       meta.get("line_terminator", "\n"), meta.get("blank_headers", ())))
+    atomic_write_text(path, table_text(frame, **write_options_of(meta)))
     return path
