@@ -91,8 +91,9 @@ SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_co
                                                                      "genesis_core.tabular.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
-                                                                 "genesis_core.tabular.cli", "genesis_core.sweeps.cli",
-                                                                 "genesis_core.jobs.cli"])
+                                                                 "genesis_core.tabular.cli", "genesis_core.tabular.releases_cli",
+                                                                 "genesis_core.sweeps.cli",
+                                                                 "genesis_core.jobs.cli", "genesis_core.service.cli"])
 
 
 def load_plugins() -> None:

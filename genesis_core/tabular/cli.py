@@ -177,6 +177,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             if cfg.report:
                 os.replace(Path(tmp) / "report.html", out.with_suffix(".report.html"))
                 os.replace(Path(tmp) / "report.json", out.with_suffix(".report.json"))
+        release = _record_cli_release(cfg, report, out)
     except (WorkbenchError, ValueError, KeyError) as exc:
         raise _fail(exc) from exc
     m = report["meta"]
@@ -191,7 +192,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
         else:
             print_figures(report)
         print(f"report: {out.with_suffix('.report.html')}")
+    print(f"release {release['id']} (v{release['version']} of input {release['input']['sha256'][:12]}; "
+          "`genesis releases show` it)")
     return 0
+
+
+def _record_cli_release(cfg, report: dict, out: Path) -> dict:
+    from genesis_core.store.workspace import Workspace
+    from genesis_core.tabular.lineage import record_release
+
+    return record_release(Workspace(), cfg, report, out, origin="cli")
 
 
 def _table_demos() -> set[str]:
@@ -253,6 +263,8 @@ def _generate_related(args: argparse.Namespace, inputs: list[str], out: Path) ->
             print(f"{t['table']:<24} quality {t['quality_score']:.3f} ({t['rows_synthetic']} rows)")
     if not args.no_report:
         print(f"report: {out / 'report.html'}")
+    release = _record_cli_release(cfg, report, out)
+    print(f"release {release['id']} (v{release['version']} of input {release['input']['sha256'][:12]})")
     return 0
 
 

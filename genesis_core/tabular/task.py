@@ -108,14 +108,32 @@ class TabularSynthesisTask(JobTask):
             reporter({"step": int(round(frac * 100)), "total": 100, "eta_s": eta, "metrics": {}, "message": message})
 
         report = synthesize(self.config, run.artifacts_dir, progress, stop_event.is_set)
+        release = _record(run, self.config, report)
         metrics = report_metrics(report)
         writer = MetricsWriter(run.metrics_path)
         writer.log_scalars(100, metrics)
         writer.log_event(100, "finished", f"synthesised {report['meta']['rows_synthetic']} "
                                           f"{report['meta'].get('unit', 'rows')} with {report['meta']['generator']}")
         writer.close()
-        reporter({"step": 100, "total": 100, "eta_s": 0.0, "metrics": metrics, "message": "report written"})
+        reporter({"step": 100, "total": 100, "eta_s": 0.0, "metrics": metrics,
+                  "message": f"report written; release {release['id']} (v{release['version']} of this input)"})
         return JobResult(100, 100, "finished", metrics)
+
+
+def _record(run, config: TabularSynthesisConfig, report: dict) -> dict:
+    """The release record of a synthesis job (its run and job named in the lineage)."""
+    from genesis_core.jobs.store import JobStore
+    from genesis_core.store.workspace import Workspace
+    from genesis_core.tabular.lineage import record_release
+
+    workspace = Workspace(run.dir.parent.parent)
+    store = JobStore(workspace.jobs_db)
+    try:
+        jobs = store.for_run(run.id)
+    finally:
+        store.close()
+    synthetic = run.artifact_path("synthetic") if config.kind == "tables" else run.artifact_path("synthetic.csv")
+    return record_release(workspace, config, report, synthetic, run=run.id, job=jobs[0].id if jobs else "")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The HTTP API over the job queue and the workspace (`genesis serve`)."""

@@ -1,0 +1,84 @@
+"""Tables handed to the workspace (over HTTP, or by a script): stored under `tables/`, named by their content.
+
+A table is read and checked (`ingest.read_table`) before anything is written, so a bad file leaves nothing
+behind; the same bytes uploaded twice are the same table (its id is its sha256), which makes retries safe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from genesis_core.errors import WorkbenchError
+from genesis_core.store.files import atomic_write_bytes, atomic_write_text, safe_name
+from genesis_core.tabular import schema as sch
+from genesis_core.tabular.ingest import MAX_BYTES, read_table
+
+
+class UploadNotFoundError(WorkbenchError, KeyError):
+    """No stored table with that id."""
+
+
+def tables_dir(workspace) -> Path:
+    path = Path(workspace.root) / "tables"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def put_table(workspace, raw: bytes, name: str = "", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """Check and store a CSV or Parquet file's bytes; returns its record (id, rows, columns, schema, warnings)."""
+    frame, info = read_table(raw, name, max_bytes=max_bytes)
+    digest = hashlib.sha256(raw).hexdigest()
+    table_id = f"tbl-{digest[:16]}"
+    folder = tables_dir(workspace)
+    ext = "parquet" if info.format == "parquet" else "csv"
+    meta_path = folder / f"{table_id}.json"
+    if meta_path.is_file():
+        return get_table(workspace, table_id)
+    schema = sch.infer_schema(frame)
+    record = {"id": table_id, "sha256": digest, "name": name or f"{table_id}.{ext}", "format": ext,
+              "bytes": len(raw), "rows": len(frame), "columns": frame.shape[1], "created": time.time(),
+              "schema": [{"column": c.name, "kind": c.kind, "missing_rate": round(c.missing_rate, 6),
+                          "why": c.note} for c in schema],
+              "warnings": list(info.warnings), "file": f"{table_id}.{ext}"}
+    atomic_write_bytes(folder / record["file"], raw)
+    atomic_write_text(meta_path, json.dumps(record, indent=2))  # last: a table is listed once it is whole
+    return record
+
+
+def get_table(workspace, table_id: str) -> dict[str, Any]:
+    table_id = safe_name(table_id, "table id")
+    path = tables_dir(workspace) / f"{table_id}.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UploadNotFoundError(f"no table {table_id!r} in this workspace; upload it first (POST /v1/tables).") from None
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise UploadNotFoundError(f"table {table_id!r} is damaged: its record is not JSON; upload it again.") from None
+    if not isinstance(record, dict) or record.get("id") != table_id or not isinstance(record.get("file"), str):
+        raise UploadNotFoundError(f"table {table_id!r} is damaged: its record is not what the workbench wrote.")
+    return record
+
+
+def list_tables(workspace) -> list[dict[str, Any]]:
+    out = []
+    for path in tables_dir(workspace).glob("tbl-*.json"):
+        try:
+            out.append(get_table(workspace, path.stem))
+        except UploadNotFoundError:
+            continue
+    return sorted(out, key=lambda r: r["created"], reverse=True)
+
+
+def table_source(workspace, ref: str) -> str:
+    """A synthesis `source` for a table reference: a stored table's id, or demo:NAME."""
+    if ref.startswith("demo:"):
+        return ref
+    record = get_table(workspace, ref)
+    path = tables_dir(workspace) / safe_name(record["file"], "table file")
+    if not path.is_file():
+        raise UploadNotFoundError(f"table {ref!r} lost its file; upload it again.")
+    return str(path)
