@@ -41,6 +41,8 @@ navigation = st.navigation(
                     url_path="synthetic"),
             st.Page("app_pages/tabular_related.py", title="Sequences and related tables", icon=":material/timeline:",
                     url_path="sequences"),
+            st.Page("app_pages/tabular_releases.py", title="Releases and drift", icon=":material/history:",
+                    url_path="releases"),
         ],
     },
     expanded=True,  # every page listed: no "View N more"

@@ -201,6 +201,22 @@ with tab_reports:
             d2.download_button("Report (HTML)", run.artifact_path("report.html").read_bytes(), "report.html",
                                "text/html", key="tab_dl_html")
         d3.download_button("Report (JSON)", path.read_bytes(), "report.json", "application/json", key="tab_dl_json")
+        show_release()
+
+    def show_release() -> None:
+        from genesis_core.store.releases import release_for_run
+
+        release = release_for_run(workspace(), run.id)
+        if release is None:
+            st.caption("No release record for this synthesis (it ran before releases were recorded).")
+            return
+        parent = release["lineage"].get("parent")
+        st.markdown(f"**Release** `{release['id']}`: {release['dataset']} v{release['version']}, input sha256 "
+                    f"`{release['input']['sha256'][:12]}`, output sha256 `{release['output']['sha256'][:12]}`"
+                    + (f", after `{parent}`" if parent else ", the first of this input")
+                    + f". {release['privacy'].get('statement', '')}")
+        st.page_link("app_pages/tabular_releases.py", label="Releases, diffs, evidence and drift",
+                     icon=":material/history:")
 
     def show_scores(report: dict) -> None:
         from genesis_core.tabular.quality import column_kinds

@@ -46,7 +46,7 @@ SAFE_HARBOR = (
 
 
 def _snake(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"([a-z])([A-Z])", r"\1_\2", name)).lower().strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()).strip("_")
 
 
 def _treatment(column: dict[str, Any]) -> str:
