@@ -1,0 +1,125 @@
+"""The HTTP API under load, against the real server (`genesis serve` in a subprocess, its own workspace):
+
+  submit       20 concurrent POST /v1/syntheses (small GaussianCopula syntheses of demo:penguins with a report)
+  status       200 concurrent GET /v1/jobs/{id} while those jobs run
+  stream       GET .../stream of 10,000 rows from a finished synthesis, rows per second
+
+Each request's latency (p50, p95, max), its errors (any status but the expected one), and the jobs lost (a job
+id that was answered but did not end as succeeded with its rows on disk) are printed; the aim is 0 errors and
+0 lost jobs.
+
+    .venv/bin/python bench/service_load.py [--syntheses 20] [--reads 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import report  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _timed(call):
+    t0 = time.perf_counter()
+    try:
+        r = call()
+        return time.perf_counter() - t0, r.status_code
+    except requests.RequestException as exc:
+        return time.perf_counter() - t0, type(exc).__name__
+
+
+def _row(name: str, results: list, ok: int) -> dict:
+    lat = sorted(t for t, _ in results)
+    q = statistics.quantiles(lat, n=20) if len(lat) > 1 else lat * 19
+    return {"requests": name, "n": len(results), "p50_ms": 1000 * statistics.median(lat), "p95_ms": 1000 * q[18],
+            "max_ms": 1000 * lat[-1], "errors": sum(code != ok for _, code in results)}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--syntheses", type=int, default=20)
+    p.add_argument("--reads", type=int, default=200)
+    args = p.parse_args()
+    home = Path(tempfile.mkdtemp(prefix="genesis-load-")) / "ws"
+    port = _port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GENESIS_HOME": str(home), "GENESIS_DEVICE": "cpu", "OMP_NUM_THREADS": "1"}
+    log = open(home.parent / "server.log", "wb")
+    server = subprocess.Popen([sys.executable, "-m", "genesis_core", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(300):
+            try:
+                requests.get(base + "/openapi.json", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+        token = (home / "api_token").read_text().strip()
+        s = requests.Session()
+        s.headers["Authorization"] = f"Bearer {token}"
+        body = {"table": "demo:penguins", "generator": "gaussian_copula", "rows": 200, "holdout_fraction": 0.2}
+        answers: list = []
+
+        def submit(i):
+            t0 = time.perf_counter()
+            r = requests.post(base + "/v1/syntheses", json={**body, "seed": i}, timeout=120,
+                              headers={"Authorization": f"Bearer {token}", "Idempotency-Key": f"load-{i}"})
+            answers.append(r.json() if r.status_code == 202 else None)
+            return time.perf_counter() - t0, r.status_code
+
+        t_start = time.perf_counter()
+        with ThreadPoolExecutor(args.syntheses) as pool:
+            submits = list(pool.map(lambda i: submit(i), range(args.syntheses)))
+        jobs = [a["job"] for a in answers if a]
+        with ThreadPoolExecutor(args.reads) as pool:
+            reads = list(pool.map(lambda i: _timed(lambda: requests.get(
+                f"{base}/v1/jobs/{jobs[i % len(jobs)]}", headers={"Authorization": f"Bearer {token}"}, timeout=120)),
+                range(args.reads)))
+        deadline = time.monotonic() + 1800
+        while time.monotonic() < deadline:
+            states = {j: s.get(f"{base}/v1/jobs/{j}", timeout=60).json()["status"] for j in jobs}
+            if all(v in ("succeeded", "failed", "cancelled") for v in states.values()):
+                break
+            time.sleep(1)
+        all_done_s = time.perf_counter() - t_start
+        lost = [a["job"] for a in answers if a is None or states.get(a["job"]) != "succeeded"
+                or s.get(f"{base}/v1/syntheses/{a['id']}/rows", timeout=60).text.count("\n") != 201]
+        done_id = next(a["id"] for a in answers if a)
+        t0 = time.perf_counter()
+        with s.get(f"{base}/v1/syntheses/{done_id}/stream?rows=10000", stream=True, timeout=300) as r:
+            streamed = sum(1 for line in r.iter_lines() if line)
+        stream_s = time.perf_counter() - t0
+        rows = [_row("POST /v1/syntheses (concurrent)", submits, 202), _row("GET /v1/jobs/{id} (concurrent)", reads, 200)]
+        extra = {"syntheses": args.syntheses, "all_succeeded_s": all_done_s, "lost_jobs": len(lost),
+                 "stream_rows": streamed, "stream_rows_per_s": streamed / stream_s}
+        report("service_load", rows, extra)
+        print(f"{args.syntheses} syntheses: all ended in {all_done_s:.1f} s; lost jobs: {len(lost)}; "
+              f"stream: {streamed} rows at {streamed / stream_s:,.0f} rows/s")
+    finally:
+        server.terminate()
+        server.wait(30)
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
