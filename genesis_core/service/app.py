@@ -181,6 +181,9 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
     async def _bounded(request: Request, call_next):
         size = request.headers.get("content-length")
         limit = limits.max_upload_bytes if request.url.path == "/v1/tables" else limits.max_json_bytes
+        if size is None and request.url.path != "/v1/tables" and "chunked" in request.headers.get(
+                "transfer-encoding", ""):  # a body of unknown size: only a table may stream in (and is counted)
+            return JSONResponse({"error": "send a Content-Length with the request body."}, 411)
         if size and size.isdigit() and int(size) > limit:
             return JSONResponse({"error": f"the body is {int(size) / 2**20:.1f} MiB; the limit here is "
                                           f"{limit / 2**20:.1f} MiB."}, 413)
