@@ -2,7 +2,9 @@
 data challenge) on the `mbi` package (Private-PGM, Apache-2.0).
 
   1. discretise: numbers and dates into equal-width bins between private bounds (or bounds the user
-     declares), a bin for missing values; categories as they are, plus a missing category
+     declares), a bin for exactly 0, a bin for each point mass (an exact value holding at least 2% of the
+     rows, released by a stability-based histogram: noisy counts over a threshold, 10% of rho and a quarter
+     of delta), a bin for missing values; categories as they are, plus a missing category
   2. measure every one-way marginal with Gaussian noise (a third of the zCDP budget); categories whose noisy
      count does not clear a threshold merge into one "rare" bucket (released as missing, never as a value)
   3. select a maximum spanning tree of pairs with the exponential mechanism, scored by how badly a model of
@@ -36,6 +38,10 @@ from genesis_core.tabular.generators import GeneratorError, Progress, TabularGen
 
 MISSING, RARE = "<missing>", "<rare>"
 BOUNDS_SHARE = 0.1  # of rho, for the bounds of numerical columns the user did not declare
+MASSES_SHARE = 0.1  # of rho, for the point masses of numerical columns (exact values with many rows)
+MASS_SHARE = 0.02  # a point mass holds at least this share of a column's rows
+MAX_MASSES = 16
+MASS_WORTH = 0.25  # no point masses are measured (or paid for) when one would need more than this share to show
 
 
 def _mbi():
@@ -73,15 +79,21 @@ class MSTGenerator(TabularGenerator):
         return {"bins": trial.suggest_int("bins", 8, 32), "iters": trial.suggest_int("iters", 1000, 4000, log=True)}
 
     # -- discretisation ------------------------------------------------------------------------
-    def _discretise(self, frame: pd.DataFrame, rho_bounds: float, rng: np.random.Generator) -> np.ndarray:
+    def _discretise(self, frame: pd.DataFrame, rho_bounds: float, rng: np.random.Generator,
+                    rho_masses: float = 0.0) -> np.ndarray:
         """Columns as codes. Numbers: whole numbers spanning at most 64 values get a bin each; others `bins`
-        equal-width bins, plus a bin for exactly 0 (a value nobody needs the data to know) when 0 is inside;
-        a bin for missing values last."""
+        equal-width bins, plus a bin for exactly 0 (a value nobody needs the data to know) when 0 is inside,
+        plus a bin for each point mass (an exact value holding a large share of the rows: released when its
+        noisy count clears a threshold, see `_point_masses`, or declared public with the categories); a bin
+        for missing values last."""
         declared, bins = dict(self.options["bounds"]), int(self.options["bins"])
         public = self.options["categories"] == "public"
         paid = [c for c in self.model_schema if c.kind in ("numerical", "datetime") and c.name not in declared
                 and not public]
         rho_each = rho_bounds / max(1, len(paid))
+        numbers = [c for c in self.model_schema if c.kind == "numerical"]
+        rho_mass_each = rho_masses / max(1, len(numbers))
+        delta_mass_each = getattr(self, "_delta_masses", 0.0) / max(1, len(numbers))
         self.columns_meta, codes = [], []
         for spec in self.model_schema:
             s = frame[spec.name]
@@ -102,11 +114,19 @@ class MSTGenerator(TabularGenerator):
                 else:
                     edges = np.linspace(lo, hi, bins + 1)
                     zero = bool(lo < 0 < hi or lo == 0 or hi == 0) and spec.kind == "numerical"
+                    masses: list[float] = []
+                    if spec.kind == "numerical":
+                        masses = (self._point_masses(x, lo, hi, rng, rho_mass_each, delta_mass_each) if not public
+                                  else sorted({float(v) for v in [*spec.point_masses, *spec.levels[:MAX_MASSES]]}))
+                        masses = [m for m in masses if m != 0 and lo <= m <= hi][:MAX_MASSES]
                     code = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, bins - 1)
                     if zero:
                         code = np.where(x == 0, bins, code)
-                    code = np.where(np.isnan(x), bins + int(zero), code)
-                    meta.update({"edges": edges.tolist(), "zero_bin": zero, "size": bins + 1 + int(zero)})
+                    for i, m in enumerate(masses):
+                        code = np.where(x == m, bins + int(zero) + i, code)
+                    code = np.where(np.isnan(x), bins + int(zero) + len(masses), code)
+                    meta.update({"edges": edges.tolist(), "zero_bin": zero, "masses": masses,
+                                 "size": bins + 1 + int(zero) + len(masses)})
                 self.columns_meta.append(meta)
             else:
                 text = s.astype(str).where(s.notna(), MISSING)
@@ -116,6 +136,31 @@ class MSTGenerator(TabularGenerator):
                                           "size": len(values)})
             codes.append(np.asarray(code).astype(np.int64))
         return np.stack(codes, 1)
+
+    @staticmethod
+    def _mass_threshold(rho: float, delta: float) -> float:
+        """The noisy count a value held by one row exceeds with probability `delta` (Gaussian noise, `rho`-zCDP)."""
+        return 1 + math.sqrt(1 / (2 * rho)) * float(norm.isf(delta))
+
+    @staticmethod
+    def _point_masses(x: np.ndarray, lo: float, hi: float, rng: np.random.Generator, rho: float,
+                      delta: float) -> list[float]:
+        """The exact values of a numerical column that hold a large share of its rows, paid from the budget:
+        every distinct value's count gets Gaussian noise (`rho`-zCDP; a row counts for one value), and a value is
+        released when its noisy count clears both a threshold that a value held by one row passes with
+        probability at most `delta` (a stability-based histogram) and MASS_SHARE of the rows. At most
+        MAX_MASSES, the largest noisy counts first."""
+        if rho <= 0 or delta <= 0:
+            return []
+        x = x[~np.isnan(x) & (x >= lo) & (x <= hi)]
+        if len(x) == 0:
+            return []
+        values, counts = np.unique(x, return_counts=True)
+        noisy = counts + rng.normal(0, math.sqrt(1 / (2 * rho)), len(counts))
+        threshold = max(MSTGenerator._mass_threshold(rho, delta), MASS_SHARE * len(x))
+        keep = np.flatnonzero(noisy >= threshold)
+        keep = keep[np.argsort(-noisy[keep])][:MAX_MASSES]
+        return sorted(float(v) for v in values[keep])
 
     # -- fit -----------------------------------------------------------------------------------
     def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
@@ -128,11 +173,19 @@ class MSTGenerator(TabularGenerator):
                                                       for c in self.model_schema)
         delta_main = delta / 2 if o["categories"] == "dp" else delta
         rho = cdp_rho(o["epsilon"], delta_main)
+        numbers = sum(c.kind == "numerical" for c in self.model_schema)
+        # point masses are paid for only where one could be released: when the threshold a mass must clear is
+        # at most MASS_WORTH of the rows (it depends on the row count and the budget only, not on the values)
+        needs_masses = o["categories"] == "dp" and numbers > 0 and self._mass_threshold(
+            MASSES_SHARE * rho / numbers, delta / 4 / numbers) <= MASS_WORTH * n
+        # the thresholds' half of delta: the category sets' and the point masses' (a quarter each when both)
+        self._delta_masses = delta / 4 if needs_masses else 0.0
         rho_bounds = BOUNDS_SHARE * rho if needs_bounds else 0.0
-        rho_rest = rho - rho_bounds
+        rho_masses = MASSES_SHARE * rho if needs_masses else 0.0
+        rho_rest = rho - rho_bounds - rho_masses
         sigma = math.sqrt(3 / (2 * rho_rest))  # each of the three parts: rho_rest / 3
         progress(0, 4, "discretising")
-        data = self._discretise(frame, rho_bounds, rng)
+        data = self._discretise(frame, rho_bounds, rng, rho_masses)
         k = data.shape[1]
         sizes = [m["size"] for m in self.columns_meta]
 
@@ -141,7 +194,7 @@ class MSTGenerator(TabularGenerator):
         one_way = [np.bincount(data[:, j], minlength=sizes[j]) + rng.normal(0, scale, sizes[j]) for j in range(k)]
         threshold = 0.0
         if o["categories"] == "dp":  # noisy counts decide which categories are released
-            threshold = 1 + scale * float(norm.isf((delta / 2) / max(1, k)))
+            threshold = 1 + scale * float(norm.isf((delta / 2 - self._delta_masses) / max(1, k)))
             data, one_way = self._compress(data, one_way, threshold)
             sizes = [m["size"] for m in self.columns_meta]
         progress(1, 4, "selecting the pairs (maximum spanning tree, exponential mechanism)")
@@ -170,12 +223,16 @@ class MSTGenerator(TabularGenerator):
         released = [m["column"] + " categories" for m in self.columns_meta if "values" in m]
         self.privacy = {
             "mechanism": "MST (Private-PGM / mbi)", "epsilon_target": o["epsilon"], "epsilon_total": o["epsilon"],
-            "delta": delta, "rho": rho, "rho_bounds": rho_bounds, "sigma_one_way": scale,
+            "delta": delta, "rho": rho, "rho_bounds": rho_bounds, "rho_point_masses": rho_masses,
+            "point_masses": {m["column"]: m["masses"] for m in self.columns_meta if m.get("masses")},
+            "sigma_one_way": scale,
             "sigma_two_way": scale2, "pairs": [[self.columns_meta[a]["column"], self.columns_meta[b]["column"]]
                                                for a, b in self.edges],
             "accountant": "zCDP (Canonne, Kamath and Steinke 2020 conversion)", "unit": "row",
             "covered": "one-way and two-way marginals, the choice of pairs"
                        + (", bounds of numerical columns" if rho_bounds else "")
+                       + (f", point masses of numerical columns (ρ={rho_masses:.3g}, noisy counts over a threshold, "
+                          "at most δ/4)" if rho_masses else "")
                        + ("; category sets (noisy counts over a threshold of "
                           f"{threshold:.1f}, at most δ/2)" if o["categories"] == "dp" else ""),
             "declared_public": sorted({f"{m['column']} bounds" for m in self.columns_meta if m.get("bounds") == "declared"}
@@ -289,6 +346,8 @@ class MSTGenerator(TabularGenerator):
                 x[inside] = (left + rng.random(rows) * (right - left))[inside]
                 if meta.get("zero_bin"):
                     x[c == bins] = 0.0
+                for i, m in enumerate(meta.get("masses", [])):
+                    x[c == bins + int(meta.get("zero_bin", False)) + i] = m
                 data[meta["column"]] = pd.to_datetime(x, unit="s") if meta["kind"] == "datetime" else x
             else:
                 values = np.array(meta["values"], dtype=object)[c]

@@ -67,3 +67,21 @@ def test_mst_at_epsilon_one_competes_with_the_copula_without_privacy_on_a_real_t
     q_mst = fidelity(real, sch.prepare(mst, schema), schema)["quality_score"]
     q_gc = fidelity(real, sch.prepare(copula, schema), schema)["quality_score"]
     assert q_mst > 0.9 and q_mst > q_gc - 0.03
+
+
+def test_point_masses_are_released_from_noisy_counts_and_come_back_exact():
+    rng = np.random.default_rng(0)
+    n = 5000
+    spend = np.where(rng.random(n) < 0.5, 0.0, np.where(rng.random(n) < 0.5, np.log(1000), rng.lognormal(7, 1, n)))
+    rare = np.r_[[123.456] * 3, rng.normal(50, 10, n - 3)]  # a value held by 3 rows is never released
+    frame = pd.DataFrame({"spend": spend, "score": rare, "group": rng.choice(list("abc"), n)})
+    schema = sch.infer_schema(frame)
+    gen = make_generator("mst", seed=0, epsilon=1.0).fit(frame, schema)
+    assert gen.privacy["point_masses"] == {"spend": [float(np.log(1000))]}
+    assert gen.privacy["rho_point_masses"] > 0 and "point masses" in gen.privacy["covered"]
+    synth = gen.sample(n, seed=0)
+    for value, share in ((0.0, 0.5), (np.log(1000), 0.25)):
+        assert abs((synth["spend"] == value).mean() - share) < 0.05
+    assert not (synth["score"] == 123.456).any()
+    small = make_generator("mst", seed=0, epsilon=1.0).fit(frame.head(300), schema)  # too few rows for a mass to
+    assert small.privacy["rho_point_masses"] == 0 and not small.privacy["point_masses"]  # show: nothing paid
