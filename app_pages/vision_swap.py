@@ -69,7 +69,7 @@ rows = [held_out[:n_show], result["own"][:n_show], result["swapped"][:n_show]]
 st.image(grid_image(rows, 900), width="stretch",
          caption="Rows: originals · B's own reconstructions · A's encoder → translator → B's decoder")
 
-view = st.segmented_control("More", ["Error against anchors", "All pairs"], key="swap_view")
+view = st.segmented_control("More", ["Error against anchors", "All pairs", "Latent similarity"], key="swap_view")
 
 
 def progress_bar(label: str):
@@ -96,6 +96,24 @@ elif view == "All pairs":
     fig = px.imshow(np.round(matrix, 2), x=names, y=names, text_auto=True, color_continuous_scale="Viridis",
                     labels={"x": "decoder (B)", "y": "encoder (A)", "color": "PSNR (dB)"})
     st.plotly_chart(fig, width="stretch", key="swap_matrix_fig")
+elif view == "Latent similarity":
+    pool = compatible[:8]
+    k = st.slider("Neighbours (mutual k-NN)", 2, 50, 10, key="swap_sim_k")
+    checkpoints = {e.key: str(workspace().get_run(e.run_id).latest_checkpoint()) for e in pool}
+    models = {e.key: cached_autoencoder(e.key, checkpoints[e.key])[0] for e in pool}
+    with st.spinner(f"Encoding {len(held_out)} test images with {len(models)} models…"):
+        sim = analyses.similarity_matrix(models, checkpoints, held_out, f"test:{entry_a.dataset}", k)
+    names = [f"{e.run_id[-4:]} z={e.latent_dim}{' ' + e.member if e.member else ''}" for e in pool]
+    off = ~np.eye(len(pool), dtype=bool)
+    st.caption(f"{len(pool)} models on the same {sim['images']} test images of A's data. Linear CKA: 1 when one "
+               "latent space is a rotation and scaling of the other; mutual k-NN: the share of each image's k "
+               f"nearest neighbours both spaces agree on. Baselines: CKA with rows shuffled "
+               f"{sim['cka_shuffled'][off].mean() if off.any() else 0:.3f}, random neighbours {sim['knn_chance']:.3f}.")
+    c1, c2 = st.columns(2)
+    for column, field, title in ((c1, "cka", "linear CKA"), (c2, "knn", f"mutual {k}-NN")):
+        fig = px.imshow(np.round(sim[field], 3), x=names, y=names, text_auto=True, zmin=0, zmax=1,
+                        color_continuous_scale="Viridis", labels={"color": title}, title=title)
+        column.plotly_chart(fig, width="stretch", key=f"swap_sim_{field}")
 else:
-    st.caption("Choose a view: the swap error against the number of anchor images, or the matrix of all pairs "
-               "(computed once, then kept).")
+    st.caption("Choose a view: the swap error against the number of anchor images, the matrix of all pairs, or how "
+               "alike the models' latent spaces are (each computed once, then kept).")

@@ -110,3 +110,24 @@ def swap_matrix(models: dict[str, Any], checkpoints: dict[str, str], anchors: to
                                             stitching.stitching_matrix(models, anchors, images, labels, translator,
                                                                        progress)])
     return np.array([[np.nan if v is None else v for v in row] for row in rows], dtype=float)
+
+
+def similarity_matrix(models: dict[str, Any], checkpoints: dict[str, str], images: torch.Tensor, images_name: str,
+                      k: int = 10, cache: ResultCache | None = None) -> dict[str, Any]:
+    """Linear CKA and mutual k-NN between every pair of models' codes of the same images (vision/similarity.py),
+    from the cached encodings; the matrices are cached too."""
+    from genesis_core.vision.similarity import similarity
+
+    cache = cache or analysis_cache()
+    ids = [model_id(name, checkpoints[name]) for name in models]
+    key = cache_key("similarity", "|".join(ids), {"images": images_name, "n": len(images), "k": k})
+
+    def compute():
+        codes = {name: encodings(m, name, checkpoints[name], images, images_name, cache) for name, m in models.items()}
+        out = similarity(codes, k)
+        return {**out, **{f: np.asarray(out[f]).tolist() for f in ("cka", "knn", "cka_shuffled")}}
+
+    out = dict(cache.get_or_compute(key, compute))
+    for f in ("cka", "knn", "cka_shuffled"):
+        out[f] = np.asarray(out[f], dtype=float)
+    return out

@@ -48,6 +48,9 @@ def add_image_commands(sub) -> None:
         "anchors": (("--anchors",), {"type": int, "default": 500, "help": "images the translator is fit on"}),
         "all": (("--all",), {"action": "store_true", "help": "every pair of models with the same image size"}),
         "kind": (("--kind",), {"default": "noise", "help": "noise|blur|mask|pixelate"}),
+        "models": ((), {"nargs": "+", "metavar": "MODEL", "help": "two or more models (run ids or RUN:zK)"}),
+        "neighbours": (("--neighbours",), {"type": int, "default": 10, "help": "k of the mutual k-NN (default 10)"}),
+        "images": (("--images",), {"type": int, "default": 1000, "help": "test images compared (default 1000)"}),
     }
     add_actions(p, {
         "models": ("every trained autoencoder and sweep member, with its key", []),
@@ -60,6 +63,8 @@ def add_image_commands(sub) -> None:
         "stitch": ("one model's encoder into another's decoder through a translator",
                    ["encoder", "decoder", "translator", "anchors", "all"]),
         "restore": ("a restorer's PSNR against the corruption level, and the mismatch matrix", ["run", "kind"]),
+        "similarity": ("linear CKA and mutual k-NN between the latent spaces of models, on the same test images",
+                       ["models", "neighbours", "images"]),
     }, options, late_positionals=("model", "run"))
     p.set_defaults(func=cmd_images)
 
@@ -117,6 +122,8 @@ def cmd_images(args: argparse.Namespace) -> int:
             return 0
         if args.action == "stitch":
             return _stitch(args, ws)
+        if args.action == "similarity":
+            return _similarity(args, ws)
         model, task = catalog.load_autoencoder(_need(args.model, "a model (run id or RUN:zK)"), ws)
         split = task.split
         if args.action == "interpolate":
@@ -197,4 +204,33 @@ def _stitch(args: argparse.Namespace, ws) -> int:
                       split.train_x[:args.anchors], split.test_x[:500], split.test_y[:500], args.translator, keep=0)
     print(f"{args.translator}: swap vs decoder's own reconstruction {r['psnr_db']:.2f} dB (MSE {r['mse']:.5f}); "
           f"vs original {r['psnr_vs_original_db']:.2f} dB; decoder's own vs original {r['own_psnr_vs_original_db']:.2f} dB")
+    return 0
+
+
+def _similarity(args: argparse.Namespace, ws) -> int:
+    import numpy as np
+
+    from genesis_core.vision import analyses, catalog
+
+    keys = list(dict.fromkeys(args.models))
+    if len(keys) < 2:
+        raise CLIError("give two or more different models")
+    loaded = {key: catalog.load_autoencoder(key, ws) for key in keys}
+    first_task = loaded[keys[0]][1]
+    for key, (_, task) in loaded.items():
+        if task.split.image_shape != first_task.split.image_shape:
+            raise CLIError(f"{key} was trained on images of another size than {keys[0]}; compare models of one size")
+    images = first_task.split.test_x[:args.images]
+    out = analyses.similarity_matrix({k: m for k, (m, _) in loaded.items()},
+                                     {k: catalog.checkpoint_of(k, ws) for k in keys}, images,
+                                     f"test:{first_task.config.data.dataset}", args.neighbours)
+    width = max(len(k) for k in keys)
+    for title, matrix in (("linear CKA", out["cka"]), (f"mutual {out['k']}-NN", out["knn"])):
+        print(f"{title} on {out['images']} test images of {keys[0]}'s data (1 = the same organisation)")
+        print(" " * (width + 2) + " ".join(f"{i + 1:>6}" for i in range(len(keys))))
+        for i, key in enumerate(keys):
+            print(f"{key:<{width}}  " + " ".join(f"{v:6.3f}" for v in matrix[i]) + f"   ({i + 1})")
+    off = ~np.eye(len(keys), dtype=bool)
+    print(f"baselines: CKA with one space's rows shuffled {out['cka_shuffled'][off].mean():.3f} (mean of pairs); "
+          f"mutual k-NN of random neighbours {out['knn_chance']:.3f}")
     return 0

@@ -139,6 +139,9 @@ def test_swap_page_scores_a_pair_fills_the_matrix_and_says_when_a_is_b(lab):
     t0 = time.perf_counter()
     view(again, "swap_view", "All pairs")
     assert time.perf_counter() - t0 < 5 and len(again.get("plotly_chart")) == 1
+    view(at, "swap_view", "Latent similarity")
+    assert not at.exception and len(at.get("plotly_chart")) == 2  # CKA and mutual k-NN, side by side
+    assert any("Baselines: CKA with rows shuffled" in c.value for c in at.caption)
     same = at.selectbox(key="swap_b").select_index(0).run()  # B := A (the first compatible model is A itself)
     assert not same.exception and any("the same model" in i.value for i in same.info)
 
