@@ -46,9 +46,10 @@ def main() -> None:
         task = TASKS.get("image_autoencoder")(from_dict(TASKS.get("image_autoencoder").config_cls, cfg),
                                               __import__("torch").device("cpu"))
         run = ws.create_run("image_autoencoder", cfg, name=name)
-        Trainer(task, run).fit()
+        trainer = Trainer(task, run)
+        trainer.fit()
         split = task.split
-        codes[name] = encode_images(task.model, split.test_x)
+        codes[name] = encode_images(trainer.model.eval(), split.test_x)
         print(f"trained {name}", flush=True)
     basis, mean = pca_basis(split.train_x, 16)
     codes["PCA k=16"] = (split.test_x.reshape(len(split.test_x), -1) - mean) @ basis.T
