@@ -100,3 +100,50 @@ if favorites:
             if previews:
                 st.image(str(previews[-1]), caption=run.name, width="stretch")
             st.page_link("app_pages/runs.py", label=f"Open {run.name}", query_params={"run": run.id})
+
+st.subheader("This installation")
+verify_runs = [r for r in workspace().list_runs(task="verify") if not r.damaged]
+c1, c2 = st.columns([1, 3])
+quick = c2.toggle("Quick (skip the 3-step run of each task)", key="verify_quick")
+if c1.button("Verify this installation", key="verify_start",
+             help="versions, device and precision, attention backend, an mp4 round trip, corpora, SDV/Opacus/mbi, "
+                  "the HTTP service, and a 3-step run of each task (what `genesis verify` checks), as a job"):
+    try:
+        job = api.submit({"task": "verify", "name": "verify" + (" (quick)" if quick else ""), "quick": quick})
+    except Exception as exc:
+        show_error(exc)
+    else:
+        st.success(f"Started job {job.id} ({job.status}); its checks appear here as it ends.")
+
+
+@st.fragment(run_every=2 if verify_runs and api.active_job(verify_runs[0].id) else None)
+def verify_results() -> None:
+    import json
+
+    runs = [r for r in workspace().list_runs(task="verify") if not r.damaged]
+    if not runs:
+        st.caption("Not verified yet in this workspace (the same checks: `.venv/bin/genesis verify`).")
+        return
+    run = runs[0]
+    job = api.active_job(run.id)
+    path = run.artifact_path("verify.json")
+    if job is not None:
+        st.progress(job.progress, text=f"Verifying: {job.phase or job.status}")
+        return
+    if not path.exists():
+        st.caption("The last verification did not finish; start another.")
+        return
+    try:
+        rows = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        st.warning("The last verification's results are not readable; start another.")
+        return
+    failed = [r for r in rows if not r["ok"]]
+    (st.error if failed else st.success)(f"{len(rows) - len(failed)} of {len(rows)} checks passed"
+                                         + (f"; failed: {', '.join(r['name'] for r in failed)}" if failed else "")
+                                         + f" (run {run.id}).")
+    st.dataframe([{"check": r["name"], "ok": r["ok"], "found": r["detail"], "seconds": round(r["seconds"], 1)}
+                  for r in rows], hide_index=True, key="verify_table")
+
+
+verify_results()

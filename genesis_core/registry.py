@@ -30,7 +30,8 @@ from genesis_core.errors import WorkbenchError
 T = TypeVar("T")
 
 _TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.vision.families",
-                 "genesis_core.lm.task", "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver"]
+                 "genesis_core.lm.task", "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver",
+                 "genesis_core.verify"]
 
 
 class UnknownNameError(WorkbenchError, KeyError):
@@ -93,7 +94,8 @@ BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"]
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
                                                                  "genesis_core.tabular.cli", "genesis_core.tabular.releases_cli",
                                                                  "genesis_core.sweeps.cli",
-                                                                 "genesis_core.jobs.cli", "genesis_core.service.cli"])
+                                                                 "genesis_core.jobs.cli", "genesis_core.service.cli",
+                                                                 "genesis_core.verify"])
 
 
 def load_plugins() -> None:
