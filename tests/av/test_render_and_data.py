@@ -122,3 +122,27 @@ def test_audio_of_8_samples_is_refused_with_its_minimum_length_and_the_minimum_r
     wave = load_audio(wav_bytes(np.sin(np.arange(n) / 3) * 0.5, 16000))
     out = render_audio(wave, 16000, 12, 16, visualizer="spectrum_bars")  # the shortest accepted audio renders
     assert out["frames"] >= 1 and out["mp4"][4:8] == b"ftyp"
+
+
+def test_a_long_render_is_seamless_across_its_chunks():
+    """The shipped model renders 40 s of music in chunks of 100 frames: with context across each chunk's edge the
+    frames match one pass over the whole track (the bidirectional GRU hears far, so within 0.05 of the pixel range,
+    and 1e-3 on average); chunks rendered on their own (no context) jump at their edges."""
+    from pathlib import Path
+
+    from genesis_core.av.features import audio_features, feature_matrix
+    from genesis_core.av.music import generate_track
+    from genesis_core.training.loading import load_model
+
+    shipped = Path(__file__).resolve().parents[2] / "favorites" / "av" / "model"
+    loaded = load_model(str(shipped))
+    model, fps = loaded.model.eval(), loaded.config.data.clip.fps
+    feats = feature_matrix(audio_features(generate_track(5, 40.0, 16000).wave, 16000, fps))
+    with torch.no_grad():
+        whole = model(feats[None])[0]
+    chunked = model.render(feats, chunk=100)
+    error = (chunked - whole).abs()
+    assert chunked.shape == whole.shape and error.max() < 0.05 and error.mean() < 1e-3
+    seams = model.render(feats, chunk=100, context=0)  # the old way: each chunk on its own
+    edges = torch.arange(100, len(whole), 100)  # the first frame of each chunk after the first
+    assert (seams - whole).abs()[edges].mean() > 5 * error[edges].mean()
