@@ -47,7 +47,7 @@ def add_image_commands(sub) -> None:
         "translator": (("--translator",), {"default": "affine", "help": "none|lstsq|procrustes|affine"}),
         "anchors": (("--anchors",), {"type": int, "default": 500, "help": "images the translator is fit on"}),
         "all": (("--all",), {"action": "store_true", "help": "every pair of models with the same image size"}),
-        "kind": (("--kind",), {"default": "noise", "help": "noise|blur|mask|pixelate"}),
+        "kind": (("--kind",), {"default": "noise", "help": "noise|blur|mask|pixelate|posterise|halftone|kuwahara|swirl"}),
         "models": ((), {"nargs": "+", "metavar": "MODEL", "help": "two or more models (run ids or RUN:zK)"}),
         "neighbours": (("--neighbours",), {"type": int, "default": 10, "help": "k of the mutual k-NN (default 10)"}),
         "images": (("--images",), {"type": int, "default": 1000, "help": "test images compared (default 1000)"}),
@@ -112,6 +112,17 @@ def cmd_images(args: argparse.Namespace) -> int:
             if args.kind not in loaded.config.corruptions:
                 raise CLIError(f"this restorer was trained on {', '.join(loaded.config.corruptions)}, not {args.kind}")
             x = loaded.task.split.test_x[:300]
+            if "apply" in loaded.model.directions:
+                from genesis_core.vision.restoration import apply_scores, cycle_matrix
+
+                print(f"{args.kind} applied by the network vs the exact procedure, PSNR (dB) on 300 test images")
+                _print_table(pd.DataFrame([apply_scores(loaded.model, x, args.kind, lv) for lv in EVAL_LEVELS]))
+                if "reverse" not in loaded.model.directions:
+                    return 0
+                kinds = list(loaded.model.kinds)
+                print("apply (rows) -> reverse (columns) cycle at level 0.5, PSNR (dB) vs the clean images")
+                _print_table(pd.DataFrame(cycle_matrix(loaded.model, x, 0.5), index=kinds, columns=kinds)
+                             .reset_index(names="applied"))
             print(f"{args.kind}: PSNR (dB) on 300 test images; classical = {CLASSICAL_FILTERS[args.kind]}")
             _print_table(pd.DataFrame(psnr_vs_level(loaded.model, x, args.kind))[
                 ["level", "restored_psnr_db", "identity_psnr_db", "classical_psnr_db", "restored_ssim"]])

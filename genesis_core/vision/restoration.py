@@ -2,6 +2,10 @@
 and its evaluation: PSNR against level beside the corrupted input (identity) and the classical filter,
 and the level-mismatch matrix (the network told level a while the true level is b).
 
+`direction`: reverse (undo a corruption), apply (learn to make it: scored against the exact procedure, beside
+the untouched image) or both (one network, told which; the apply -> reverse cycle matrix says how well the
+two halves undo each other, for every pair of corruptions).
+
 The network sees the corrupted image plus a constant "level map" channel, and FiLM layers scale and
 shift every block from an embedding of (level, corruption kind). It predicts a residual.
 """
@@ -18,7 +22,9 @@ from torch import nn
 
 from genesis_core.registry import MODELS, TASKS
 from genesis_core.training.task import TaskConfigBase, TrainerConfig
-from genesis_core.vision.corruptions import CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
+from genesis_core.vision.corruptions import ALL_CORRUPTIONS, CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
+
+DIRECTIONS = {"reverse": ("reverse",), "apply": ("apply",), "both": ("reverse", "apply")}
 from genesis_core.vision.images import psnr_from_mse, ssim, to_pil_grid
 from genesis_core.vision.tasks import ImageDataConfig, ImageTask
 
@@ -35,22 +41,30 @@ class RestorerConfig:
 
 @MODELS.register("restoration_net")
 class RestorationNet(nn.Module):
-    def __init__(self, config: RestorerConfig, image_channels: int, kinds: tuple[str, ...]):
+    def __init__(self, config: RestorerConfig, image_channels: int, kinds: tuple[str, ...],
+                 directions: tuple[str, ...] = ("reverse",)):
         super().__init__()
         ch = config.channels
-        self.kinds = tuple(kinds)
+        self.kinds, self.directions = tuple(kinds), tuple(directions)
+        told = len(self.directions) if len(self.directions) > 1 else 0  # one direction: nothing to tell
         self.inp = nn.Conv2d(image_channels + 1, ch, 3, padding=1)
         self.convs = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=1) for _ in range(config.blocks))
-        self.condition = nn.Sequential(nn.Linear(1 + len(self.kinds), 64), nn.GELU(),
+        self.condition = nn.Sequential(nn.Linear(1 + len(self.kinds) + told, 64), nn.GELU(),
                                        nn.Linear(64, 2 * ch * config.blocks))
         nn.init.zeros_(self.condition[-1].weight)
         nn.init.zeros_(self.condition[-1].bias)
         self.out = nn.Conv2d(ch, image_channels, 3, padding=1)
 
-    def forward(self, x: torch.Tensor, level: torch.Tensor, kind: torch.Tensor) -> torch.Tensor:
-        """x (N, C, H, W) corrupted; level (N,) in [0, 1]; kind (N,) index into `kinds`."""
+    def forward(self, x: torch.Tensor, level: torch.Tensor, kind: torch.Tensor,
+                direction: torch.Tensor | None = None) -> torch.Tensor:
+        """x (N, C, H, W) corrupted (or clean, to apply); level (N,) in [0, 1]; kind (N,) index into `kinds`;
+        direction (N,) index into `directions` (when it has more than one)."""
         level = level.to(x.dtype)
-        cond = torch.cat([level[:, None], F.one_hot(kind, len(self.kinds)).to(x.dtype)], 1)
+        parts = [level[:, None], F.one_hot(kind, len(self.kinds)).to(x.dtype)]
+        if len(self.directions) > 1:
+            direction = torch.zeros_like(kind) if direction is None else direction
+            parts.append(F.one_hot(direction, len(self.directions)).to(x.dtype))
+        cond = torch.cat(parts, 1)
         films = self.condition(cond).chunk(2 * len(self.convs), dim=1)
         h = F.gelu(self.inp(torch.cat([x, level.view(-1, 1, 1, 1).expand(-1, 1, *x.shape[2:])], 1)))
         for i, conv in enumerate(self.convs):
@@ -60,18 +74,35 @@ class RestorationNet(nn.Module):
 
     @torch.no_grad()
     def restore(self, x: torch.Tensor, kind: str, level: float | torch.Tensor) -> torch.Tensor:
+        """Undo `kind` at `level` (a network trained to reverse)."""
+        return self._run(x, kind, level, "reverse")
+
+    @torch.no_grad()
+    def apply(self, x: torch.Tensor, kind: str, level: float | torch.Tensor) -> torch.Tensor:
+        """Make `kind` at `level` (a network trained to apply)."""
+        return self._run(x, kind, level, "apply")
+
+    def _run(self, x: torch.Tensor, kind: str, level, direction: str) -> torch.Tensor:
+        if direction not in self.directions:
+            raise ValueError(f"this network was trained to {' and '.join(self.directions)} corruptions, not to "
+                             f"{direction} them")
+        if kind not in self.kinds:
+            raise ValueError(f"this network knows {', '.join(self.kinds)}, not {kind}")
         device = next(self.parameters()).device
         n = len(x)
         lv = torch.as_tensor(level, dtype=torch.float32).flatten()
         lv = lv.expand(n) if lv.numel() == 1 else lv
         k = torch.full((n,), self.kinds.index(kind), dtype=torch.long)
-        return self(x.to(device), lv.to(device), k.to(device)).float().clamp(0, 1).cpu()
+        d = torch.full((n,), self.directions.index(direction), dtype=torch.long)
+        return self(x.to(device), lv.to(device), k.to(device), d.to(device)).float().clamp(0, 1).cpu()
 
 
 @dataclass(frozen=True)
 class ImageRestorationConfig(TaskConfigBase):
     task: str = "image_restoration"
-    corruptions: tuple[str, ...] = CORRUPTIONS  # the kinds it learns to undo
+    corruptions: tuple[str, ...] = CORRUPTIONS  # the kinds it learns; also the artistic ones: posterise,
+    # halftone, kuwahara, swirl
+    direction: str = "reverse"  # reverse (undo) | apply (make the corruption) | both (one network, told which)
     max_level: float = 1.0  # training levels are drawn uniformly from [0, max_level]
     data: ImageDataConfig = field(default_factory=ImageDataConfig)
     model: RestorerConfig = field(default_factory=RestorerConfig)
@@ -79,9 +110,11 @@ class ImageRestorationConfig(TaskConfigBase):
                                                                           checkpoint_every=200))
 
     def __post_init__(self) -> None:
-        unknown = [c for c in self.corruptions if c not in CORRUPTIONS]
+        unknown = [c for c in self.corruptions if c not in ALL_CORRUPTIONS]
         if unknown or not self.corruptions:
-            raise ValueError(f"corruptions must be some of {', '.join(CORRUPTIONS)}; got {list(self.corruptions)}")
+            raise ValueError(f"corruptions must be some of {', '.join(ALL_CORRUPTIONS)}; got {list(self.corruptions)}")
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}; got {self.direction!r}")
         if not 0 < self.max_level <= 1:
             raise ValueError("max_level must be in (0, 1]")
 
@@ -97,44 +130,58 @@ class ImageRestorationTask(ImageTask):
                    "corrupted image and a classical filter are the baselines.")
 
     def build_model(self) -> RestorationNet:
-        return RestorationNet(self.config.model, self.split.image_shape[0], self.config.corruptions)
+        return RestorationNet(self.config.model, self.split.image_shape[0], self.config.corruptions,
+                              DIRECTIONS[self.config.direction])
 
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         x, _ = batch  # labels are not used
         n, kinds = len(x), self.config.corruptions
+        directions = DIRECTIONS[self.config.direction]
         level = torch.rand(n, device=x.device) * self.config.max_level
         kind = torch.randint(len(kinds), (n,), device=x.device)
+        direction = torch.randint(len(directions), (n,), device=x.device)
         corrupted = torch.empty_like(x)
         for i, name in enumerate(kinds):
             idx = (kind == i).nonzero().flatten()
             if len(idx):
                 corrupted[idx] = corrupt(x[idx], name, level[idx])
-        return F.mse_loss(model(corrupted, level, kind).float(), x), {}
+        applying = (torch.tensor([d == "apply" for d in directions], device=x.device)[direction]).view(-1, 1, 1, 1)
+        source, target = torch.where(applying, x, corrupted), torch.where(applying, corrupted, x)
+        return F.mse_loss(model(source, level, kind, direction).float(), target), {}
 
     @torch.no_grad()
     def evaluate(self, model: nn.Module) -> dict[str, float]:
         x = self.split.test_x[:500]
         out = {}
+        directions = DIRECTIONS[self.config.direction]
         for kind in self.config.corruptions:
             for lv in (0.5, self.config.max_level):
-                row = restoration_scores(model, x, kind, lv)
-                out[f"{kind}@{lv:g}/psnr_db"] = row["restored_psnr_db"]
-                out[f"{kind}@{lv:g}/identity_psnr_db"] = row["identity_psnr_db"]
-        out["psnr_db"] = float(np.mean([v for k, v in out.items() if k.endswith("/psnr_db")
-                                        and "identity" not in k]))
+                if "reverse" in directions:
+                    row = restoration_scores(model, x, kind, lv)
+                    out[f"{kind}@{lv:g}/psnr_db"] = row["restored_psnr_db"]
+                    out[f"{kind}@{lv:g}/identity_psnr_db"] = row["identity_psnr_db"]
+                if "apply" in directions:
+                    row = apply_scores(model, x, kind, lv)
+                    out[f"{kind}@{lv:g}/apply_psnr_db"] = row["applied_psnr_db"]
+                    out[f"{kind}@{lv:g}/apply_identity_psnr_db"] = row["identity_psnr_db"]
+        headline = "/psnr_db" if "reverse" in directions else "/apply_psnr_db"
+        out["psnr_db"] = float(np.mean([v for k, v in out.items() if k.endswith(headline)]))
         return out
 
     @torch.no_grad()
     def preview(self, model: nn.Module) -> dict[str, Any]:
         x = self.split.test_x[:8]
         rows = [x]
+        directions = DIRECTIONS[self.config.direction]
         for kind in self.config.corruptions:
             bad = corrupt(x, kind, 0.75, torch.Generator().manual_seed(0))
-            rows += [bad, model.restore(bad, kind, 0.75)]
+            rows += [bad] + ([model.restore(bad, kind, 0.75)] if "reverse" in directions else []) + (
+                [model.apply(x, kind, 0.75)] if "apply" in directions else [])
         return {"restorations_at_level_0.75": to_pil_grid(rows, scale=max(1, 112 // x.shape[-1]))}
 
     def checkpoint_meta(self) -> dict[str, Any]:
-        return {"image_shape": list(self.split.image_shape), "corruptions": list(self.config.corruptions)}
+        return {"image_shape": list(self.split.image_shape), "corruptions": list(self.config.corruptions),
+                "direction": self.config.direction}
 
 
 # -- evaluation ----------------------------------------------------------------------------------
@@ -154,6 +201,23 @@ def restoration_scores(model: RestorationNet, x: torch.Tensor, kind: str, level:
             "identity_ssim": float(ssim(bad, x).mean()), "classical_ssim": float(ssim(classical, x).mean())}
 
 
+@torch.no_grad()
+def apply_scores(model: RestorationNet, x: torch.Tensor, kind: str, level: float, seed: int = 0) -> dict[str, float]:
+    """PSNR of the network's corruption against the exact procedure's, beside the untouched image (identity)."""
+    exact = corrupt(x, kind, level, torch.Generator().manual_seed(seed))
+    made = model.apply(x, kind, level)
+    return {"level": level, "applied_psnr_db": _psnr(made, exact), "identity_psnr_db": _psnr(x, exact),
+            "applied_ssim": float(ssim(made, exact).mean())}
+
+
+@torch.no_grad()
+def cycle_matrix(model: RestorationNet, x: torch.Tensor, level: float = 0.5) -> np.ndarray:
+    """PSNR (dB) against the original of reverse(kind b) after apply(kind a), rows a, columns b: the diagonal is
+    each corruption made and undone by the network; off it, the wrong one undone."""
+    kinds = model.kinds
+    return np.array([[_psnr(model.restore(model.apply(x, a, level), b, level), x) for b in kinds] for a in kinds])
+
+
 def psnr_vs_level(model: RestorationNet, x: torch.Tensor, kind: str,
                   levels=tuple(np.round(np.linspace(0.1, 1.0, 10), 2))) -> list[dict[str, float]]:
     """One row per level: restored vs identity vs classical filter (named in CLASSICAL_FILTERS)."""
@@ -167,4 +231,4 @@ def level_mismatch(model: RestorationNet, x: torch.Tensor, kind: str, levels=EVA
 
 
 __all__ = ["RestorationNet", "ImageRestorationConfig", "ImageRestorationTask", "restoration_scores",
-           "psnr_vs_level", "level_mismatch", "CLASSICAL_FILTERS"]
+           "psnr_vs_level", "level_mismatch", "apply_scores", "cycle_matrix", "CLASSICAL_FILTERS"]

@@ -166,3 +166,21 @@ def test_restoration_page_restores_at_the_chosen_level(lab):
     assert not at.exception and at.metric[0].value != before  # more damage at a higher level
     at.selectbox(key="restore_kind").set_value("mask").run()
     assert not at.exception and len(at.get("plotly_chart")) == 2
+
+
+def test_restoration_page_applies_reverses_and_shows_the_cycle_matrix(workspace):
+    train(workspace, config("image_restoration", steps=30, name="both", corruptions=["posterise", "swirl"],
+                            direction="both", model={"channels": 8, "blocks": 1}))
+    at = app("app_pages/vision_restoration.py").run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Corrupted (identity) PSNR", "Restored PSNR", "Classical filter PSNR"]
+    assert labels[3:] == ["Network vs the exact procedure", "Untouched image vs the exact procedure (baseline)"]
+    assert len(at.get("plotly_chart")) == 3  # the curve, the level mismatch and the apply -> reverse cycle
+    at.radio(key="restore_direction").set_value("apply")
+    at.multiselect(key="restore_kinds").set_value(["halftone", "kuwahara"])
+    at.button(key="restore_submit").click().run()
+    assert not at.exception
+    (job,) = [j for j in api.list_jobs(workspace) if j.task == "image_restoration"]
+    assert job.config["direction"] == "apply" and job.config["corruptions"] == ["halftone", "kuwahara"]
+    api.cancel(job.id, workspace)

@@ -32,3 +32,14 @@ def test_image_analyses_from_the_terminal(workspace, tmp_path):
 
     bad = cli("images", "probe", "no-such-run")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: ") and len(bad.stderr.splitlines()) == 1
+
+
+def test_images_restore_prints_apply_scores_and_the_cycle_for_a_two_way_network(workspace, capsys):
+    from genesis_core.cli import main
+
+    both, _ = train(workspace, config("image_restoration", steps=20, corruptions=["posterise", "halftone"],
+                                      direction="both", model={"channels": 8, "blocks": 1}))
+    assert main(["images", "restore", both.id, "--kind", "halftone"]) == 0
+    out = capsys.readouterr().out
+    assert "applied by the network vs the exact procedure" in out and "cycle at level 0.5" in out
+    assert "halftone: PSNR (dB) on 300 test images; classical = Gaussian smoothing" in out
