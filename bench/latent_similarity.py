@@ -24,7 +24,6 @@ MODELS = {"conv AE seed 0": {"model": {"latent_dim": 16}, "trainer": {"seed": 0}
 
 
 def main() -> None:
-    import numpy as np
 
     from genesis_core.config import from_dict
     from genesis_core.registry import TASKS

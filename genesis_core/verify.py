@@ -67,7 +67,7 @@ def _versions() -> str:
             missing.append(name)
     if missing:
         raise RuntimeError(f"not installed: {', '.join(missing)} (./workbench installs requirements.txt)")
-    import torch  # noqa: F401  (installed is not importable: the CUDA build on a machine without its libraries)
+    import torch  # noqa: F401  (installed is not always importable: the CUDA build on a machine without its libraries)
 
     return ", ".join(found)
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genesis_core.vision.corruptions import ALL_CORRUPTIONS, ARTISTIC, CORRUPTIONS, classical_restore, corrupt, swirl
+from genesis_core.vision.corruptions import ALL_CORRUPTIONS, ARTISTIC, classical_restore, corrupt, swirl
 from genesis_core.vision.data import load_split
 from genesis_core.vision.images import psnr_from_mse
 
