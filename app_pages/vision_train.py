@@ -3,8 +3,10 @@ side), on built-in digits or the user's own images, as a background job."""
 
 import streamlit as st
 
-from app_pages.common import estimate_text, submit
-from app_pages.vision_common import dataset_form
+from app_pages.common import estimate_text, show_error, submit, workspace
+from app_pages.vision_common import dataset_form, grid_image, pick_autoencoder
+from genesis_core.errors import WorkbenchError
+from genesis_core.vision.catalog import list_autoencoders
 
 st.title("Train an image model")
 st.write("Autoencoders and VAEs learn a latent code of the images; class-conditional ones are also told the "
@@ -55,3 +57,42 @@ if right.button("Compare all four conditioning strategies", key="train_compare",
         cfg = {**config, "model": {**config["model"], "conditioning": strategy},
                "name": f"{config['name'].split(' [')[0]} [{strategy}]"}
         submit(cfg, tags=[tag])
+
+st.subheader("Samples from a trained model's prior")
+st.caption("Decode codes drawn from the prior (a VAE's N(0, I); for a plain autoencoder, a Gaussian fitted to its "
+           "training codes), every class in turn for a conditional model, and score them with the sample-quality "
+           "scorer: FD in a domain classifier's features beside held-out real images and noise, precision and "
+           "recall, and the share read as the class asked for. This is how the conditioning strategies compare.")
+
+trained = list_autoencoders(workspace())
+if trained:
+    picked = pick_autoencoder("Model", "prior_model", trained)
+    if picked is not None and st.button("Score 1,000 prior samples", key="prior_score"):
+        from genesis_core.vision import analyses
+        from genesis_core.vision.conditional import prior_samples
+
+        entry, model, task, ckpt = picked
+        try:
+            with st.spinner("Sampling and scoring (the domain classifier trains once per dataset)…"):
+                q = analyses.prior_quality(model, entry.key, ckpt, task.split, task.config.data)
+        except (ValueError, WorkbenchError) as exc:
+            show_error(exc)
+        else:
+            b = q["baselines"]
+            m = st.columns(4)
+            m[0].metric("FD (lower is better)", f"{q['fd']:.1f}",
+                        help=f"held-out real {b['held_out_real']['fd']:.1f} · noise {b['noise']['fd']:.1f}")
+            m[1].metric("Precision", f"{q['precision']:.3f}", help=f"held-out real {b['held_out_real']['precision']:.3f}")
+            m[2].metric("Recall", f"{q['recall']:.3f}", help=f"held-out real {b['held_out_real']['recall']:.3f}")
+            m[3].metric("Class accuracy", f"{q['class_accuracy']:.3f}" if q["conditional"] else "–",
+                        help="the share of samples the domain classifier reads as the class asked for"
+                             if q["conditional"] else "an unconditional model is not asked for a class")
+            st.caption(f"{q['samples']} samples from {q['prior']}; held-out real FD {b['held_out_real']['fd']:.1f}, "
+                       f"noise {b['noise']['fd']:.1f}.")
+            if q["worse_than_noise"]:
+                st.warning("These samples are further from the data than uniform noise is (FD): the prior is not where "
+                           "the decoder learned to draw. Train longer, or use a VAE.")
+            images, _, _ = prior_samples(model, task.split, 32)
+            st.image(grid_image([images[:16], images[16:32]], 720), width=720, caption="Prior samples")
+else:
+    st.caption("No trained image model yet: train one above, then score its prior samples here.")

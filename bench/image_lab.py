@@ -2,7 +2,8 @@
 
   bottleneck    the default sweep (latent 2..64): test PSNR / SSIM / gap per size against PCA, and the
                 smallest latent reaching --target dB
-  conditioning  a conv VAE (z=8, beta=1) per class-conditioning strategy: test PSNR and the label probe
+  conditioning  a conv VAE (z=8, beta=1) per class-conditioning strategy: test PSNR, the label probe, and 1,000
+                prior samples (every class in turn) scored: FD, precision, recall, class accuracy
   stitching     two AEs (z=16, seeds 0 and 1): swap PSNR against B's own reconstruction per translator
                 and number of anchors
   restoration   the default restorer: PSNR at levels 0.25 / 0.5 / 1.0 against identity and classical filter
@@ -60,16 +61,23 @@ def bottleneck(ws: Workspace, target: float) -> None:
 
 
 def conditioning(ws: Workspace) -> None:
-    from genesis_core.vision.conditional import probe_model
+    from genesis_core.vision.conditional import prior_sample_quality, probe_model
 
     rows = []
     for strategy in ("none", "onehot", "embedding", "bias", "film"):
         run, trainer, seconds = fit(ws, {"task": "image_autoencoder", "model": {"latent_dim": 8, "variational": True,
                                                                                  "conditioning": strategy}})
         probe = probe_model(trainer.model.eval(), trainer.task.split)
+        d = trainer.task.config.data
+        q = prior_sample_quality(trainer.model.eval(), trainer.task.split,
+                                 (d.dataset, d.path, d.image_size, d.channels, d.test_fraction, d.split_seed, d.limit))
         rows.append({"conditioning": strategy, "psnr_db": round(trainer.last_eval["eval/psnr_db"], 2),
                      "ssim": round(trainer.last_eval["eval/ssim"], 3),
                      "probe_accuracy": round(probe["probe_accuracy"], 3), "majority": round(probe["majority_rate"], 3),
+                     "prior_fd": round(q["fd"], 1), "real_fd": round(q["baselines"]["held_out_real"]["fd"], 1),
+                     "noise_fd": round(q["baselines"]["noise"]["fd"], 1), "precision": round(q["precision"], 3),
+                     "recall": round(q["recall"], 3),
+                     "class_accuracy": round(q["class_accuracy"], 3) if "class_accuracy" in q else "-",
                      "seconds": round(seconds, 1)})
     report("image_conditioning", rows)
 

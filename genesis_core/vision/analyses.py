@@ -131,3 +131,16 @@ def similarity_matrix(models: dict[str, Any], checkpoints: dict[str, str], image
     for f in ("cka", "knn", "cka_shuffled"):
         out[f] = np.asarray(out[f], dtype=float)
     return out
+
+
+def prior_quality(model, key: str, checkpoint: str | Path, split, data_config, n: int = 1000, seed: int = 0,
+                  cache: ResultCache | None = None) -> dict[str, Any]:
+    """The sample-quality scorer's figures of a model's prior samples (vision/conditional.py), cached."""
+    from genesis_core.vision.conditional import prior_sample_quality
+
+    cache = cache or analysis_cache()
+    d = data_config
+    data_key = (d.dataset, d.path, d.image_size, d.channels, d.test_fraction, d.split_seed, d.limit)
+    k = cache_key("prior_quality", model_id(key, checkpoint), {"n": n, "seed": seed})
+    return dict(cache.get_or_compute(k, lambda: prior_sample_quality(model, split, data_key, n, seed,
+                                                                      cache_dir=cache.directory)))

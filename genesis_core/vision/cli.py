@@ -51,6 +51,7 @@ def add_image_commands(sub) -> None:
         "models": ((), {"nargs": "+", "metavar": "MODEL", "help": "two or more models (run ids or RUN:zK)"}),
         "neighbours": (("--neighbours",), {"type": int, "default": 10, "help": "k of the mutual k-NN (default 10)"}),
         "images": (("--images",), {"type": int, "default": 1000, "help": "test images compared (default 1000)"}),
+        "samples": (("--samples",), {"type": int, "default": 1000, "help": "prior samples scored (default 1000)"}),
     }
     add_actions(p, {
         "models": ("every trained autoencoder and sweep member, with its key", []),
@@ -65,6 +66,8 @@ def add_image_commands(sub) -> None:
         "restore": ("a restorer's PSNR against the corruption level, and the mismatch matrix", ["run", "kind"]),
         "similarity": ("linear CKA and mutual k-NN between the latent spaces of models, on the same test images",
                        ["models", "neighbours", "images"]),
+        "samples": ("samples from a model's prior scored by the sample-quality scorer: FD, precision, recall, "
+                    "class accuracy (conditional models)", ["model", "samples"]),
     }, options, late_positionals=("model", "run"))
     p.set_defaults(func=cmd_images)
 
@@ -170,6 +173,25 @@ def cmd_images(args: argparse.Namespace) -> int:
             p = analyses.projection(z, args.model, checkpoint, method)
             print(f"{method}: trustworthiness {p['trustworthiness']:.3f} on {len(p['coords'])} test points"
                   + ("" if p["can_place_new_points"] else " (cannot place new points)"))
+            return 0
+        if args.action == "samples":
+            from genesis_core.vision import analyses
+
+            q = analyses.prior_quality(model, args.model, catalog.checkpoint_of(args.model, ws), split,
+                                       task.config.data, args.samples)
+            b = q["baselines"]
+            print(f"{q['samples']} samples from {q['prior']}; FD in a domain classifier's features "
+                  f"(test accuracy {q['classifier_accuracy']:.3f}), lower is better")
+            for label, row in (("prior samples", q), ("held-out real (floor)", b["held_out_real"]),
+                               ("uniform noise", b["noise"])):
+                extra = f"  class accuracy {row['class_accuracy']:.3f}" if "class_accuracy" in row else ""
+                print(f"{label:<22} FD {row['fd']:9.2f}  precision {row['precision']:.3f}  recall {row['recall']:.3f}"
+                      + extra)
+            if q["worse_than_noise"]:
+                print("note: these samples are further from the data than uniform noise is (FD): the prior is not "
+                      "where the decoder learned to draw; train longer, or use a VAE")
+            if not q["conditional"]:
+                print("class accuracy: not defined (an unconditional model is not asked for a class)")
             return 0
         if args.action == "probe":
             from genesis_core.vision.conditional import probe_model

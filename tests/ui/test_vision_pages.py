@@ -184,3 +184,17 @@ def test_restoration_page_applies_reverses_and_shows_the_cycle_matrix(workspace)
     (job,) = [j for j in api.list_jobs(workspace) if j.task == "image_restoration"]
     assert job.config["direction"] == "apply" and job.config["corruptions"] == ["halftone", "kuwahara"]
     api.cancel(job.id, workspace)
+
+
+def test_train_page_scores_prior_samples_of_a_trained_model(lab):
+    ws, runs = lab
+    at = app("app_pages/vision_train.py").run()
+    assert not at.exception
+    cvae = next(e for e in at.selectbox(key="prior_model").options if "cvae" in e)
+    at.selectbox(key="prior_model").select(cvae).run()
+    at.button(key="prior_score").click().run()
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == ["FD (lower is better)", "Precision", "Recall", "Class accuracy"]
+    assert at.metric[3].value != "–"  # a conditional model is asked for classes
+    assert any("samples from the VAE's N(0, I) prior" in c.value for c in at.caption)

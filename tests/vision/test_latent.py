@@ -86,3 +86,34 @@ def test_the_class_of_each_interpolation_frame_is_one_rule_for_page_and_cli():
     assert L.class_path(3, 7, 6).tolist() == [3, 3, 3, 7, 7, 7]
     page = (Path(__file__).resolve().parents[2] / "app_pages" / "vision_latent.py").read_text()
     assert "L.class_path(" in page and "L.class_path(" in inspect.getsource(cli)
+
+
+def test_prior_samples_of_a_conditional_vae_are_scored_beside_real_images_and_noise(workspace, capsys):
+    from genesis_core.cli import main
+    from genesis_core.vision.conditional import prior_sample_quality, prior_samples
+    from tests.vision.helpers import config, train
+
+    run, trainer = train(workspace, config(steps=150, name="cvae", model={"latent_dim": 8, "channels": 8,
+                                                                          "variational": True, "conditioning": "film"}))
+    model, split = trainer.model.eval(), trainer.task.split
+    images, labels, prior = prior_samples(model, split, 50)
+    assert images.shape[0] == 50 and labels.tolist()[:11] == [*range(10), 0] and "N(0, I)" in prior
+    d = trainer.task.config.data
+    q = prior_sample_quality(model, split, (d.dataset, d.path, d.image_size, d.channels, d.test_fraction,
+                                            d.split_seed, d.limit), n=300)
+    b = q["baselines"]
+    assert b["held_out_real"]["fd"] < b["noise"]["fd"] and q["fd"] > b["held_out_real"]["fd"]
+    assert q["worse_than_noise"] == (q["fd"] > b["noise"]["fd"])  # a short training may be: then it is said
+    assert 0 <= q["class_accuracy"] <= 1 and q["conditional"]
+    assert main(["images", "samples", run.id, "--samples", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "300 samples from the VAE's N(0, I) prior" in out and "class accuracy" in out and "uniform noise" in out
+
+
+def test_a_plain_autoencoder_samples_a_gaussian_fitted_to_its_codes(workspace):
+    from genesis_core.vision.conditional import prior_samples
+    from tests.vision.helpers import config, train
+
+    _, trainer = train(workspace, config(steps=40, name="ae", model={"latent_dim": 4, "channels": 8}))
+    images, labels, prior = prior_samples(trainer.model.eval(), trainer.task.split, 20)
+    assert labels is None and "fitted to its training codes" in prior and images.shape[0] == 20
