@@ -81,19 +81,19 @@ def _end_now(store, job_id: str, waited: float) -> None:
     stop point): mark it cancelled, its last checkpoint kept, and end this worker and everything it started."""
     import psutil
 
+    from genesis_core.jobs.backends import end_processes
+    from genesis_core.jobs.scheduler import own_children
+
     _log(f"still busy {waited:.0f} s after the stop request: ending the worker now; the last checkpoint is kept")
+    end_processes(own_children(psutil.Process()), grace_s=0)  # first: the slot is free only once they are gone
     try:
         store.finish(job_id, "cancelled", f"stopped {waited:.0f} s after the cancel request (the job had no stop "
                                           "point in its current phase); its last checkpoint is kept")
         store.close()
     except Exception as exc:  # the reconciler marks it cancelled instead (the cancel request is recorded)
         _log(f"could not record the cancel: {exc}")
-    from genesis_core.jobs.backends import end_processes
-    from genesis_core.jobs.scheduler import own_children
-
-    end_processes(own_children(psutil.Process()), grace_s=0)
     sys.stdout.flush()
-    os._exit(143)
+    os._exit(143)  # at once after the record: nothing runs between the slot freeing and this process ending
 
 
 def run_job(job_id: str) -> int:
