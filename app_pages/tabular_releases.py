@@ -88,11 +88,11 @@ def drift(reference_key: str, current_key: str, reference_bytes: bytes | None, c
 
 def load(key: str, raw: bytes | None):
     from genesis_core.tabular.ingest import read_table
-    from genesis_core.tabular.releases_cli import read_any
+    from genesis_core.tabular.lineage import read_table_ref
 
     if raw is not None:
         return read_table(raw, key.split("|", 1)[1])[0]
-    return read_any(key, workspace())
+    return read_table_ref(key, workspace())
 
 
 def pick(column, title: str, key: str) -> tuple[str | None, bytes | None]:

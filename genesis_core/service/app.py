@@ -269,7 +269,7 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
             ledger.record(who, job.id, job.run_id, idempotency_key, digest)
         return {"id": job.run_id, "job": job.id, "replayed": False}
 
-    def _synthesis(run_id: str) -> dict[str, Any]:
+    def _synthesis(run_id: str, release_by_run: dict[str, dict] | None = None) -> dict[str, Any]:
         from genesis_core.jobs import api
         from genesis_core.store.releases import release_for_run
 
@@ -277,7 +277,7 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
         if run.task != "tabular_synthesis":
             raise ApiError(404, f"run {run_id} is not a synthesis.")
         jobs = api.get_for_run(run.id, ws)
-        release = release_for_run(ws, run.id)
+        release = release_by_run.get(run.id) if release_by_run is not None else release_for_run(ws, run.id)
         return {"id": run.id, "name": run.name, "created": run.meta["created"], "job": jobs[0].id if jobs else None,
                 "status": jobs[0].status if jobs else "unknown", "source": run.config().get("source"),
                 "generator": run.config().get("generator"), "release": release["id"] if release else None}
@@ -286,7 +286,10 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
     def syntheses(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0)):
         runs = ws.list_runs(task="tabular_synthesis")
         page = _page([r.id for r in runs if not r.damaged], limit, offset)
-        page["items"] = [_synthesis(r) for r in page["items"]]
+        from genesis_core.store.releases import list_releases
+
+        by_run = {r["lineage"].get("run"): r for r in reversed(list_releases(ws)[0])}  # the newest wins
+        page["items"] = [_synthesis(r, by_run) for r in page["items"]]
         return page
 
     @app.get("/v1/syntheses/{run_id}", summary="a synthesis: its job's status and its release")
@@ -321,14 +324,14 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
 
         if rows > limits.max_rows:
             raise ApiError(413, f"{rows} rows asked for; one request may stream at most {limits.max_rows}.")
-        folder = _finished(run_id, "report.json").parent / "generator"
-        meta = json.loads((folder.parent / "report.json").read_text(encoding="utf-8")).get("meta", {})
+        report_path = _finished(run_id, "report.json")
+        saved = json.loads(report_path.read_text(encoding="utf-8"))
+        folder, meta = report_path.parent / "generator", saved.get("meta", {})
         if meta.get("kind") in ("sequences", "tables"):
             raise ApiError(409, f"synthesis {run_id} made {meta['kind']}; streaming is for single tables "
                                 "(GET .../rows has its rows).")
         generator = TabularGenerator.load(folder)
-        numbers = [c["name"] for c in json.loads((folder.parent / "report.json").read_text()).get("schema", [])
-                   if c.get("kind") == "numerical"]
+        numbers = [c["name"] for c in saved.get("schema", []) if c.get("kind") == "numerical"]
 
         def lines() -> Iterator[bytes]:  # drawn one batch at a time, as fast as the client reads
             sent, batch, size = 0, 0, STREAM_BATCH
@@ -405,17 +408,10 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
     @app.post("/v1/drift", summary="drift of one table from another (tables, demos or releases)")
     def drift(body: DriftRequest):
         from genesis_core.tabular.drift import drift_report
-        from genesis_core.tabular.releases_cli import read_any
+        from genesis_core.tabular.lineage import read_table_ref
         from genesis_core.tabular.report import to_json
 
-        def frame(ref: str):
-            if ref.startswith(("release:", "demo:")):
-                return read_any(ref, ws)
-            from genesis_core.tabular.uploads import table_source
-
-            return read_any(table_source(ws, ref), ws)
-
-        report = drift_report(frame(body.reference), frame(body.current), body.alpha, body.min_effect,
+        report = drift_report(read_table_ref(body.reference, ws), read_table_ref(body.current, ws), body.alpha, body.min_effect,
                               body.column_types, seed=body.seed)
         return JSONResponse(json.loads(to_json(report)))
 

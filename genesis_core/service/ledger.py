@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 _SCHEMA = """
@@ -27,11 +28,13 @@ class Ledger:
         with self._connect() as db:
             db.executescript(_SCHEMA)
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA busy_timeout=30000")
-        return db
+    @contextmanager
+    def _connect(self):
+        """A connection in autocommit mode, closed when done (sqlite3's own context manager only commits)."""
+        with closing(sqlite3.connect(self.path, timeout=30, isolation_level=None)) as db:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA busy_timeout=30000")
+            yield db
 
     def answer_for(self, token: str, key: str) -> tuple[str, str, str] | None:
         """(job, synthesis, body sha256) recorded for a token's idempotency key."""

@@ -25,9 +25,7 @@ def input_fields(config: Any) -> tuple[str, dict[str, Any]]:
         if source.startswith("demo:"):
             from genesis_core.tabular.demos import load_demo
 
-            loaded = load_demo(source[5:])
-            frames = loaded.values() if isinstance(loaded, dict) else [loaded]
-            digests.append(hashlib.sha256("".join(releases.frame_sha256(f) for f in frames).encode()).hexdigest())
+            digests.append(releases.frame_sha256(load_demo(source[5:])))
             names.append(source)
         elif Path(source).is_dir():
             files = sorted(p for p in Path(source).iterdir() if p.suffix.lower() in (".csv", ".parquet"))
@@ -90,3 +88,30 @@ def record_release(workspace, config: Any, report: dict[str, Any], synthetic: Pa
         generator=meta.get("generator", getattr(config, "generator", "")), reason=meta.get("reason", ""),
         options=meta.get("options", {}), config=plain, seed=int(plain.get("trainer", {}).get("seed", 0)),
         privacy=privacy, figures=report_metrics(report), run=run, job=job, origin=origin)
+
+
+def release_rows(workspace, release_id: str):
+    """The synthetic rows of a release, checked against the sha256 it recorded."""
+    from genesis_core.tabular.ingest import TableError, read_table
+
+    release = releases.get_release(workspace, release_id)
+    path = Path(release["output"].get("file", ""))
+    if not path.is_file():
+        raise TableError(f"release {release['id']}'s rows are gone from {path}.")
+    if sha256_file(path) != release["output"]["sha256"]:
+        raise TableError(f"release {release['id']}'s rows at {path} changed since the release (sha256 differs).")
+    return read_table(path)[0]
+
+
+def read_table_ref(ref: str, workspace):
+    """A table named by reference: release:ID (its synthetic rows), demo:NAME, a stored table's id (tbl-...), or
+    a CSV/Parquet path. What `genesis drift`, POST /v1/drift and the Releases page read."""
+    from genesis_core.tabular.pipeline import read_source
+
+    if ref.startswith("release:"):
+        return release_rows(workspace, ref[len("release:"):])
+    if ref.startswith("tbl-") and not Path(ref).exists():
+        from genesis_core.tabular.uploads import table_source
+
+        ref = table_source(workspace, ref)
+    return read_source(ref if ref.startswith("demo:") else str(Path(ref).resolve()))[0]

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from genesis_core.errors import CLIError
 from genesis_core.registry import COMMANDS
@@ -57,29 +56,6 @@ def add_release_commands(sub) -> None:
     d.add_argument("-o", "--output", help="write the report as HTML here")
     d.add_argument("--seed", type=int, default=0, help="random seed of the classifier test")
     d.set_defaults(func=cmd_drift)
-
-
-def release_rows(workspace, release_id: str):
-    """The synthetic rows of a release, checked against the sha256 it recorded."""
-    from genesis_core.store.files import sha256_file
-    from genesis_core.store.releases import get_release
-    from genesis_core.tabular.ingest import TableError, read_table
-
-    release = get_release(workspace, release_id)
-    path = Path(release["output"].get("file", ""))
-    if not path.is_file():
-        raise TableError(f"release {release['id']}'s rows are gone from {path}.")
-    if sha256_file(path) != release["output"]["sha256"]:
-        raise TableError(f"release {release['id']}'s rows at {path} changed since the release (sha256 differs).")
-    return read_table(path)[0]
-
-
-def read_any(source: str, workspace):
-    from genesis_core.tabular.pipeline import read_source
-
-    if source.startswith("release:"):
-        return release_rows(workspace, source[len("release:"):])
-    return read_source(source if source.startswith("demo:") else str(Path(source).resolve()))[0]
 
 
 def cmd_releases(args: argparse.Namespace) -> int:
@@ -164,11 +140,12 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from genesis_core.store.files import atomic_write_text
     from genesis_core.store.workspace import Workspace
     from genesis_core.tabular.drift import drift_report, to_html
+    from genesis_core.tabular.lineage import read_table_ref
     from genesis_core.tabular.report import to_json
 
     ws = Workspace()
     try:
-        report = drift_report(read_any(args.reference, ws), read_any(args.current, ws), args.alpha, args.min_effect,
+        report = drift_report(read_table_ref(args.reference, ws), read_table_ref(args.current, ws), args.alpha, args.min_effect,
                               args.column_type, seed=args.seed)
     except (WorkbenchError, ValueError, KeyError) as exc:
         raise CLIError(one_sentence(exc)) from exc
