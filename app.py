@@ -6,7 +6,7 @@ multipage layout and serves a deep link such as /jobs from it directly, without 
 
 import streamlit as st
 
-from app_pages.common import backend_choice, sidebar_jobs
+from app_pages.common import backend_choice, sidebar_jobs, tracker_choice
 
 st.set_page_config(page_title="Genesis Workbench", page_icon=":material/genetics:", layout="wide")
 
@@ -51,6 +51,7 @@ navigation = st.navigation(
 with st.sidebar:
     st.markdown("**Genesis Workbench**")
     backend_choice()  # here, or on Ray when a cluster is configured
+    tracker_choice()  # TensorBoard, MLflow, W&B offline or none, besides the run's store
     sidebar_jobs()  # the device, then the active jobs; refreshed every few seconds
 
 navigation.run()

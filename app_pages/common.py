@@ -54,6 +54,18 @@ def backend_choice() -> None:
         st.session_state["job_backend"] = "local"
 
 
+TRACKERS = {"tensorboard": "TensorBoard (RUN/tb)", "mlflow": "MLflow (WORKSPACE/mlruns)",
+            "wandb": "W&B offline (RUN/wandb)", "none": "only the workbench's store"}
+
+
+def tracker_choice() -> None:
+    """Which experiment tracker new training jobs log to, besides the run's own store (trainer.tracker)."""
+    st.selectbox("Log new runs to", list(TRACKERS), key="job_tracker", format_func=TRACKERS.get,
+                 help="Every run's metrics are always in the workbench's store (what the pages read); this adds a "
+                      "tracker. MLflow: a local file store, `mlflow ui --backend-store-uri WORKSPACE/mlruns`. "
+                      "W&B: offline, `wandb sync RUN/wandb/offline-run-*` uploads it.")
+
+
 @st.fragment(run_every=3)
 def sidebar_jobs() -> None:
     st.caption(f"Device: {device_label()}")
@@ -79,6 +91,9 @@ def sidebar_jobs() -> None:
 def submit(config: dict[str, Any], tags: list[str] | None = None) -> None:
     """Submit a config as a background job and say so, with a link to watch it."""
     backend = st.session_state.get("job_backend", "local")
+    tracker = st.session_state.get("job_tracker", "tensorboard")
+    if tracker != "tensorboard" and "tracker" not in config.get("trainer", {}):
+        config = {**config, "trainer": {**config.get("trainer", {}), "tracker": tracker}}
     try:
         job = api.submit(config, workspace=workspace(), tags=tags, backend=backend)
     except Exception as exc:  # config, data or device errors a user can cause: one sentence

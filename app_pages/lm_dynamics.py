@@ -99,6 +99,25 @@ def job_controls() -> None:
             show_error(exc)
 
 
+def phase_anchored() -> None:
+    """Each run's loss change since its last intervention (stun, resume, skipped or rolled-back spike), and
+    the phases the interventions cut it into."""
+    st.markdown("**Improvement since the last intervention** (EMA of the loss, nats per byte; negative is better)")
+    for run in runs:
+        phases = dynamics.phase_improvement(run)
+        if phases.empty:
+            st.caption(f"{run.name or run.id}: no loss logged yet.")
+            continue
+        now = phases.iloc[-1]
+        anchor = "the start" if now["opened_by"] == "start" else f"the {now['opened_by']} at step {now['start_step']}"
+        st.metric(f"{run.name or run.id}: since {anchor}", f"{now['change']:+.4f}",
+                  f"{now['change_per_1k']:+.4f} per 1k steps", delta_color="inverse")
+        if len(phases) > 1:
+            st.dataframe(phases, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.NumberColumn(format="%.4f") for c in
+                                        ("ema_start", "ema_end", "change", "change_per_1k", "best_loss")})
+
+
 @st.fragment(run_every=3 if any(running_job_for(r.id) for r in runs) else None)
 def curves() -> None:
     job_controls()
@@ -119,6 +138,7 @@ def curves() -> None:
             st.code(samples.read_text(encoding="utf-8", errors="replace")[:3000], language=None, wrap_lines=True)
         else:
             st.caption("Samples appear at the first preview.")
+    phase_anchored()
     events = [dynamics.run_events(r).assign(run=r.name or r.id) for r in runs]
     events = [e for e in events if not e.empty]
     if events:

@@ -16,6 +16,7 @@ for a tabular generator never imports the image lab, and the CLI's subcommands l
   GENERATORS  tabular generators (TabularGenerator subclasses)
   SEQUENCE_GENERATORS  generators of sequences (SequenceGenerator subclasses: par, timegan)
   BACKENDS    where job workers run: local processes, a Ray cluster
+  TRACKERS    experiment trackers the Trainer logs to (tensorboard, mlflow, wandb)
   COMMANDS    CLI subcommands of the labs: a function adding its parsers to the CLI's subparsers
 """
 
@@ -91,6 +92,7 @@ GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generat
 SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequences",
                                                                      "genesis_core.tabular.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])
+TRACKERS: Registry[Any] = Registry("tracker", ["genesis_core.training.trackers"])
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
                                                                  "genesis_core.tabular.cli", "genesis_core.tabular.releases_cli",
                                                                  "genesis_core.sweeps.cli",

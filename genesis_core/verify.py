@@ -138,6 +138,21 @@ def _service() -> str:
     return f"FastAPI {fastapi.__version__}, uvicorn {uvicorn.__version__}"
 
 
+def _trackers() -> str:
+    """The trackers trainer.tracker can name; a missing one is said, not failed (they are optional)."""
+    found = []
+    for name, dists in (("TensorBoard", ("tensorboard",)), ("MLflow", ("mlflow", "mlflow-skinny")),
+                        ("W&B", ("wandb",))):
+        versions = []
+        for dist in dists:
+            try:
+                versions.append(metadata.version(dist))
+            except metadata.PackageNotFoundError:
+                pass
+        found.append(f"{name} {versions[0]}" if versions else f"{name} not installed")
+    return ", ".join(found)
+
+
 def _task_run(task: str) -> Callable[[], str]:
     def run() -> str:
         from genesis_core.config import apply_overrides
@@ -163,7 +178,7 @@ def checks(quick: bool = False) -> list[tuple[str, Callable[[], str]]]:
 
     out = [("versions", _versions), ("device and precision", _device), ("attention backend", _attention),
            ("mp4 round trip", _mp4), ("LM corpora", _corpora), ("SDV, Opacus, mbi", _tabular),
-           ("HTTP service", _service)]
+           ("HTTP service", _service), ("trackers", _trackers)]
     if not quick:
         load_plugins()
         for task in TASKS.names():

@@ -85,3 +85,49 @@ def hyperparameter_table(runs: list[Run], always: tuple[str, ...] = ("objective"
                          ) -> pd.DataFrame:
     """One row per run: the config keys that differ between the runs, plus a few always shown."""
     return config_table(runs, differences_only=True, always=always).drop(columns=["id"])
+
+
+INTERVENTION_KINDS = ("stun", "resume", "spike")  # a spike counts only when its update was skipped or undone
+
+
+def interventions(run: Run) -> pd.DataFrame:
+    """Steps where training was changed from outside its plain course: an LR stun, a resume, a spike whose
+    update was skipped or rolled back. Columns: step, kind, message."""
+    ev = MetricsReader(run.metrics_path).events()
+    if ev.empty:
+        return pd.DataFrame(columns=["step", "kind", "message"])
+    acted = ev["data"].map(lambda d: isinstance(d, dict) and d.get("action") in ("skipped", "rolled back"))
+    keep = ev["kind"].isin(("stun", "resume")) | ((ev["kind"] == "spike") & acted)
+    return ev[keep].sort_values("step")[["step", "kind", "message"]].reset_index(drop=True)
+
+
+def phase_improvement(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The run cut into phases at its interventions, each with the loss change since the intervention that
+    opened it: EMA of the loss at the phase's first and last logged step, the change (negative: better), the
+    change per 1,000 steps, and the best raw loss inside the phase. The last row is the phase running now, so
+    its `change` is the improvement since the last intervention."""
+    curves = run_curves(run) if curves is None else curves
+    cols = ["phase", "opened_by", "start_step", "end_step", "ema_start", "ema_end", "change", "change_per_1k",
+            "best_loss"]
+    logged = curves.dropna(subset=["loss"]).sort_values("step")
+    if logged.empty:
+        return pd.DataFrame(columns=cols)
+    ema = logged["loss_ema"].fillna(logged["loss"])
+    steps = logged["step"].to_numpy()
+    cuts = interventions(run)
+    starts = [(int(steps[0]), "start")] + [(int(s), k) for s, k in zip(cuts["step"], cuts["kind"])
+                                            if steps[0] < s <= steps[-1]]
+    rows = []
+    for i, (start, kind) in enumerate(starts):
+        end = starts[i + 1][0] if i + 1 < len(starts) else int(steps[-1]) + 1
+        inside = (steps >= start) & (steps < end) if i + 1 < len(starts) else steps >= start
+        if not inside.any():
+            continue
+        e = ema[inside].to_numpy()
+        s = steps[inside]
+        span = max(int(s[-1] - s[0]), 1)
+        rows.append({"phase": len(rows) + 1, "opened_by": kind, "start_step": int(s[0]), "end_step": int(s[-1]),
+                     "ema_start": float(e[0]), "ema_end": float(e[-1]), "change": float(e[-1] - e[0]),
+                     "change_per_1k": float((e[-1] - e[0]) / span * 1000),
+                     "best_loss": float(logged["loss"][inside].min())})
+    return pd.DataFrame(rows, columns=cols)

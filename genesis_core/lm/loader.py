@@ -47,7 +47,8 @@ class DeviceCorpusLoader:
 
     def __init__(self, texts: dict[str, str], context: int, batch_size: int, device: torch.device,
                  weights: dict[str, float] | None = None, objective: str = "causal",
-                 masking: MaskingSchedule | None = None, seed: int = 0, rank: int = 0, documents: bool = False):
+                 masking: MaskingSchedule | None = None, seed: int = 0, rank: int = 0, documents: bool = False,
+                 pairs: Any = None):
         self.languages = list(texts)
         self.context, self.batch_size, self.device = context, batch_size, device
         self.objective, self.masking = objective, masking or MaskingSchedule()
@@ -82,6 +83,7 @@ class DeviceCorpusLoader:
         self.generator.manual_seed(seed * 1_000_003 + rank)
         self.step = 0
         self._arange = torch.arange(context + 1, device=device)
+        self.pairs = pairs  # a PairTaskSampler (lm/pair_tasks.py): each batch then ends with {task: (x, y)}
 
     # -- sampling --------------------------------------------------------------------------------
     def _windows(self) -> tuple[torch.Tensor, torch.Tensor]:
@@ -115,20 +117,26 @@ class DeviceCorpusLoader:
         window = self.tokens[idx].long()
         self.step += 1
         docs = (self.docs[idx[:, :-1]],) if self.docs is not None else ()
+        pairs = (self.pairs.sample(),) if self.pairs is not None else ()
         if self.objective == "causal":
-            return window[:, :-1], window[:, 1:], lang, *docs
+            return window[:, :-1], window[:, 1:], lang, *docs, *pairs
         rate, share = self.masking.at(self.step - 1)
         inputs, targets = self.mask(window[:, :-1], self.words[idx[:, :-1]].long(), rate, share)
-        return inputs, targets, lang, *docs
+        return inputs, targets, lang, *docs, *pairs
 
     def current_masking(self) -> tuple[float, float]:
         return self.masking.at(max(0, self.step - 1))
 
     # -- resume ----------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        return {"step": self.step, "generator": self.generator.get_state()}
+        state = {"step": self.step, "generator": self.generator.get_state()}
+        if self.pairs is not None:
+            state["pairs"] = self.pairs.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.step = int(state["step"])
+        if self.pairs is not None and "pairs" in state:
+            self.pairs.load_state_dict(state["pairs"])
         self.generator.set_state(state["generator"].cpu() if isinstance(state["generator"], torch.Tensor)
                                  else torch.as_tensor(state["generator"], dtype=torch.uint8))

@@ -118,7 +118,7 @@ class Block(nn.Module):
 @MODELS.register("llama")
 class LlamaModel(nn.Module):
     def __init__(self, cfg: LlamaConfig, causal: bool = True, device: torch.device | None = None,
-                 n_languages: int = 0):
+                 n_languages: int = 0, pair_tasks: tuple[str, ...] = ()):
         super().__init__()
         self.cfg, self.causal = cfg, causal
         self.backend, self.backend_reason = choose_backend(device or torch.device("cpu"), cfg.attention)
@@ -128,6 +128,8 @@ class LlamaModel(nn.Module):
         self.head = nn.Linear(cfg.d_model, VOCAB_SIZE, bias=False)
         self.head.weight = self.embed.weight  # tied input and output embeddings
         self.language_head = nn.Linear(cfg.d_model, n_languages) if cfg.aux_language_head and n_languages else None
+        # auxiliary pair tasks (lm/pair_tasks.py): one yes/no logit per task from the pooled hidden state
+        self.pair_heads = nn.ModuleDict({t: nn.Linear(cfg.d_model, 1) for t in pair_tasks}) if pair_tasks else None
         cos, sin = rope_tables(cfg.d_model // cfg.n_head, cfg.context, cfg.rope_theta)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
@@ -150,13 +152,28 @@ class LlamaModel(nn.Module):
             x = block(x, self.rope_cos, self.rope_sin, mask)
         return self.norm(x)
 
-    def forward(self, idx: torch.Tensor, return_aux: bool = False, docs: torch.Tensor | None = None):
+    def forward(self, idx: torch.Tensor, return_aux: bool = False, docs: torch.Tensor | None = None,
+                pairs: dict[str, torch.Tensor] | None = None):
         """Logits (B, T, vocab); with return_aux, (logits, language logits or None). `docs` (B, T), each
-        position's record id, keeps attention inside each record (document masking)."""
+        position's record id, keeps attention inside each record (document masking). With `pairs` ({task:
+        (B_task, T_task) sequences}), also {task: (B_task,) logits} of the pair heads, in the same forward (one
+        call per step, as DDP wants)."""
         h = self.hidden(idx, docs)
         if not return_aux:
             return self.head(h)
-        return self.head(h), (self.language_head(h.mean(1)) if self.language_head is not None else None)
+        lang = self.language_head(h.mean(1)) if self.language_head is not None else None
+        if pairs is None:
+            return self.head(h), lang
+        return self.head(h), lang, {t: self.pair_logits(x, t) for t, x in pairs.items()}
+
+    def pair_logits(self, idx: torch.Tensor, task: str) -> torch.Tensor:
+        """One pair task's yes/no logit per sequence: from the last position (causal: it has seen A and B) or
+        the mean of the positions (masked)."""
+        if self.pair_heads is None or task not in self.pair_heads:
+            raise ValueError(f"this model has no head for the pair task {task!r}")
+        h = self.hidden(idx)
+        pooled = h[:, -1] if self.causal else h.mean(1)
+        return self.pair_heads[task](pooled).squeeze(-1)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -19,6 +19,7 @@ from genesis_core.lm.bytes import MASK, decode, encode, record_ids
 from genesis_core.lm.corpus import CorpusError, LanguageText, builtin_language, user_language
 from genesis_core.lm.loader import IGNORE, DeviceCorpusLoader, MaskingSchedule
 from genesis_core.lm.model import LlamaConfig, LlamaModel
+from genesis_core.lm.pair_tasks import PairTasksConfig, PairTaskSampler, build_pairs, pair_metrics
 from genesis_core.registry import TASKS
 from genesis_core.training.callbacks import Callback, MetricsCallback
 from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
@@ -37,6 +38,8 @@ class LMDataConfig:
     # attention stays inside each record (a fortune, a paragraph of your text): no window attends across a
     # record boundary, in training and evaluation (SDPA with a block mask instead of flash-attn)
     document_masking: bool = False
+    # auxiliary pair tasks with their loss weights (coherence, reference, paraphrase; lm/pair_tasks.py)
+    pair_tasks: PairTasksConfig = field(default_factory=PairTasksConfig)
 
     def __post_init__(self) -> None:
         if self.weights and len(self.weights) != len(self.languages) + len(self.user_corpora):
@@ -223,11 +226,12 @@ class LanguageModelTask(TrainingTask):
         self.stun = LRStun(config.stun)
         self.loader: DeviceCorpusLoader | None = None
         self._unigram: dict[str, float] = {}
+        self._eval_pairs: dict[str, tuple[torch.Tensor, torch.Tensor]] | None = None
 
     # -- building ------------------------------------------------------------------------------
     def build_model(self) -> LlamaModel:
         return LlamaModel(self.config.model, causal=self.config.objective == "causal", device=self.device,
-                          n_languages=len(self.languages))
+                          n_languages=len(self.languages), pair_tasks=self.config.data.pair_tasks.enabled)
 
     def build_loader(self, rank: int = 0, world_size: int = 1) -> DeviceCorpusLoader:
         d = self.config.data
@@ -235,8 +239,30 @@ class LanguageModelTask(TrainingTask):
         self.loader = DeviceCorpusLoader({k: v.train for k, v in self.texts.items()}, self.config.model.context,
                                          d.batch_size, self.device, weights, self.config.objective,
                                          self.config.masking, seed=self.config.trainer.seed, rank=rank,
-                                         documents=d.document_masking)
+                                         documents=d.document_masking, pairs=self._pair_sampler(rank))
         return self.loader
+
+    def _pair_sampler(self, rank: int) -> PairTaskSampler | None:
+        cfg = self.config.data.pair_tasks
+        if not cfg.enabled:
+            return None
+        for task in cfg.enabled:
+            if cfg.width(task) > self.config.model.context:
+                raise ValueError(f"data.pair_tasks.{task}: its examples are {cfg.width(task)} bytes, longer than "
+                                 f"model.context ({self.config.model.context}); lower data.pair_tasks.segment_bytes")
+        return PairTaskSampler(cfg, [t.train for t in self.texts.values()], self.device,
+                               seed=self.config.trainer.seed, rank=rank)
+
+    def eval_pairs(self) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+        """The held-out pairs of each enabled task (built once from the held-out text, the same every evaluation)."""
+        if self._eval_pairs is None:
+            cfg = self.config.data.pair_tasks
+            self._eval_pairs = {}
+            for i, task in enumerate(cfg.enabled):
+                built = build_pairs(task, [t.held_out for t in self.texts.values()], cfg.eval_pairs, cfg, 10_007 + i)
+                if built is not None:
+                    self._eval_pairs[task] = (torch.from_numpy(built[0]).to(self.device), torch.from_numpy(built[1]))
+        return self._eval_pairs
 
     def build_optimizer(self, model: nn.Module) -> torch.optim.Optimizer:
         t = self.config.trainer
@@ -268,14 +294,28 @@ class LanguageModelTask(TrainingTask):
 
     # -- the step ------------------------------------------------------------------------------
     def training_step(self, model: nn.Module, batch: Any) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        inputs, targets, lang, *docs = batch
-        logits, aux = model(inputs, return_aux=True, docs=docs[0] if docs else None)
+        inputs, targets, lang, *rest = batch
+        docs = next((r for r in rest if isinstance(r, torch.Tensor)), None)
+        pairs = next((r for r in rest if isinstance(r, dict)), None)
+        out = model(inputs, return_aux=True, docs=docs,
+                    pairs={t: x for t, (x, _) in pairs.items()} if pairs else None)
+        logits, aux = out[0], out[1]
         lm_loss = F.cross_entropy(logits.float().view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE)
         self.loss_buffer.append(lm_loss.detach())
-        if aux is None:
-            return lm_loss, {}
-        aux_loss = F.cross_entropy(aux.float(), lang)
-        return lm_loss + self.config.aux_weight * aux_loss, {"aux_language_loss": aux_loss.detach()}
+        loss, extra = lm_loss, {}
+        if aux is not None:
+            aux_loss = F.cross_entropy(aux.float(), lang)
+            loss = loss + self.config.aux_weight * aux_loss
+            extra["aux_language_loss"] = aux_loss.detach()
+        if pairs:
+            weights = self.config.data.pair_tasks
+            for task, logit in out[2].items():
+                y = pairs[task][1]
+                task_loss = F.binary_cross_entropy_with_logits(logit.float(), y)
+                loss = loss + getattr(weights, task) * task_loss
+                extra[f"pair/{task}_loss"] = task_loss.detach()
+                extra[f"pair/{task}_acc"] = ((logit.detach() > 0).float() == y).float().mean()
+        return loss, extra
 
     # -- evaluation ----------------------------------------------------------------------------
     def unigram_baseline(self, language: str) -> float:
@@ -324,6 +364,10 @@ class LanguageModelTask(TrainingTask):
             out[f"unigram_bpb/{lang}"] = self.unigram_baseline(lang)
         out["bpb"] = float(np.mean([out[f"bpb/{lang}"] for lang in self.languages]))
         out["unigram_bpb"] = float(np.mean([out[f"unigram_bpb/{lang}"] for lang in self.languages]))
+        for task, (x, y) in self.eval_pairs().items():  # held-out pairs; chance is 0.5 for both figures
+            logits = torch.cat([model.pair_logits(chunk, task) for chunk in x.split(64)])
+            for name, value in pair_metrics(logits, y).items():
+                out[f"pair/{task}_{name}"] = value
         return out
 
     @torch.no_grad()

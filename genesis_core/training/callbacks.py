@@ -63,16 +63,22 @@ class Callback:
 
 
 class MetricsCallback(Callback):
-    """Writes scalars and events to the run's SQLite store and to TensorBoard."""
+    """Writes scalars and events to the run's SQLite store, and scalars to the configured tracker
+    (training/trackers.py: tensorboard, mlflow, wandb or none)."""
 
-    def __init__(self, run: Run, tensorboard: bool = True):
+    def __init__(self, run: Run, tracker: str = "tensorboard"):
+        from genesis_core.training.trackers import build_tracker
+
         self.run = run
         self.writer = MetricsWriter(run.metrics_path)
-        self.tb = None
-        if tensorboard:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(run.tensorboard_dir))
+        self._reason = "failed"  # until the loop says how it ended
+        self.tracker = None
+        try:  # a tracker library that is missing fails loudly (RuntimeError); one that cannot start is left out
+            self.tracker = build_tracker(tracker, run)
+        except RuntimeError:
+            raise
+        except Exception as exc:
+            self._tracker_failed(0, tracker, exc)
         self._last_time: float | None = None
         self._last_step = 0
 
@@ -86,6 +92,11 @@ class MetricsCallback(Callback):
             note = trainer.compile_note or compiled
             self.writer.log_event(0, "start", f"training on {trainer.device} ({trainer.precision.name}, {note})",
                                   device=str(trainer.device), world_size=trainer.ctx.world_size)
+        if self.tracker is not None:
+            from genesis_core.config import to_dict
+            from genesis_core.training.trackers import flatten
+
+            self._track(trainer.step, "log_params", flatten(to_dict(trainer.task.config)))
         self._last_time, self._last_step = time.perf_counter(), trainer.step
 
     def on_step_end(self, trainer: Trainer, logs: dict[str, float] | None) -> None:
@@ -97,30 +108,43 @@ class MetricsCallback(Callback):
             values["time/steps_per_s"] = (trainer.step - self._last_step) / max(now - self._last_time, 1e-9)
         self._last_time, self._last_step = now, trainer.step
         self.writer.log_scalars(trainer.step, values)
-        if self.tb is not None:
-            for k, v in values.items():
-                self.tb.add_scalar(k, v, trainer.step)
+        self._track(trainer.step, "log_scalars", trainer.step, values)
 
     def on_eval(self, trainer: Trainer, metrics: dict[str, float]) -> None:
         self.writer.log_scalars(trainer.step, metrics)
-        if self.tb is not None:
-            for k, v in metrics.items():
-                self.tb.add_scalar(k, v, trainer.step)
+        self._track(trainer.step, "log_scalars", trainer.step, metrics)
 
     def on_train_end(self, trainer: Trainer, reason: str) -> None:
+        self._reason = reason
         self.writer.log_event(trainer.step, reason, f"training {reason.replace('_', ' ')} at step {trainer.step}")
         self.writer.flush()
 
     def flush(self) -> None:
         # rows up to a checkpoint must be on disk before it: a resume keeps them and rewrites the rest
         self.writer.flush()
-        if self.tb is not None:
-            self.tb.flush()
+        self._track(self._last_step, "flush")
 
     def close(self) -> None:
+        self._track(self._last_step, "close", self._reason)
+        self.tracker = None
         self.writer.close()
-        if self.tb is not None:
-            self.tb.close()
+
+    def _track(self, step: int, method: str, *args: Any) -> None:
+        """Call the tracker; one that fails is dropped with an event saying why, and training goes on."""
+        if self.tracker is None:
+            return
+        try:
+            getattr(self.tracker, method)(*args)
+        except Exception as exc:
+            name, self.tracker = type(self.tracker).__name__, None
+            self._tracker_failed(step, name, exc)
+
+    def _tracker_failed(self, step: int, name: str, exc: Exception) -> None:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        message = (f"tracker {name} failed ({type(exc).__name__}: {first}); it is off for the rest of this run, "
+                   "the workbench's store has every metric")
+        print(message, file=sys.stderr, flush=True)
+        self.writer.log_event(step, "tracker", message)
 
 
 class CheckpointCallback(Callback):

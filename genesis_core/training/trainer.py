@@ -141,7 +141,10 @@ class Trainer:
             cbs.append(EarlyStopping(self.config.early_stop_metric, self.config.early_stop_mode,
                                      self.config.early_stop_patience))
         if self.run is not None:
-            cbs.insert(0, MetricsCallback(self.run, tensorboard=self.config.tensorboard))
+            tracker = self.config.tracker
+            if tracker == "tensorboard" and not self.config.tensorboard:
+                tracker = "none"
+            cbs.insert(0, MetricsCallback(self.run, tracker=tracker))
             if self.config.best_metric:  # before previews and the last checkpoint: they show the best weights
                 cbs.append(BestCheckpoint(self.run, self.config.best_metric, self.config.best_mode))
             cbs.append(PreviewCallback(self.run, self.config.preview_every))

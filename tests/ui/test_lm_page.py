@@ -48,9 +48,14 @@ def test_curves_events_languages_samples_and_hyperparameters(workspace):
     assert not at.exception
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # curves, LR, bits per byte
-    events = at.dataframe[0].value
+    frames = [d.value for d in at.dataframe]
+    events = next(f for f in frames if "kind" in f)
     assert "stun" in events["kind"].tolist() and set(events["run"]) <= {"lr 0.003", "lr 1e-07"}
-    params = at.dataframe[1].value
+    phases = next(f for f in frames if "opened_by" in f)  # the stunned run is cut at its stun
+    assert phases["opened_by"].tolist()[0] == "start" and "stun" in phases["opened_by"].tolist()
+    since = [m for m in at.metric if "since the stun" in m.label]
+    assert since and since[0].value.startswith(("+", "-"))
+    params = next(f for f in frames if "trainer.lr" in f)
     assert params["trainer.lr"].tolist() == [0.003, 1e-07]
     assert any("[en]" in c.value for c in at.code)  # what the model writes
     at.radio(key="lm_axis").set_value("tokens").run()
