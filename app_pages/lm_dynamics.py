@@ -47,11 +47,18 @@ with st.expander("Start a run", expanded=not runs_all):
                                      "rollback: weights and optimizer go back to the latest checkpoint")
     webhook = c4.text_input("Webhook for events (optional)", key="lm_webhook", placeholder="https://…",
                             help="spikes, plateaus and stuns are POSTed here as JSON, at most one POST per 10 s")
+    pair_weights = {}
+    if st.toggle("Auxiliary pair tasks", key="lm_pairs_on",
+                 help="coherence: does B follow A? · reference: is the span cut from the window? · paraphrase: is B "
+                      "a meaning-keeping rewrite of A? Each a yes/no head on the same network, with its loss weight"):
+        cols = st.columns(3)
+        pair_weights = {t: cols[i].number_input(f"{t} weight", 0.0, 10.0, 0.1, key=f"lm_pair_{t}")
+                        for i, t in enumerate(("coherence", "reference", "paraphrase"))}
     name = st.text_input("Run name", key="lm_name", placeholder=f"{objective} {size.split(' (')[0]}")
     if st.button("Start", type="primary", key="lm_submit", disabled=not languages):
         submit({"task": "language_model", "name": name or f"{objective} LM {size.split(' (')[0]}",
                 "objective": objective, "model": SIZES[size],
-                "data": {"languages": languages, "weights": weights},
+                "data": {"languages": languages, "weights": weights, "pair_tasks": pair_weights},
                 "stun": {"enabled": stun, "patience": int(patience)}, "optimizer": optimizer,
                 "analytics": {"spike_action": spike_action, "webhook": webhook.strip()},
                 "trainer": {"steps": int(steps), "lr": float(lr), "auto_resume": int(auto_resume),
@@ -132,6 +139,12 @@ def curves() -> None:
             st.plotly_chart(bar, width="stretch", key="lm_bpb")
         else:
             st.caption("Bits per byte appear after the first evaluation.")
+        pairs = [dynamics.pair_scores(r).assign(run=r.name or r.id) for r in runs]
+        pairs = [p for p in pairs if not p.empty]
+        if pairs:
+            st.markdown("**Auxiliary pair tasks** on held-out pairs (chance 0.5)")
+            st.dataframe(pd.concat(pairs)[["run", "task", "accuracy", "auc", "chance"]], hide_index=True,
+                         width="stretch")
         samples = runs[0].artifact_path("preview_samples.txt")
         st.markdown(f"**What {runs[0].name or runs[0].id} writes** (latest preview; ⟦…⟧ is generated)")
         if samples.exists():
@@ -147,6 +160,45 @@ def curves() -> None:
 
 
 curves()
+
+
+def submorphemic(run) -> None:
+    """Bits per suffix on novel stem + suffix pseudo-words against controls and a byte trigram (cached by
+    checkpoint: computed once, then instant)."""
+    st.markdown(f"**Sub-morphemic evaluation** of {run.name or run.id}: does it expect a language's suffixes on "
+                "stems it never saw them on? (`genesis lm morphemes RUN`)")
+    if run.config().get("objective", "causal") != "causal":
+        st.caption("Needs a causal model; this run is a masked LM.")
+        return
+    if run.latest_checkpoint() is None:
+        st.caption("Appears after the first checkpoint.")
+        return
+    c1, c2 = st.columns([1, 4])
+    stems = c1.number_input("Stems per language", 5, 200, 40, key="lm_morph_stems")
+    if not c2.button("Evaluate", key="lm_morph_go") and not st.session_state.get(f"lm_morph_{run.id}_{stems}"):
+        return
+    st.session_state[f"lm_morph_{run.id}_{stems}"] = True
+    from genesis_core.lm.morphemes import morpheme_eval, summary
+
+    try:
+        with st.spinner("Scoring pseudo-words…"):
+            table, step = morpheme_eval(run.id, workspace(), n_stems=int(stems))
+    except (WorkbenchError, ValueError) as exc:
+        show_error(exc)
+        return
+    if table.empty:
+        st.caption("None of this run's languages has a suffix list (en, de, es, it, pl, cs, ru, zh).")
+        return
+    per_language = summary(table)
+    st.plotly_chart(figures.morpheme_figure(per_language), width="stretch", key="lm_morph_chart")
+    st.caption(f"Checkpoint of step {step}. gain = control bits − suffix bits, per pseudo-word; "
+               "model_prefers_suffix = share of pseudo-words whose real suffix costs fewer bits than its control.")
+    st.dataframe(per_language, hide_index=True, width="stretch")
+    with st.expander("Per suffix"):
+        st.dataframe(table, hide_index=True, width="stretch")
+
+
+submorphemic(runs[0])
 if len(runs) > 1:
     st.markdown("**Hyperparameters** (keys that differ between the runs, and a few always shown)")
 st.dataframe(dynamics.hyperparameter_table(runs), hide_index=True, width="stretch")

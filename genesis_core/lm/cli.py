@@ -3,6 +3,7 @@
     python -m genesis_core lm eval RUN [--bytes 4096] [--margin 0.5]   # go/no-go (exit 0 go, 3 no-go)
     python -m genesis_core lm sample RUN --prompt "Der Sinn des Lebens"
     python -m genesis_core lm events RUN                                # stagnation, stuns, spikes, resumes
+    python -m genesis_core lm morphemes RUN [--stems 40] [--by-suffix]  # bits per suffix on pseudo-words
     python -m genesis_core lm corpus                                    # the built-in languages and sizes
 
 Train with `python -m genesis_core train --task language_model [--set trainer.auto_resume=3]`.
@@ -28,12 +29,16 @@ def add_lm_commands(sub) -> None:
                                    "help": "bits per byte below the unigram model needed for GO"}),
         "prompt": (("--prompt",), {"default": "", "help": "text to continue"}),
         "length": (("--length",), {"type": int, "default": 200, "help": "bytes to generate"}),
+        "stems": (("--stems",), {"type": int, "default": 40, "help": "known stems per language"}),
+        "by_suffix": (("--by-suffix",), {"action": "store_true", "help": "one line per suffix, not per language"}),
     }
     add_actions(p, {
         "eval": ("go/no-go: held-out bits per byte against a unigram model (exit 0 go, 3 no-go)",
                  ["run_id", "bytes", "margin"]),
         "sample": ("continue a prompt with a causal model", ["run_id", "prompt", "length"]),
         "events": ("the run's events: stagnation, stuns, spikes, resumes", ["run_id"]),
+        "morphemes": ("sub-morphemic evaluation: bits per suffix on novel stem + suffix pseudo-words, against "
+                      "controls and a byte-trigram baseline", ["run_id", "stems", "by_suffix"]),
         "corpus": ("the built-in languages and their sizes", []),
     }, options, late_positionals=("run_id",))
     p.set_defaults(func=cmd_lm)
@@ -76,6 +81,17 @@ def cmd_lm(args: argparse.Namespace) -> int:
             prompt = torch.from_numpy(encode(args.prompt or "\n"))[None]
             out = loaded.model.generate(prompt, args.length, generator=torch.Generator().manual_seed(0))
             print(decode(out[0].tolist()))
+            return 0
+        if args.action == "morphemes":
+            from genesis_core.lm.morphemes import morpheme_eval, summary
+
+            table, step = morpheme_eval(args.run_id, ws, n_stems=args.stems)
+            if table.empty:
+                raise CLIError("none of this run's languages has a suffix list (en, de, es, it, pl, cs, ru, zh)")
+            print(f"step {step}: bits of suffix + word end after a known stem it never follows in training; "
+                  "gain = control bits - suffix bits (> 0: the model expects the real suffix)")
+            shown = table if args.by_suffix else summary(table)
+            print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
             return 0
         if args.action == "events":
             from genesis_core.store.metrics import MetricsReader

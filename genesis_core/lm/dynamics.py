@@ -131,3 +131,12 @@ def phase_improvement(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFr
                      "change_per_1k": float((e[-1] - e[0]) / span * 1000),
                      "best_loss": float(logged["loss"][inside].min())})
     return pd.DataFrame(rows, columns=cols)
+
+
+def pair_scores(run: Run) -> pd.DataFrame:
+    """The latest held-out accuracy and ROC AUC of each auxiliary pair task (chance: 0.5 for both)."""
+    latest = MetricsReader(run.metrics_path).latest()
+    tasks = sorted({k.split("/")[2].rsplit("_", 1)[0] for k in latest if k.startswith("eval/pair/")})
+    rows = [{"task": t, "accuracy": latest.get(f"eval/pair/{t}_acc"), "auc": latest.get(f"eval/pair/{t}_auc"),
+             "chance": 0.5} for t in tasks]
+    return pd.DataFrame(rows, columns=["task", "accuracy", "auc", "chance"])

@@ -105,3 +105,19 @@ def bpb_figure(runs: list[Run]):
     bar.update_layout(title="Bits per byte on held-out text (lower is better)", yaxis_title="bits per byte",
                       height=340, margin={"l": 10, "r": 10, "t": 50, "b": 10}, barmode="group")
     return bar
+
+
+def morpheme_figure(summary: pd.DataFrame):
+    """Per language: how many bits more the model expects a real suffix than a control string on novel
+    pseudo-words, beside the byte-trigram baseline's gain (higher is better; 0 is no preference)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=summary["language"], y=summary["gain_bits"], name="model", marker_color=COLORS[0]))
+    fig.add_trace(go.Bar(x=summary["language"], y=summary["trigram_gain_bits"], name="byte trigram (baseline)",
+                         marker_color="#aaaaaa"))
+    fig.add_hline(y=0, line={"color": "grey", "width": 1})
+    fig.update_layout(title="Suffix gain on novel stem + suffix pseudo-words (bits; higher: the suffix is expected)",
+                      yaxis_title="control bits − suffix bits", barmode="group", height=320,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig

@@ -62,3 +62,36 @@ def test_curves_events_languages_samples_and_hyperparameters(workspace):
     assert not at.exception
     at.radio(key="lm_axis").set_value("wall time").run()
     assert not at.exception
+
+
+def test_pair_task_scores_and_the_submorphemic_evaluation(workspace):
+    cfg = tiny_lm(name="with pairs", data={"languages": ["en", "de"],
+                                           "pair_tasks": {"paraphrase": 0.5, "reference": 0.5, "segment_bytes": 24,
+                                                          "span_bytes": 8, "eval_pairs": 64}},
+                  trainer={"steps": 30, "eval_every": 30, "checkpoint_every": 30, "preview_every": 0})
+    run = workspace.create_run("language_model", cfg, name=cfg["name"])
+    Trainer(make_task(cfg), run).fit()
+    at = page(run=run.id).run(timeout=scaled(60))
+    assert not at.exception
+    pairs = next(d.value for d in at.dataframe if "auc" in d.value)
+    assert sorted(pairs["task"]) == ["paraphrase", "reference"] and pairs["auc"].between(0, 1).all()
+    at.number_input(key="lm_morph_stems").set_value(8)
+    at.button(key="lm_morph_go").click().run(timeout=scaled(120))
+    assert not at.exception
+    per_language = next(d.value for d in at.dataframe if "trigram_gain_bits" in d.value and "suffix" not in d.value)
+    assert per_language["language"].tolist() == ["en", "de"] and (per_language["items"] > 0).all()
+    assert any(c.proto.spec and "Suffix gain" in c.proto.spec for c in at.get("plotly_chart"))
+
+
+def test_the_start_form_sends_pair_task_weights(workspace):
+    at = page().run()
+    at.toggle(key="lm_pairs_on").set_value(True).run()
+    at.number_input(key="lm_pair_coherence").set_value(0.3)
+    at.number_input(key="lm_steps").set_value(20)
+    at.button(key="lm_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    (job,) = api.list_jobs(workspace)
+    sent = job.config["data"]["pair_tasks"]
+    assert (sent["coherence"], sent["reference"], sent["paraphrase"]) == (0.3, 0.1, 0.1)
+    api.cancel(job.id, workspace)
+    assert api.wait(job.id, workspace, timeout=scaled(120)).status in ("cancelled", "succeeded", "failed")
