@@ -27,9 +27,18 @@ with st.expander("Train a model", expanded=False):
     bridge = c2.selectbox("Temporal bridge", ["gru", "transformer", "none"], key="av_train_bridge")
     size = c3.selectbox("Frame size", [32, 64], key="av_train_size")
     steps = c4.number_input("Steps", 10, 100_000, 600, step=100, key="av_train_steps")
+    c1, c2 = st.columns([1, 3])
+    encoder = c1.selectbox("Audio encoder", ["mel_cnn", "clap"], key="av_train_encoder",
+                           help="clap: LAION-CLAP's HTS-AT, frozen, over the frames' samples (beside a mel CNN)")
+    clap_weights = c2.text_input("CLAP weights", key="av_train_clap", disabled=encoder != "clap",
+                                 placeholder="/path/to/630k-best.pt (or .safetensors), or random",
+                                 help="a local LAION-CLAP checkpoint (non-fusion HTSAT-tiny); nothing is downloaded")
     if st.button("Train", type="primary", key="av_train_submit"):
-        submit({"task": "audio_to_video", "name": f"a2v {teacher} {bridge} {size}px",
-                "data": {"clip": {"visualizer": teacher, "size": int(size)}}, "model": {"bridge": bridge},
+        model = {"bridge": bridge}
+        if encoder == "clap":
+            model.update(audio_encoder="clap", clap_weights=clap_weights.strip())
+        submit({"task": "audio_to_video", "name": f"a2v {teacher} {bridge} {size}px" + (" clap" if encoder == "clap" else ""),
+                "data": {"clip": {"visualizer": teacher, "size": int(size)}}, "model": model,
                 "trainer": {"steps": int(steps)}})
 
 st.subheader("1 · Audio")

@@ -24,6 +24,11 @@ class ClipSpec:
     size: int = 32
     sample_rate: int = 16000
     n_mels: int = 32
+    raw_samples: bool = False  # features end with each frame's samples (set by the task for the CLAP encoder)
+
+    @property
+    def samples_per_frame(self) -> int:
+        return int(round(self.sample_rate / self.fps))
 
 
 def make_clip(seed: int, spec: ClipSpec):
@@ -31,7 +36,7 @@ def make_clip(seed: int, spec: ClipSpec):
     track = generate_track(seed, spec.seconds, spec.sample_rate)
     f = audio_features(track.wave, spec.sample_rate, spec.fps, spec.n_mels)
     frames = render_teacher(spec.visualizer, f, (spec.size, spec.size), seed=0)
-    return feature_matrix(f), frames, track
+    return feature_matrix(f, spec.raw_samples), frames, track
 
 
 class ProceduralAVDataset(IterableDataset):

@@ -53,6 +53,8 @@ def audio_features(wave: np.ndarray | torch.Tensor, sample_rate: int, fps: float
     return AudioFeatures(mel, rms, onset, xs, fps)
 
 
-def feature_matrix(f: AudioFeatures) -> torch.Tensor:
-    """What a network sees per frame: (T, n_mels + 2)."""
-    return torch.cat([f.mel, f.rms[:, None] * 4, f.onset[:, None]], 1)
+def feature_matrix(f: AudioFeatures, samples: bool = False) -> torch.Tensor:
+    """What a network sees per frame: (T, n_mels + 2); with `samples`, each frame's raw samples follow (the CLAP
+    encoder hears those): (T, n_mels + 2 + samples per frame)."""
+    parts = [f.mel, f.rms[:, None] * 4, f.onset[:, None]]
+    return torch.cat(parts + [f.wave_frames] if samples else parts, 1)

@@ -1,7 +1,7 @@
 """AudioToVideoNet from swappable parts chosen in the config:
 
-  audio encoder   "mel_cnn": temporal 1-D convolutions over per-frame mel features; "clap" is declared but
-                  not available in this build and refuses with one sentence
+  audio encoder   "mel_cnn": temporal 1-D convolutions over per-frame mel features; "clap": LAION-CLAP's
+                  HTS-AT audio encoder, frozen, over the frames' samples, beside a MelCNN (av/clap.py)
   bridge          "none", "gru" (bidirectional) or "transformer" over the frame sequence
   video decoder   "conv": a linear map to a 4x4 grid, then transposed-conv upsampling to the frame size
 """
@@ -28,7 +28,7 @@ class AudioToVideoConfig:
     video_decoder: Literal["conv"] = "conv"
     width: int = 128  # channels of the per-frame code
     decoder_channels: int = 32
-    clap_weights: str = ""  # a local checkpoint for the "clap" encoder
+    clap_weights: str = ""  # the "clap" encoder's weights: a local 630k-best.pt / .safetensors, or "random"
 
     def __post_init__(self) -> None:
         if self.width < 8 or self.decoder_channels < 4:
@@ -43,13 +43,6 @@ class MelCNN(nn.Module):
 
     def forward(self, x):  # (B, T, F) -> (B, T, W)
         return self.net(x.transpose(1, 2)).transpose(1, 2)
-
-
-def clap_encoder(weights: str, width: int) -> nn.Module:
-    """Not available in this build: a CLAP encoder needs the laion_clap package and its weights on disk,
-    and neither ships here (nothing is downloaded at run time), so it refuses with one sentence."""
-    raise ValueError("the 'clap' audio encoder is not available in this build (it needs the laion_clap package "
-                     "and local weights); use audio_encoder: mel_cnn.")
 
 
 class Bridge(nn.Module):
@@ -95,10 +88,14 @@ class ConvVideoDecoder(nn.Module):
 
 @MODELS.register("audio_to_video")
 class AudioToVideoNet(nn.Module):
-    def __init__(self, cfg: AudioToVideoConfig, features: int, size: int):
+    def __init__(self, cfg: AudioToVideoConfig, features: int, size: int, samples_per_frame: int = 0,
+                 sample_rate: int = 16000):
         super().__init__()
+        self.samples_per_frame = samples_per_frame if cfg.audio_encoder == "clap" else 0  # raw samples it needs
         if cfg.audio_encoder == "clap":
-            self.audio_encoder = clap_encoder(cfg.clap_weights, cfg.width)
+            from genesis_core.av.clap import ClapEncoder
+
+            self.audio_encoder = ClapEncoder(cfg.clap_weights, features, samples_per_frame, sample_rate, cfg.width)
         else:
             self.audio_encoder = MelCNN(features, cfg.width)
         self.bridge = Bridge(cfg.bridge, cfg.width)

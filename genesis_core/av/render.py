@@ -107,7 +107,12 @@ def render_audio(wave: np.ndarray, sample_rate: int, fps: float, size: int, mode
     if model is None:
         frames = teacher
     else:
-        frames = model.render(feature_matrix(feats), progress=lambda p: say(0.1 + 0.5 * p, f"rendering frames {p:.0%}"))
+        samples = getattr(model, "samples_per_frame", 0)
+        if samples and samples != int(round(sample_rate / fps)):
+            raise AudioError(f"this CLAP model hears {samples} samples per frame: render it at the frame rate it was "
+                             f"trained at ({model_fps:g} fps)" if model_fps else "render this CLAP model at its "
+                             "training frame rate")
+        frames = model.render(feature_matrix(feats, samples > 0), progress=lambda p: say(0.1 + 0.5 * p, f"rendering frames {p:.0%}"))
         frames = torch.nn.functional.interpolate(frames, size=(size, size), mode="bilinear",
                                                  align_corners=False).clamp(0, 1)
     other = audio_features(generate_track(123_457, len(wave) / sample_rate, sample_rate).wave, sample_rate, fps)

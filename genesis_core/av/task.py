@@ -5,7 +5,7 @@ audio-visual sync with its shuffled-audio control; previews are mp4s with sound.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -93,16 +93,20 @@ class AudioToVideoTask(TrainingTask):
         super().__init__(config, device)
         self.loader: StreamLoader | None = None
         self._val = None
+        clip = replace(config.data.clip, raw_samples=config.model.audio_encoder == "clap")
+        self.data = replace(config.data, clip=clip)  # the data as the model hears it
 
     @property
     def n_features(self) -> int:
-        return self.config.data.clip.n_mels + 2
+        clip = self.data.clip
+        return clip.n_mels + 2 + (clip.samples_per_frame if clip.raw_samples else 0)
 
     def build_model(self) -> AudioToVideoNet:
-        return AudioToVideoNet(self.config.model, self.n_features, self.config.data.clip.size)
+        clip = self.data.clip
+        return AudioToVideoNet(self.config.model, self.n_features, clip.size, clip.samples_per_frame, clip.sample_rate)
 
     def build_loader(self, rank: int = 0, world_size: int = 1) -> StreamLoader:
-        self.loader = StreamLoader(self.config.data, self.config.trainer.seed, rank, world_size, self.device)
+        self.loader = StreamLoader(self.data, self.config.trainer.seed, rank, world_size, self.device)
         return self.loader
 
     def training_step(self, model: nn.Module, batch: Any):
@@ -113,7 +117,7 @@ class AudioToVideoTask(TrainingTask):
 
     def validation(self):
         if self._val is None:
-            self._val = validation_clips(self.config.data.clip, self.config.data.validation_clips)
+            self._val = validation_clips(self.data.clip, self.data.validation_clips)
         return self._val
 
     @torch.no_grad()

@@ -37,6 +37,20 @@ def test_train_button_submits_a_job(workspace):
     assert api.wait(job.id, workspace, timeout=scaled(180)).status in ("cancelled", "succeeded")
 
 
+def test_train_form_sends_the_clap_encoder_and_its_weights(workspace):
+    at = page().run()
+    assert at.text_input(key="av_train_clap").disabled
+    at.selectbox(key="av_train_encoder").set_value("clap").run()
+    at.text_input(key="av_train_clap").set_value(" random ")
+    at.number_input(key="av_train_steps").set_value(10)
+    at.button(key="av_train_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    (job,) = api.list_jobs(workspace)
+    assert job.config["model"]["audio_encoder"] == "clap" and job.config["model"]["clap_weights"] == "random"
+    api.cancel(job.id, workspace)
+    assert api.wait(job.id, workspace, timeout=scaled(180)).status in ("cancelled", "succeeded", "failed")
+
+
 def test_the_shipped_model_renders_on_a_fresh_install(workspace):
     at = page().run()
     assert at.selectbox(key="av_renderer").value == "model: shipped"  # the default on first run
