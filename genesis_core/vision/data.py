@@ -81,6 +81,23 @@ def sklearn_digits(path: str = "") -> LabeledImages:
     return LabeledImages(x, d.target.astype(np.int64), tuple(str(i) for i in range(10)))
 
 
+@DATASETS.register("sklearn_sample_patches")
+@lru_cache(maxsize=1)
+def sklearn_sample_patches(path: str = "") -> LabeledImages:
+    """Natural-image patches: the two photographs shipped inside scikit-learn (china.jpg, flower.jpg, 427x640)
+    in grey, cut into non-overlapping 16x16 patches (2,080); the label is the photograph."""
+    from sklearn.datasets import load_sample_images
+
+    patches, labels = [], []
+    for i, image in enumerate(load_sample_images().images):
+        grey = (image.astype(np.float32) @ np.array([0.299, 0.587, 0.114], dtype=np.float32)) / 255.0
+        h, w = (grey.shape[0] // 16) * 16, (grey.shape[1] // 16) * 16
+        tiles = grey[:h, :w].reshape(h // 16, 16, w // 16, 16).transpose(0, 2, 1, 3).reshape(-1, 1, 16, 16)
+        patches.append(tiles)
+        labels.append(np.full(len(tiles), i, dtype=np.int64))
+    return LabeledImages(np.concatenate(patches).astype(np.float32), np.concatenate(labels), ("china", "flower"))
+
+
 # -- the user's own images -----------------------------------------------------------------------
 @DATASETS.register("image_folder")
 def image_folder(path: str = "", size: int = 0, max_images: int = 100_000) -> LabeledImages:

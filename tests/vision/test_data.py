@@ -141,3 +141,15 @@ def test_image_folder_keeps_grey_images_grey_at_their_own_size(tmp_path):
     colour = tmp_path / "faces" / "b" / "colour.png"
     Image.new("RGB", (25, 25), (200, 10, 10)).save(colour)
     assert load_split("image_folder", path=str(tmp_path / "faces"), test_fraction=0.3).image_shape == (3, 25, 25)
+
+
+def test_natural_patches_come_from_the_shipped_photographs_and_do_not_overlap():
+    from sklearn.datasets import load_sample_images
+
+    from genesis_core.vision.data import sklearn_sample_patches
+
+    data = sklearn_sample_patches()
+    assert data.x.shape == (2080, 1, 16, 16) and data.classes == ("china", "flower")
+    china = load_sample_images().images[0].astype("float32") @ [0.299, 0.587, 0.114] / 255.0
+    assert abs(float(data.x[0, 0].mean()) - float(china[:16, :16].mean())) < 1e-5  # the first tile, top left
+    assert abs(float(data.x[1, 0].mean()) - float(china[:16, 16:32].mean())) < 1e-5  # the next one, beside it
