@@ -13,10 +13,12 @@ from tests.ui.pages import open_page
 def test_quick_verify_passes_here_one_line_per_check(workspace, capsys):
     assert main(["verify", "--quick"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == "7 of 7 checks passed"
+    assert out[-1] == "8 of 8 checks passed"
     assert all(line.startswith("ok  ") for line in out[:-1])
     mp4 = next(line for line in out if "mp4 round trip" in line)
     assert "24 frames" in mp4 and "s of sound" in mp4
+    trackers = next(line for line in out if "trackers" in line)
+    assert "TensorBoard 2." in trackers and "MLflow 3." in trackers and "W&B 0." in trackers
 
 
 def test_verify_runs_three_steps_of_every_task(workspace, capsys):
