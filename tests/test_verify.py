@@ -52,4 +52,4 @@ def test_the_home_page_runs_the_checks_as_a_job(workspace):
     (job,) = [j for j in api.list_jobs(workspace) if j.task == "verify"]
     assert api.wait(job.id, workspace, timeout=scaled(300)).status == "succeeded"
     at.run()
-    assert not at.exception and at.success[-1].value.startswith("7 of 7 checks passed")
+    assert not at.exception and at.success[-1].value.startswith("8 of 8 checks passed")
