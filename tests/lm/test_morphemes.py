@@ -53,16 +53,16 @@ def test_lm_morphemes_prints_per_language_and_per_suffix_figures(workspace):
                                                              "preview_every": 0})
     run = workspace.create_run("language_model", cfg)
     Trainer(make_task(cfg), run).fit()
-    out = cli("lm", "morphemes", run.id, "--stems", "10")
-    assert out.returncode == 0, out.stderr
-    assert "step 60" in out.stdout and "gain_bits" in out.stdout and "trigram_gain_bits" in out.stdout
-    lines = [ln.split() for ln in out.stdout.splitlines()[2:]]
-    assert [ln[0] for ln in lines] == ["en", "de"] and all(np.isfinite(float(v)) for ln in lines for v in ln[1:])
     per = cli("lm", "morphemes", run.id, "--stems", "10", "--by-suffix")
-    assert per.returncode == 0 and " ness " in per.stdout and " heit " in per.stdout
+    assert per.returncode == 0, per.stderr
+    assert "step 60" in per.stdout and "gain_bits" in per.stdout and "trigram_gain_bits" in per.stdout
+    assert " ness " in per.stdout and " heit " in per.stdout
 
     table, step = morphemes.morpheme_eval(run.id, workspace, n_stems=10)  # the CLI's result, from the cache
     assert step == 60 and set(table["language"]) == {"en", "de"} and (table["items"] > 0).all()
+    shown = morphemes.summary(table)  # what `lm morphemes RUN` prints without --by-suffix
+    assert shown["language"].tolist() == ["en", "de"] and np.isfinite(shown.drop(columns="language").to_numpy()).all()
+    assert shown["items"].tolist() == [table[table.language == lang]["items"].sum() for lang in ("en", "de")]
 
 
 def test_a_masked_model_is_refused_in_one_sentence(workspace):
