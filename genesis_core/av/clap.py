@@ -77,12 +77,10 @@ def _audio_state(path: Path) -> dict[str, torch.Tensor]:
 
 class ClapEncoder(nn.Module):
     """(B, T, F) features whose last `samples_per_frame` columns are each frame's samples -> (B, T, width): the
-    frozen HTS-AT embedding of the audio, per frame, projected and mixed with a MelCNN over the other columns."""
+    frozen HTS-AT embedding of the audio, per frame, projected and added to `mel` over the other columns."""
 
-    def __init__(self, weights: str, features: int, samples_per_frame: int, sample_rate: int, width: int):
+    def __init__(self, weights: str, mel: nn.Module, samples_per_frame: int, sample_rate: int, width: int):
         super().__init__()
-        from genesis_core.av.model import MelCNN
-
         if not weights:
             raise ValueError(NEEDS + "; model.clap_weights is empty")
         create, audio_cfg = _clap_modules()
@@ -99,7 +97,7 @@ class ClapEncoder(nn.Module):
                                  "weights (a fusion checkpoint? use the non-fusion 630k-best.pt)")
         self.htsat.requires_grad_(False).eval()
         self.samples_per_frame, self.sample_rate = samples_per_frame, sample_rate
-        self.mel = MelCNN(features - samples_per_frame, width)
+        self.mel = mel  # the network over the other feature columns (the model's MelCNN)
         self.proj = nn.Linear(CLAP_DIM, width)
 
     def train(self, mode: bool = True):

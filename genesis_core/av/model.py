@@ -95,7 +95,8 @@ class AudioToVideoNet(nn.Module):
         if cfg.audio_encoder == "clap":
             from genesis_core.av.clap import ClapEncoder
 
-            self.audio_encoder = ClapEncoder(cfg.clap_weights, features, samples_per_frame, sample_rate, cfg.width)
+            mel = MelCNN(features - samples_per_frame, cfg.width)
+            self.audio_encoder = ClapEncoder(cfg.clap_weights, mel, samples_per_frame, sample_rate, cfg.width)
         else:
             self.audio_encoder = MelCNN(features, cfg.width)
         self.bridge = Bridge(cfg.bridge, cfg.width)

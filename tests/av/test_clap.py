@@ -48,6 +48,7 @@ def test_laion_format_and_safetensors_weights_load_and_junk_is_one_sentence(trai
     from safetensors.torch import save_file
 
     from genesis_core.av.clap import ClapEncoder
+    from genesis_core.av.model import MelCNN
 
     ws, run, _ = trained
     htsat = load_model(run.id, ws).model.audio_encoder.htsat
@@ -57,19 +58,19 @@ def test_laion_format_and_safetensors_weights_load_and_junk_is_one_sentence(trai
         state[first] += 1.0  # weights that differ from the random initialisation
     laion = tmp_path / "630k-best.pt"
     torch.save({"epoch": 45, "state_dict": {f"module.audio_branch.{k}": v for k, v in state.items()}}, laion)
-    enc = ClapEncoder(str(laion), 34 + 667, 667, 16000, 32)
+    enc = ClapEncoder(str(laion), MelCNN(34, 32), 667, 16000, 32)
     assert torch.equal(enc.htsat.state_dict()[first], state[first])
     st = tmp_path / "clap.safetensors"
     save_file({f"audio_branch.{k}": v.contiguous() for k, v in state.items()}, str(st))
-    assert torch.equal(ClapEncoder(str(st), 701, 667, 16000, 32).htsat.state_dict()[first], state[first])
+    assert torch.equal(ClapEncoder(str(st), MelCNN(34, 32), 667, 16000, 32).htsat.state_dict()[first], state[first])
 
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="not a LAION-CLAP checkpoint"):
-        ClapEncoder(str(junk), 701, 667, 16000, 32)
+        ClapEncoder(str(junk), MelCNN(34, 32), 667, 16000, 32)
     with pytest.raises(ValueError, match="does not exist"):
-        ClapEncoder(str(tmp_path / "missing.pt"), 701, 667, 16000, 32)
+        ClapEncoder(str(tmp_path / "missing.pt"), MelCNN(34, 32), 667, 16000, 32)
     other = tmp_path / "other.safetensors"
     save_file({"text_branch.w": torch.zeros(2)}, str(other))
     with pytest.raises(ValueError, match="no audio_branch"):
-        ClapEncoder(str(other), 701, 667, 16000, 32)
+        ClapEncoder(str(other), MelCNN(34, 32), 667, 16000, 32)
