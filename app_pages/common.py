@@ -54,7 +54,7 @@ def backend_choice() -> None:
         st.session_state["job_backend"] = "local"
 
 
-TRACKERS = {"tensorboard": "TensorBoard (RUN/tb)", "mlflow": "MLflow (WORKSPACE/mlruns)",
+TRACKERS = {"tensorboard": "TensorBoard (RUN/tb)", "mlflow": "MLflow (WORKSPACE/mlflow.db)",
             "wandb": "W&B offline (RUN/wandb)", "none": "only the workbench's store"}
 
 
@@ -62,7 +62,7 @@ def tracker_choice() -> None:
     """Which experiment tracker new training jobs log to, besides the run's own store (trainer.tracker)."""
     st.selectbox("Log new runs to", list(TRACKERS), key="job_tracker", format_func=TRACKERS.get,
                  help="Every run's metrics are always in the workbench's store (what the pages read); this adds a "
-                      "tracker. MLflow: a local file store, `mlflow ui --backend-store-uri WORKSPACE/mlruns`. "
+                      "tracker. MLflow: a local SQLite store, `mlflow ui --backend-store-uri sqlite:///WORKSPACE/mlflow.db`. "
                       "W&B: offline, `wandb sync RUN/wandb/offline-run-*` uploads it.")
 
 

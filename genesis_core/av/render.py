@@ -108,7 +108,7 @@ def render_audio(wave: np.ndarray, sample_rate: int, fps: float, size: int, mode
         frames = teacher
     else:
         samples = getattr(model, "samples_per_frame", 0)
-        if samples and samples != int(round(sample_rate / fps)):
+        if samples and samples != feats.wave_frames.shape[1]:
             raise AudioError(f"this CLAP model hears {samples} samples per frame: render it at the frame rate it was "
                              f"trained at ({model_fps:g} fps)" if model_fps else "render this CLAP model at its "
                              "training frame rate")

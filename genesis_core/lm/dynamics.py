@@ -87,9 +87,6 @@ def hyperparameter_table(runs: list[Run], always: tuple[str, ...] = ("objective"
     return config_table(runs, differences_only=True, always=always).drop(columns=["id"])
 
 
-INTERVENTION_KINDS = ("stun", "resume", "spike")  # a spike counts only when its update was skipped or undone
-
-
 def interventions(run: Run) -> pd.DataFrame:
     """Steps where training was changed from outside its plain course: an LR stun, a resume, a spike whose
     update was skipped or rolled back. Columns: step, kind, message."""
@@ -120,7 +117,7 @@ def phase_improvement(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFr
     rows = []
     for i, (start, kind) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else int(steps[-1]) + 1
-        inside = (steps >= start) & (steps < end) if i + 1 < len(starts) else steps >= start
+        inside = (steps >= start) & (steps < end)
         if not inside.any():
             continue
         e = ema[inside].to_numpy()

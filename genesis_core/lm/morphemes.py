@@ -216,20 +216,25 @@ def summary(table: pd.DataFrame) -> pd.DataFrame:
 
 def morpheme_eval(run_or_checkpoint, workspace=None, n_stems: int = 40, seed: int = 0,
                   languages: list[str] | None = None, device: str = "cpu") -> tuple[pd.DataFrame, int]:
-    """(per-suffix table, checkpoint step) of a causal language-model run, cached by checkpoint hash."""
+    """(per-suffix table, checkpoint step) of a causal language-model run, cached by checkpoint hash: a cached
+    result is read without loading the model or its corpora."""
+    from genesis_core.store import checkpoint as ckpt
     from genesis_core.store.cache import ResultCache, cache_key
-    from genesis_core.store.checkpoint import checkpoint_hash
     from genesis_core.store.workspace import Workspace
-    from genesis_core.training.loading import load_model
+    from genesis_core.training.loading import load_model, resolve_checkpoint
 
     ws = workspace or Workspace()
-    loaded = load_model(run_or_checkpoint, ws, device=device)
-    if loaded.config.objective != "causal":
+    path = resolve_checkpoint(run_or_checkpoint, ws)
+    meta = ckpt.read_meta(path)
+    if (meta.get("objective") or (meta.get("config") or {}).get("objective", "causal")) != "causal":
         raise ValueError("the sub-morphemic evaluation needs a causal model; this one is a masked LM")
     cache = ResultCache(ws.cache_dir)
-    key = cache_key("lm_morphemes", checkpoint_hash(loaded.checkpoint),
+    key = cache_key("lm_morphemes", ckpt.checkpoint_hash(path),
                     {"stems": n_stems, "seed": seed, "languages": languages or []})
-    rows = cache.get_or_compute(key, lambda: evaluate(
-        loaded.model.eval(), loaded.task.texts, loaded.task.device, loaded.config.model.context, n_stems, seed,
-        languages).to_dict("records"))
-    return pd.DataFrame(rows), int(loaded.meta.get("step", 0))
+
+    def compute():
+        loaded = load_model(path, ws, device=device)
+        return evaluate(loaded.model.eval(), loaded.task.texts, loaded.task.device, loaded.config.model.context,
+                        n_stems, seed, languages).to_dict("records")
+
+    return pd.DataFrame(cache.get_or_compute(key, compute)), int(meta.get("step", 0))

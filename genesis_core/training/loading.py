@@ -25,16 +25,22 @@ class LoadedModel:
     checkpoint: Path
 
 
+def resolve_checkpoint(run_or_checkpoint: str | Path, workspace: Workspace | None = None) -> Path:
+    """The checkpoint folder of a run id (its latest checkpoint) or of a checkpoint folder path."""
+    path = Path(run_or_checkpoint)
+    if (path / "meta.json").exists():
+        return path
+    run = (workspace or Workspace()).get_run(str(run_or_checkpoint))
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise ckpt.CheckpointError(f"run {run.id} has no checkpoint yet.")
+    return latest
+
+
 def load_model(run_or_checkpoint: str | Path, workspace: Workspace | None = None,
                device: str | torch.device | None = "cpu") -> LoadedModel:
     """`run_or_checkpoint`: a run id (its latest checkpoint) or a checkpoint folder path."""
-    path = Path(run_or_checkpoint)
-    if not (path / "meta.json").exists():
-        run = (workspace or Workspace()).get_run(str(run_or_checkpoint))
-        latest = run.latest_checkpoint()
-        if latest is None:
-            raise ckpt.CheckpointError(f"run {run.id} has no checkpoint yet.")
-        path = latest
+    path = resolve_checkpoint(run_or_checkpoint, workspace)
     meta = ckpt.read_meta(path)
     try:
         task_cls = TASKS.get(meta["task"])

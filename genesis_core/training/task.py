@@ -49,7 +49,7 @@ class TrainerConfig:
     # checkpoints/best and are the final model when training ends (empty: the last weights are final)
     best_mode: Literal["min", "max"] = "min"
     tracker: Literal["tensorboard", "mlflow", "wandb", "none"] = "tensorboard"  # where scalars go besides the run's
-    # own store: TensorBoard event files, a local MLflow file store (WORKSPACE/mlruns), W&B offline (RUN/wandb)
+    # own store: TensorBoard event files, a local MLflow store (WORKSPACE/mlflow.db), W&B offline (RUN/wandb)
     tensorboard: bool = True  # false turns the tensorboard tracker off (older configs); other trackers ignore it
     auto_resume: int = 0  # times a job whose worker crashed (killed, out of memory) resumes by itself
     compile: bool = False  # torch.compile the model for training (CPU and CUDA); when it cannot, it says why once

@@ -15,8 +15,10 @@ run logs to the same MLflow or W&B run as before (its id is kept in RUN/artifact
 
 from __future__ import annotations
 
+import abc
 import json
 import math
+import time
 from typing import Any
 
 from genesis_core.registry import TRACKERS
@@ -36,7 +38,7 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-class Tracker:
+class Tracker(abc.ABC):
     """What the metrics callback tells a tracker. Subclasses write to their library."""
 
     def __init__(self, run: Run):
@@ -45,8 +47,9 @@ class Tracker:
     def log_params(self, params: dict[str, Any]) -> None:
         """The run's flattened config, once at the start."""
 
+    @abc.abstractmethod
     def log_scalars(self, step: int, values: dict[str, float]) -> None:
-        raise NotImplementedError
+        """Scalars logged at `step` (every log step and every evaluation)."""
 
     def flush(self) -> None:
         """Make what was logged durable (before each checkpoint)."""
@@ -58,22 +61,20 @@ class Tracker:
     def _ids_path(self):
         return self.run.artifacts_dir / "trackers.json"
 
-    def _stored_id(self, name: str) -> str | None:
+    def _ids(self) -> dict[str, str]:
         try:
-            return json.loads(self._ids_path().read_text(encoding="utf-8")).get(name)
-        except (OSError, ValueError, AttributeError):
-            return None
+            ids = json.loads(self._ids_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return ids if isinstance(ids, dict) else {}
+
+    def _stored_id(self, name: str) -> str | None:
+        return self._ids().get(name)
 
     def _store_id(self, name: str, value: str) -> None:
         path = self._ids_path()
-        try:
-            ids = json.loads(path.read_text(encoding="utf-8"))
-            ids = ids if isinstance(ids, dict) else {}
-        except (OSError, ValueError):
-            ids = {}
-        ids[name] = value
         path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(ids, indent=1))
+        atomic_write_text(path, json.dumps({**self._ids(), name: value}, indent=1))
 
 
 def _finite(values: dict[str, float]) -> dict[str, float]:
@@ -147,8 +148,6 @@ class MLflowTracker(Tracker):
             self.client.log_batch(self.run_id, params=items[i:i + 100])
 
     def log_scalars(self, step: int, values: dict[str, float]) -> None:
-        import time
-
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
