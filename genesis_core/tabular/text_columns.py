@@ -1,0 +1,633 @@
+"""Free-text columns, written by the LM lab's byte-level Llama trained with the shared Trainer.
+
+Each text column gets its own small model, trained on that column with the row's other columns as a prefix:
+
+    "score=great | price=12" <bos> "Tastes like real fruit ..." <eos>
+
+so the text fits its row (a review that matches its rating). A missing cell is the single byte NUL, so the
+model also learns how often the column is empty, row by row. A text longer than the context is learned in
+windows: the first with its prefix, the rest continuing the text after half a context of it; sampling
+does the same (when the context is full it starts again from the last half of the text), so long texts
+keep their length.
+
+Sampling runs every row of a batch in lockstep through a key/value cache (`LlamaModel.extend`): each row's
+prefix is forced, then bytes are drawn until <eos>. A text that repeats `copy_chars` consecutive characters
+of a training text (`CopyIndex`) is drawn again, and personal data the model wrote (emails, phone numbers,
+full names) is replaced by fake values or removed, as for personal-data columns (`scrub_personal_data`).
+
+The text model is not differentially private: with a private generator, text columns are left out.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from genesis_core.lm.bytes import BOS, EOS, PAD
+from genesis_core.lm.model import LlamaConfig, LlamaModel
+from genesis_core.training.callbacks import Callback
+from genesis_core.training.loader import TensorLoader
+from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
+
+Progress = Callable[[int, int, str], None]
+IGNORE = -100
+MISSING_BYTE = 0  # a missing cell is learned and sampled as this one byte
+MAX_VALUE_CHARS = 24  # a prefix value longer than this is cut
+MAX_PREFIX_LEVELS = 50  # columns with more distinct values than this (codes, free numbers aside) stay out
+
+
+# ---------------------------------------------------------------------------------------------------
+# the row prefix
+
+
+def prefix_columns(frame: pd.DataFrame, candidates: list[str]) -> list[str]:
+    """The columns worth conditioning a text on: numbers, and categories with at most MAX_PREFIX_LEVELS values
+    (a unique code says nothing about the text and costs context)."""
+    out = []
+    for c in candidates:
+        s = frame[c]
+        if pd.api.types.is_numeric_dtype(s) or s.dropna().nunique() <= MAX_PREFIX_LEVELS:
+            out.append(c)
+    return out
+
+
+def _value_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "?"
+    if isinstance(v, (float, np.floating, int, np.integer)) and not isinstance(v, bool):
+        return str(int(v)) if float(v).is_integer() else f"{float(v):.3g}"
+    return str(v).strip()[:MAX_VALUE_CHARS]
+
+
+def length_column(column: str) -> str:
+    """The hidden column the table model learns each text's length in (characters; 0: missing)."""
+    return f"__length of {column}"
+
+
+def row_prefixes(frame: pd.DataFrame, columns: list[str], limit: int) -> list[bytes]:
+    """Each row's conditioning prefix, "length=212 | a=1 | b=x" in UTF-8, cut to `limit` bytes."""
+    if not columns:
+        return [b""] * len(frame)
+    names = ["length" if c.startswith("__length of ") else c for c in columns]
+    parts = [frame[c].map(_value_text) for c in columns]
+    return [" | ".join(f"{c}={v}" for c, v in zip(names, row)).encode("utf-8")[:limit]
+            for row in zip(*parts)]
+
+
+def text_bytes(value: Any) -> bytes:
+    if value is None or (isinstance(value, float) and math.isnan(value)) or (isinstance(value, str) and not value):
+        return bytes([MISSING_BYTE])
+    return str(value).replace("\x00", "").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------------------------------
+# training windows
+
+
+def training_windows(prefixes: list[bytes], texts: list[bytes], context: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(inputs, targets), each (N, context): one window per row (prefix, <bos>, text, <eos>) and, for a row
+    longer than the context, windows that continue its text after half a context of it. The loss is on the
+    text and <eos> only (targets IGNORE elsewhere)."""
+    half = context // 2
+    xs, ys = [], []
+    for prefix, text in zip(prefixes, texts):
+        seq = list(prefix) + [BOS] + list(text) + [EOS]
+        first = len(prefix) + 1  # the first position whose target is text
+        windows = [(0, first)]
+        start = context + 1 - half  # where sampling starts again when its context is full
+        while len(seq) > context + 1 and start + half <= len(seq) - 1:  # continuation windows
+            windows.append((start, start + half))
+            start += half
+        for begin, learn_from in windows:
+            chunk = seq[begin:begin + context + 1]
+            x = np.full(context, PAD, dtype=np.int64)
+            y = np.full(context, IGNORE, dtype=np.int64)
+            x[:len(chunk) - 1] = chunk[:-1]
+            y[:len(chunk) - 1] = chunk[1:]
+            y[:max(learn_from - begin - 1, 0)] = IGNORE
+            xs.append(x)
+            ys.append(y)
+    return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the model and its training (the shared Trainer)
+
+
+@dataclass(frozen=True)
+class TextModelConfig:
+    n_layer: int = 4
+    d_model: int = 192
+    n_head: int = 6
+    n_kv_head: int = 3
+    context: int = 256
+    batch_size: int = 32
+    lr: float = 2e-3
+    warmup_steps: int = 30
+    max_epochs: float = 12.0  # at most this many passes over the column's windows
+    temperature: float = 0.9  # sampling
+    top_k: int = 50
+
+
+@dataclass(frozen=True)
+class TextColumnTaskConfig(TaskConfigBase):
+    task: str = "text_column"
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+    trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(tensorboard=False, tracker="none",
+                                                                         device="cpu", log_every=10, eval_every=0))
+
+
+class TextColumnTask(TrainingTask):
+    """One text column as a TrainingTask: the windows above, next-byte cross-entropy, warmup then cosine."""
+
+    def __init__(self, config: TextColumnTaskConfig, device: torch.device, windows: tuple[torch.Tensor, torch.Tensor]):
+        super().__init__(config, device)
+        self.windows = windows
+
+    def build_model(self) -> LlamaModel:
+        return build_text_model(self.config.model, self.device)
+
+    def build_loader(self, rank: int = 0, world_size: int = 1) -> TensorLoader:
+        batch = min(self.config.model.batch_size, len(self.windows[0]))
+        return TensorLoader(tuple(t.to(self.device) for t in self.windows), batch, self.config.trainer.seed,
+                            rank, world_size)
+
+    def build_scheduler(self, optimizer):
+        warmup, total = self.config.model.warmup_steps, self.config.trainer.steps
+
+        def factor(step: int) -> float:
+            if step < warmup:
+                return (step + 1) / warmup
+            return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(total - warmup, 1))))
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+    def training_step(self, model, batch):
+        x, y = batch
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]).float(), y.view(-1), ignore_index=IGNORE)
+        return loss, {}
+
+
+def build_text_model(cfg: TextModelConfig, device: torch.device) -> LlamaModel:
+    return LlamaModel(LlamaConfig(n_layer=cfg.n_layer, d_model=cfg.d_model, n_head=cfg.n_head,
+                                  n_kv_head=cfg.n_kv_head, context=cfg.context), device=device)
+
+
+class _TrainingProgress(Callback):
+    """Reports steps with the loss and an ETA, and turns a cancel into a stop between steps."""
+
+    def __init__(self, column: str, progress: Progress, stop: Callable[[], bool]):
+        self.column, self.progress, self.stop = column, progress, stop
+        self.t0, self.loss = time.monotonic(), float("nan")
+
+    def on_step_end(self, trainer, logs) -> None:
+        if logs:
+            self.loss = logs["loss"]
+        if self.stop():
+            trainer.request_stop("cancelled")
+        if trainer.step % 10 == 0 or trainer.step == trainer.total_steps:
+            from tqdm import tqdm
+
+            rate = trainer.step / max(time.monotonic() - self.t0, 1e-9)
+            eta = tqdm.format_interval((trainer.total_steps - trainer.step) / max(rate, 1e-9))
+            self.progress(trainer.step, trainer.total_steps,
+                          f"text model for {self.column!r}: step {trainer.step}/{trainer.total_steps}, "
+                          f"loss {self.loss:.3f} nats/byte, ETA {eta}")
+
+
+def steps_for_budget(cfg: TextModelConfig, n_windows: int, budget_s: float, device: torch.device,
+                     seed: int = 0) -> tuple[int, float]:
+    """(steps, seconds per step): as many steps as `budget_s` allows on this machine (timed on 3 steps of a
+    fresh model), at most `max_epochs` passes over the windows and at least 30 steps."""
+    torch.manual_seed(seed)
+    model = build_text_model(cfg, device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr)
+    batch = min(cfg.batch_size, n_windows)
+    x = torch.randint(0, 256, (batch, cfg.context), device=device)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        logits = model(x)
+        loss = F.cross_entropy(logits.view(-1, logits.shape[-1]), x.view(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t)
+    per_step = float(np.median(times[1:]))
+    most = int(cfg.max_epochs * n_windows / batch)
+    return max(30, min(most, int(budget_s / per_step))), per_step
+
+
+class TextColumnModel:
+    """A fitted text column: its model, the prefix columns, the copy guard, and how to sample."""
+
+    def __init__(self, column: str, prefix_cols: list[str], cfg: TextModelConfig, model: LlamaModel,
+                 copy_index: "CopyIndex", info: dict[str, Any]):
+        self.column, self.prefix_cols, self.cfg, self.model = column, prefix_cols, cfg, model
+        self.copy_index, self.info = copy_index, info
+        self.length_column = length_column(column)
+
+    @property
+    def prefix_limit(self) -> int:
+        return self.cfg.context // 4
+
+    @classmethod
+    def fit(cls, column: str, frame: pd.DataFrame, texts: pd.Series, prefix_candidates: list[str],
+            cfg: TextModelConfig = TextModelConfig(), steps: int = 0, budget_s: float = 120.0, seed: int = 0,
+            copy_chars: int = 40, device: str = "cpu", progress: Progress = lambda d, n, m: None,
+            stop: Callable[[], bool] = lambda: False) -> TextColumnModel:
+        """Train on `texts` (the column) with `frame`'s `prefix_candidates` as each row's prefix; `steps` 0: as
+        many as `budget_s` allows."""
+        from genesis_core.device import pick_device
+        from genesis_core.training.trainer import Trainer
+
+        dev = pick_device(device)
+        cols = prefix_columns(frame, prefix_candidates)
+        prefixes = row_prefixes(frame, cols, cfg.context // 4)
+        encoded = [text_bytes(v) for v in texts]
+        windows = training_windows(prefixes, encoded, cfg.context)
+        per_step = float("nan")
+        if steps <= 0:
+            steps, per_step = steps_for_budget(cfg, len(windows[0]), budget_s, dev, seed)
+        config = TextColumnTaskConfig(model=cfg, trainer=TrainerConfig(
+            steps=steps, lr=cfg.lr, seed=seed, device=str(dev), tensorboard=False, tracker="none", log_every=10,
+            eval_every=0, checkpoint_every=0, weight_decay=0.0))
+        task = TextColumnTask(config, dev, windows)
+        t0 = time.monotonic()
+        trainer = Trainer(task, callbacks=[_TrainingProgress(column, progress, stop)])
+        result = trainer.fit()
+        if result.reason == "cancelled":
+            raise InterruptedError("cancelled")
+        model = trainer.model.eval()
+        present = [t.decode("utf-8") for t in encoded if t != bytes([MISSING_BYTE])]
+        info = {"steps": steps, "windows": len(windows[0]), "seconds": round(time.monotonic() - t0, 1),
+                "seconds_per_step": round(per_step, 4) if per_step == per_step else None,
+                "final_loss_nats_per_byte": round(float(trainer.callbacks[-1].loss), 4),
+                "train_bytes": int(sum(len(t) for t in encoded)), "rows": len(encoded),
+                "parameters": model.num_parameters(), "copy_chars": copy_chars,
+                "differentially_private": False,
+                "max_text_bytes": int(max((len(t) for t in encoded), default=1) * 1.25) + 16}
+        return cls(column, cols, cfg, model, CopyIndex(present, copy_chars), info)
+
+    # -- sampling ---------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, frame: pd.DataFrame, seed: int = 0, batch_size: int = 512, max_bytes: int = 0,
+               progress: Progress = lambda d, n, m: None, resample_rounds: int = 4) -> tuple[list[Any], dict]:
+        """One text per row of `frame` (the synthetic rows, as written, with the length column); returns (texts,
+        what happened: copies drawn again, left as they were). A row whose length is 0 is missing."""
+        prefixes = row_prefixes(frame, [c for c in self.prefix_cols if c in frame.columns], self.prefix_limit)
+        max_bytes = max_bytes or int(self.info.get("max_text_bytes", 4 * self.cfg.context))
+        lengths = (pd.to_numeric(frame[self.length_column], errors="coerce").fillna(1).to_numpy()
+                   if self.length_column in frame.columns else np.full(len(frame), np.nan))
+        caps = np.where(np.isnan(lengths), max_bytes, np.minimum(max_bytes, 1.5 * lengths + 32)).astype(int)
+        out: list[Any] = [None] * len(prefixes)
+        todo = [i for i in range(len(prefixes)) if not lengths[i] == 0]
+        stats = {"redrawn_for_copying": 0, "copies_left": 0}
+        g = torch.Generator(device="cpu").manual_seed(seed)
+        for round_ in range(resample_rounds + 1):
+            done = 0
+            for start in range(0, len(todo), batch_size):
+                rows = todo[start:start + batch_size]
+                texts = self._sample_batch([prefixes[i] for i in rows], g, caps[rows])
+                for i, t in zip(rows, texts):
+                    out[i] = t
+                done += len(rows)
+                progress(done, len(todo), f"writing {self.column!r}: {done}/{len(todo)} texts"
+                         + (f" (drawing {len(todo)} copies again, round {round_})" if round_ else ""))
+            copied = [i for i in todo if isinstance(out[i], str) and self.copy_index.copies(out[i])]
+            if round_ == 0:
+                stats["redrawn_for_copying"] = len(copied)
+            if not copied:
+                break
+            todo = copied
+        else:
+            stats["copies_left"] = len(todo)
+        return out, stats
+
+    def _sample_batch(self, prefixes: list[bytes], g: torch.Generator, caps: np.ndarray) -> list[Any]:
+        """Texts for a batch of prefixes, every row at the same position: prefixes forced, then bytes drawn until
+        <eos>. Finished rows leave the batch once they are half of it."""
+        model, ctx = self.model, self.cfg.context
+        device = model.embed.weight.device
+        prompts = [list(p) + [BOS] for p in prefixes]
+        longest = max(len(p) for p in prompts)
+        forced = torch.full((len(prompts), longest), -1, dtype=torch.long)
+        for i, p in enumerate(prompts):
+            forced[i, :len(p)] = torch.tensor(p)
+        texts: list[list[int]] = [[] for _ in prompts]
+        rows = torch.arange(len(prompts))  # batch slot -> row
+        alive = torch.ones(len(prompts), dtype=torch.bool)
+        history: list[list[int]] = [[] for _ in prompts]  # what each slot was fed (for a restart)
+        cache = model.new_cache(len(prompts))
+        nxt, step = forced[:, 0].clone(), 0
+        while alive.any():
+            if alive.sum() * 2 <= len(rows) and len(rows) > 8:  # compact: drop the finished slots
+                keep = torch.nonzero(alive).flatten()
+                cache.keep(keep.to(device))
+                rows, forced, nxt, alive = rows[keep], forced[keep], nxt[keep], alive[keep]
+                history = [history[i] for i in keep.tolist()]
+            for i in range(len(rows)):
+                history[i].append(int(nxt[i]))
+            if cache.length >= ctx:  # the context is full: start again from the last half of each text
+                cache.reset()
+                window = torch.tensor([h[-(ctx // 2):] for h in history])
+                logits = model.extend(window.to(device), cache)[:, -1]
+            else:
+                logits = model.extend(nxt[:, None].to(device), cache)[:, -1]
+            step += 1
+            logits = _bytes_and_eos(logits.float().cpu() / max(self.cfg.temperature, 1e-5))
+            if self.cfg.top_k:
+                kth = torch.topk(logits, self.cfg.top_k).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            drawn = torch.multinomial(torch.softmax(logits, -1), 1, generator=g).squeeze(1)
+            use_forced = forced[:, step] >= 0 if step < longest else torch.zeros(len(rows), dtype=torch.bool)
+            nxt = torch.where(use_forced, forced[:, step] if step < longest else drawn, drawn)
+            for i in torch.nonzero(alive & ~use_forced).flatten().tolist():
+                t, row = int(nxt[i]), int(rows[i])
+                if t == EOS or len(texts[row]) >= caps[row]:
+                    alive[i] = False
+                else:
+                    texts[row].append(t)
+        return [_decode_text(t) for t in texts]
+
+    # -- saving -----------------------------------------------------------------------------------
+    def save(self, folder: Path) -> dict[str, Any]:
+        from genesis_core.store.checkpoint import save_checkpoint
+
+        save_checkpoint(folder, self.model.state_dict(), {"kind": "text_column", "task": "text_column",
+                                                         "model_class": "LlamaModel", "config": asdict(self.cfg)})
+        self.copy_index.save(folder / "copy_index.npy")
+        return {"column": self.column, "prefix_columns": self.prefix_cols, "model": asdict(self.cfg),
+                "info": self.info, "folder": folder.name}
+
+    @classmethod
+    def load(cls, folder: Path, meta: dict[str, Any]) -> TextColumnModel:
+        from genesis_core.config import from_dict
+        from genesis_core.store.checkpoint import load_weights
+
+        cfg = from_dict(TextModelConfig, meta["model"])
+        model = build_text_model(cfg, torch.device("cpu"))
+        model.load_state_dict(load_weights(folder))
+        index = CopyIndex.load(folder / "copy_index.npy", int(meta["info"]["copy_chars"]))
+        return cls(meta["column"], list(meta["prefix_columns"]), cfg, model.eval(), index, dict(meta["info"]))
+
+
+def _bytes_and_eos(logits: torch.Tensor) -> torch.Tensor:
+    """Bytes and <eos> are what a text is made of; <bos>, <pad> and <mask> are never drawn."""
+    specials = torch.zeros(logits.shape[-1], dtype=torch.bool)
+    specials[256:] = True
+    specials[EOS] = False
+    return logits.masked_fill(specials, float("-inf"))
+
+
+def _decode_text(ids: list[int]) -> Any:
+    raw = bytes(ids)
+    if raw == bytes([MISSING_BYTE]) or not raw:
+        return None
+    return raw.replace(b"\x00", b"").decode("utf-8", errors="ignore")
+
+
+# ---------------------------------------------------------------------------------------------------
+# what the table generator calls
+
+
+@dataclass(frozen=True)
+class TextSettings:
+    """How free-text columns are written (TabularSynthesisConfig's text_* fields)."""
+
+    mode: str = "model"  # model: a byte language model per column | drop: left out
+    steps: int = 0  # training steps per column (0: as many as budget_s allows)
+    budget_s: float = 0.0  # seconds of training per column (0: sized to the column, see `budget_for`)
+    copy_chars: int = 40  # a text repeating this many consecutive characters of a training text is drawn again
+    personal_data: str = "replace"  # emails, phone numbers and full names the model writes: replace | drop
+    device: str = "cpu"
+    model: TextModelConfig = field(default_factory=TextModelConfig)
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("model", "drop"):
+            raise ValueError("text_columns must be model or drop")
+        if self.copy_chars < 8:
+            raise ValueError("text_copy_chars must be at least 8")
+        if self.personal_data not in ("replace", "drop"):
+            raise ValueError("personal data is either replaced or dropped")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def budget_for(rows: int, train_bytes: int) -> float:
+    """Default seconds of training for a column: 30 s, plus 1 s per 10 KB of its text, at most 300 s."""
+    return float(min(300.0, 30.0 + train_bytes / 10_000))
+
+
+def plan_text_columns(schema: list, text: TextSettings, private: bool) -> list:
+    """The text columns a model will write; the others get a note saying why not (it shows in the plan)."""
+    columns = [c for c in schema if c.kind == "text"]
+    for c in columns:
+        c.text_model = text.mode == "model" and not private
+        c.text_note = ("" if c.text_model else
+                       "the text model is not differentially private, and differential privacy was asked" if private
+                       else "text columns were set to drop")
+    return [c for c in columns if c.text_model]
+
+
+def add_length_columns(frame: pd.DataFrame, schema: list, columns: list) -> tuple[pd.DataFrame, list]:
+    """The frame and schema with each written text column's length (characters; 0: missing or empty) as a
+    numerical column, so the table model learns lengths jointly with the rest of the row."""
+    if not columns:
+        return frame, schema
+    from genesis_core.tabular.schema import infer_column
+
+    frame = frame.copy()
+    extra = []
+    for c in columns:
+        name = length_column(c.name)
+        frame[name] = frame[c.name].map(lambda v: 0 if v is None or (isinstance(v, float) and math.isnan(v))
+                                        else len(str(v))).astype(np.int64)
+        spec = infer_column(name, frame[name])
+        if spec.kind != "numerical":  # one length only, or two: still a number here
+            spec.kind, spec.integer, spec.levels, spec.point_masses = "numerical", True, [], []
+        spec.note = f"hidden: the length of {c.name!r}, modelled with the row, conditions its text"
+        extra.append(spec)
+    return frame, [*schema, *extra]
+
+
+def fit_text_models(frame: pd.DataFrame, columns: list, modelled: list[str], text: TextSettings, seed: int,
+                    progress: Progress, stop: Callable[[], bool]) -> list[TextColumnModel]:
+    """One TextColumnModel per text column, conditioned on its length and the other modelled columns."""
+    models = []
+    for c in columns:
+        length = length_column(c.name)
+        others = [m for m in modelled if not m.startswith("__length of ")]
+        train_bytes = int(frame[c.name].dropna().astype(str).str.len().sum())
+        budget = text.budget_s or budget_for(len(frame), train_bytes)
+        models.append(TextColumnModel.fit(c.name, frame, frame[c.name], [length, *others], text.model,
+                                          steps=text.steps, budget_s=budget, seed=seed, copy_chars=text.copy_chars,
+                                          device=text.device, progress=progress, stop=stop))
+    return models
+
+
+def write_texts(frame: pd.DataFrame, models: list[TextColumnModel], settings: dict[str, Any], seed: int,
+                progress: Progress) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """`frame` (decoded synthetic rows) with each text column written; returns it and per column what was
+    redrawn for copying and which personal data was replaced."""
+    frame = frame.copy()
+    stats: dict[str, Any] = {}
+    for i, m in enumerate(models):
+        texts, info = m.sample(frame, seed=seed + i, progress=progress)
+        texts, found = scrub_personal_data(texts, settings.get("personal_data", "replace"), seed + i)
+        frame[m.column] = pd.Series(texts, index=frame.index, dtype=object)
+        stats[m.column] = {**info, "personal_data": found}
+    return frame, stats
+
+
+# ---------------------------------------------------------------------------------------------------
+# copies: shared runs of characters, by rolling hashes
+
+
+_BASE = np.uint64(1_000_003)
+
+
+def _gram_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hash of every run of n characters inside a text, the text each starts in), position independent:
+    sum of c[i+k] * B^-k over k (mod 2^64), from one cumulative sum over all the texts."""
+    lengths = np.array([len(t) for t in texts], dtype=np.int64)
+    if not len(texts) or lengths.max(initial=0) < n:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32).astype(np.uint64) + np.uint64(1)
+    inv = np.uint64(pow(int(_BASE), -1, 2**64))
+    with np.errstate(over="ignore"):
+        inv_pows = np.cumprod(np.concatenate([[np.uint64(1)], np.full(len(codes) - 1, inv, dtype=np.uint64)]))
+        pows = np.cumprod(np.concatenate([[np.uint64(1)], np.full(len(codes) - 1, _BASE, dtype=np.uint64)]))
+        s = np.concatenate([[np.uint64(0)], np.cumsum(codes * inv_pows)])
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+        owner = np.repeat(np.arange(len(texts)), lengths)
+        ends = np.repeat(starts + lengths, lengths)
+        pos = np.arange(len(codes))
+        ok = pos + n <= ends
+        pos = pos[ok]
+        hashes = (s[pos + n] - s[pos]) * pows[pos]
+    return hashes, owner[ok]
+
+
+class CopyIndex:
+    """Every run of `n` characters of the training texts (as hashes), to tell whether a new text repeats one."""
+
+    def __init__(self, texts: list[str], n: int = 40, hashes: np.ndarray | None = None):
+        self.n = n
+        self.hashes = np.unique(_gram_hashes(texts, n)[0]) if hashes is None else hashes
+
+    def copies(self, text: str) -> bool:
+        if len(text) < self.n or not len(self.hashes):
+            return False
+        h, _ = _gram_hashes([text], self.n)
+        return bool(np.isin(h, self.hashes).any())
+
+    def save(self, path: Path) -> None:
+        from genesis_core.store.files import atomic_write_bytes
+        import io
+
+        buf = io.BytesIO()
+        np.save(buf, self.hashes, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+
+    @classmethod
+    def load(cls, path: Path, n: int) -> CopyIndex:
+        return cls([], n, np.load(path, allow_pickle=False))
+
+
+def shared_run_lengths(train: list[str], synth: list[str], grid=(10, 20, 40, 80, 160, 320)) -> np.ndarray:
+    """(len(synth),) per synthetic text: the longest of `grid` such that it shares a run of that many
+    characters with some training text (0: not even the shortest)."""
+    best = np.zeros(len(synth), dtype=np.int64)
+    for n in grid:
+        seen = np.unique(_gram_hashes(train, n)[0])
+        h, owner = _gram_hashes(synth, n)
+        if not len(h):
+            break
+        hit = np.zeros(len(synth), dtype=bool)
+        hit[owner[np.isin(h, seen)]] = True
+        if not hit.any():
+            break
+        best[hit] = n
+    return best
+
+
+def longest_shared_run(train: list[str], synth: list[str]) -> int:
+    """The longest run of characters any synthetic text shares with any training text (exact, by bisection)."""
+    def shares(n: int) -> bool:
+        h, _ = _gram_hashes(synth, n)
+        return bool(len(h)) and bool(np.isin(h, np.unique(_gram_hashes(train, n)[0])).any())
+
+    lo, hi = 0, max((len(t) for t in synth), default=0)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if shares(mid):
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+# ---------------------------------------------------------------------------------------------------
+# personal data in written text
+
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE_IN_TEXT = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d ().-]{6,18}\d(?![\w.])")
+
+
+def _names() -> tuple[set[str], set[str]]:
+    from faker.providers.person.en_US import Provider
+
+    return set(Provider.first_names), set(Provider.last_names)
+
+
+def find_personal_data(text: str) -> list[tuple[int, int, str]]:
+    """Spans (start, end, kind) of emails, phone numbers (at least 7 digits) and full names (a first name
+    from Faker's en_US list followed by a last name from it, both capitalised)."""
+    spans = [(m.start(), m.end(), "email") for m in EMAIL_IN_TEXT.finditer(text)]
+    spans += [(m.start(), m.end(), "phone") for m in PHONE_IN_TEXT.finditer(text)
+              if sum(ch.isdigit() for ch in m.group()) >= 7]
+    first, last = _names()
+    for m in re.finditer(r"\b([A-Z][a-z]+) ([A-Z][a-z]+)\b", text):
+        if m.group(1) in first and m.group(2) in last:
+            spans.append((m.start(), m.end(), "name"))
+    spans.sort()
+    merged: list[tuple[int, int, str]] = []
+    for s in spans:
+        if merged and s[0] < merged[-1][1]:
+            continue
+        merged.append(s)
+    return merged
+
+
+def scrub_personal_data(texts: list[Any], action: str = "replace", seed: int = 0) -> tuple[list[Any], dict[str, int]]:
+    """Personal data found in `texts` replaced by fake values (Faker, seeded) or removed (`action` "drop");
+    returns (texts, how many of each kind)."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    make = {"email": fake.email, "phone": fake.phone_number, "name": fake.name}
+    counts = {"email": 0, "phone": 0, "name": 0}
+    out = []
+    for t in texts:
+        if not isinstance(t, str):
+            out.append(t)
+            continue
+        spans = find_personal_data(t)
+        for start, end, kind in reversed(spans):
+            counts[kind] += 1
+            t = t[:start] + (make[kind]() if action == "replace" else "") + t[end:]
+        out.append(t)
+    return out, counts
