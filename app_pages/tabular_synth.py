@@ -51,7 +51,8 @@ with tab_new:
 
     st.subheader("Schema")
     st.caption("Each column's type and why it was chosen. Change a type where the evidence misled: ids are "
-               "written anew, free text is left out, personal data (pii) is replaced by fake values or left out.")
+               "written anew, free text is written by a language model trained on its column (or left out), personal "
+               "data (pii) is replaced by fake values or left out.")
     inferred = sch.infer_schema(raw)
     table = pd.DataFrame([{"column": c.name, "type": c.kind, "missing": c.missing_rate, "why": c.note}
                           for c in inferred])
@@ -101,6 +102,26 @@ with tab_new:
         ranges = st.text_input("Ranges (column:low:high, comma-separated)", key="tab_ranges", placeholder="age:18:99")
         inequalities = st.text_input("Inequalities (a<b, comma-separated)", key="tab_ineq", placeholder="start<end")
         fixed = st.text_input("Fixed combinations (a+b, comma-separated)", key="tab_fixed", placeholder="city+zip")
+    has_text = any(r["type"] == "text" for r in edited.to_dict("records"))
+    text_mode, text_budget, text_copy, text_vocab, text_size = "model", 0, 40, 2, "small"
+    if has_text:
+        with st.expander("Free text", expanded=True):
+            st.caption("Each text column gets a small byte-level Llama, trained on that column with the row's other "
+                       "columns and the text's length (modelled with the table) as a prefix. It is not "
+                       "differentially private: with ε, text columns are left out.")
+            c1, c2, c3, c4 = st.columns(4)
+            text_mode = c1.selectbox("Text columns", ["model", "drop"], key="tab_text_mode",
+                                     format_func={"model": "write with a language model", "drop": "leave out"}.get)
+            text_budget = c2.number_input("Training seconds per column (0: sized to the text)", 0, 7200, 0,
+                                          key="tab_text_budget", disabled=text_mode == "drop")
+            text_copy = c3.number_input("Redraw texts repeating this many characters", 8, 10_000, 40,
+                                        key="tab_text_copy", disabled=text_mode == "drop")
+            text_vocab = c4.number_input("Words used by at least this many rows (0: any)", 0, 1000, 2,
+                                         key="tab_text_vocab", disabled=text_mode == "drop")
+            text_size = st.radio("Text model", ["tiny", "small", "medium"], index=1, horizontal=True,
+                                 key="tab_text_size", disabled=text_mode == "drop",
+                                 format_func={"tiny": "tiny (2 × 64: a quick look)", "small": "small (4 × 192)",
+                                              "medium": "medium (6 × 256: for a GPU or a long budget)"}.get)
     split = lambda text: [t.strip() for t in (text or "").split(",") if t.strip()]  # noqa: E731
     if st.button("Synthesise", type="primary", key="tab_submit"):
         submit({"task": "tabular_synthesis", "name": f"synthetic {source.split('/')[-1]}",
@@ -110,7 +131,9 @@ with tab_new:
                 "holdout_fraction": float(holdout), "dp_categories": dp_categories, "personal_data": personal,
                 "target": "" if target == "(none)" else target, "quasi_identifiers": quasi, "sensitive": sensitive,
                 "column_types": overrides, "ranges": split(ranges), "inequalities": split(inequalities),
-                "fixed_combinations": [f.replace("+", ",") for f in split(fixed)]})
+                "fixed_combinations": [f.replace("+", ",") for f in split(fixed)],
+                "text_columns": text_mode, "text_budget_s": float(text_budget), "text_copy_chars": int(text_copy),
+                "text_vocabulary_rows": int(text_vocab), "text_size": text_size})
     if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
                         help="a background job: MST and DP-TVAE fit at each budget; the curve appears under Reports"):
         submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {source.split('/')[-1]}",
@@ -241,7 +264,7 @@ with tab_reports:
             show_error(exc)
             return
         kinds = column_kinds(schema, synth.columns)
-        t1, t2, t3, t4 = st.tabs(["Columns", "Correlations", "Utility", "Privacy"])
+        t1, t2, t3, t4, t5 = st.tabs(["Columns", "Correlations", "Utility", "Privacy", "Text"])
         with t1:
             st.dataframe(pd.DataFrame(q["columns"]), hide_index=True)
             column = st.selectbox("Distribution of", list(kinds), key="tab_dist_col")
@@ -273,5 +296,38 @@ with tab_reports:
             st.plotly_chart(dcr_figure(p), key="tab_dcr")
             st.markdown("**Differential privacy**")
             st.json(p["dp"])
+        with t5:
+            show_text(report)
+
+    def show_text(report: dict) -> None:
+        from genesis_core.tabular.text_quality import figures_table, length_figure
+
+        entries = report.get("text") or []
+        if not entries:
+            st.caption("This table has no free-text column written by a language model.")
+            return
+        entry = entries[0]
+        if len(entries) > 1:
+            name = st.selectbox("Text column", [e["column"] for e in entries], key="tab_text_col")
+            entry = next(e for e in entries if e["column"] == name)
+        info = report["meta"].get("text_models", {}).get(entry["column"], {})
+        if info:
+            st.caption(f"A {info['parameters']:,}-parameter byte Llama, {info['steps']} steps in {info['seconds']} s "
+                       f"(final loss {info['final_loss_nats_per_byte']:.3f} nats per byte); {info.get('redrawn_for_copying', 0)}"
+                       f" texts drawn again for repeating {info['copy_chars']} characters of a training text. "
+                       "Not differentially private.")
+        st.dataframe(pd.DataFrame(figures_table(entry)), hide_index=True)
+        st.caption(f"Reference: {entry['reference_name']}, scored against the training text the same way.")
+        st.plotly_chart(length_figure(entry), key="tab_text_len")
+        if entry["fits_row"]:
+            st.markdown("**Does the text fit its row?** A classifier trained on real text → column, scored on "
+                        "held-out real pairs and on the synthetic pairs")
+            st.dataframe(pd.DataFrame(entry["fits_row"]), hide_index=True)
+        st.markdown("**Examples**")
+        ex = entry["examples"]
+        n = max(len(ex["real"]), len(ex["synthetic"]))
+        st.dataframe(pd.DataFrame({"real": (ex["real"] + [""] * n)[:n], "synthetic": (ex["synthetic"] + [""] * n)[:n]}),
+                     hide_index=True, column_config={"real": st.column_config.TextColumn(width="large"),
+                                                     "synthetic": st.column_config.TextColumn(width="large")})
 
     show_report()

@@ -84,6 +84,13 @@ class SynthesisRequest(BaseModel):
     quasi_identifiers: list[str] = []
     column_types: list[str] = Field([], description='overrides, "column=kind"')
     personal_data: str = "replace"
+    text_columns: str = Field("model", description="free-text columns: model (a byte language model per column, "
+                                                   "conditioned on the row; not DP) or drop")
+    text_budget_s: float = Field(0.0, ge=0, description="training seconds per text column (0: sized to the text)")
+    text_steps: int = Field(0, ge=0, description="training steps per text column (0: by the budget)")
+    text_copy_chars: int = Field(40, ge=8, description="a text repeating this many characters of a training "
+                                                       "text is drawn again")
+    text_size: str = Field("small", description="the text model: tiny, small or medium")
     candidates: list[str] = []
     budget_s: float = Field(0.0, ge=0, description="auto: seconds for the whole choice (0: sized to the table)")
     tune: int = Field(0, ge=0)

@@ -79,6 +79,14 @@ def add_tabular_commands(sub) -> None:
                         "born=datetime@%%d.%%m.%%Y")
     g.add_argument("--personal-data", choices=["replace", "drop"], default="replace",
                    help="names, emails, phone numbers: replaced by fake values (default) or left out")
+    g.add_argument("--text-columns", choices=["model", "drop"], default="model",
+                   help="free-text columns: written by a byte language model per column, conditioned on the row "
+                        "(default; not differentially private), or left out")
+    g.add_argument("--text-budget", type=float, default=0.0, metavar="SECONDS",
+                   help="training seconds per text column (default: 30 s plus 1 s per 5 KB of text, at most 300)")
+    g.add_argument("--text-steps", type=int, default=0, help="training steps per text column (overrides the budget)")
+    g.add_argument("--text-copy-chars", type=int, default=40, metavar="N",
+                   help="a synthetic text repeating N consecutive characters of a training text is drawn again")
     g.add_argument("--seed", type=int, default=0, help="random seed (same seed, same table)")
     g.set_defaults(func=cmd_generate)
     r = sub.add_parser("report", help="quality and privacy report of a synthetic table against the real one",
@@ -141,6 +149,16 @@ def print_figures(report: dict) -> None:
         print(p["note"])
     for v in p.get("verdicts", []):
         print(f"[{v['verdict']}] {v['measure']}: {v['value']:.3f}. {v['sentence']}")
+    for entry in report.get("text", []):
+        from genesis_core.tabular.text_quality import figures_table
+
+        print(f"text column {entry['column']!r} (synthetic | reference: {entry['reference_name']}):")
+        for row in figures_table(entry):
+            print(f"  {row['figure']:<68} {_num(row['synthetic']):>9} | {_num(row['reference (real)']):>9}")
+
+
+def _num(v) -> str:
+    return "–" if v is None or v != v else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
@@ -164,7 +182,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "holdout_fraction": args.holdout_fraction, "report": not args.no_report,
             "candidates": _cols(args.candidates), "auto_budget_s": args.budget, "tune": args.tune, "target": args.target,
             "sensitive": _cols(args.sensitive), "quasi_identifiers": _cols(args.quasi_identifiers),
-            "column_types": args.column_type, "personal_data": args.personal_data, "trainer": {"seed": args.seed}})
+            "column_types": args.column_type, "personal_data": args.personal_data, "trainer": {"seed": args.seed},
+            "text_columns": args.text_columns, "text_budget_s": args.text_budget, "text_steps": args.text_steps,
+            "text_copy_chars": args.text_copy_chars})
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=".generate-") as tmp:
             def progress(done, total, message):

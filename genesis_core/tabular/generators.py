@@ -21,7 +21,7 @@ import abc
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,9 @@ from genesis_core.registry import GENERATORS, UnknownNameError
 from genesis_core.store.files import atomic_write_text
 from genesis_core.tabular.codec import TableCodec
 from genesis_core.tabular.schema import ColumnSpec, category_text, sdv_metadata
+
+if TYPE_CHECKING:
+    from genesis_core.tabular.text_columns import TextSettings
 
 Progress = Callable[[int, int, str], None]  # (done, total, message)
 
@@ -117,7 +120,7 @@ class TabularGenerator(abc.ABC):
 
     # -- public --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, schema: list[ColumnSpec], progress: Progress | None = None,
-            fixed_combinations: list[tuple[str, ...]] = (), text: "TextSettings | None" = None,
+            fixed_combinations: list[tuple[str, ...]] = (), text: TextSettings | None = None,
             stop: Callable[[], bool] = lambda: False) -> TabularGenerator:
         """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides).
         Free-text columns are written by a language model each (`text`: how; tabular/text_columns.py), after

@@ -160,6 +160,21 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
         keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
         board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + _table(meta["tuning"], keys)
     notes = "".join(f"<li>{html.escape(w)}</li>" for w in meta.get("warnings", []))
+    text = ""
+    if report.get("text"):
+        from genesis_core.tabular.text_quality import figures_table, length_figure
+
+        for entry in report["text"]:
+            examples = [{"real": r, "synthetic": s} for r, s in zip(entry["examples"]["real"],
+                                                                     entry["examples"]["synthetic"])]
+            text += (f"<h3>{html.escape(entry['column'])}</h3><p>Reference: {html.escape(entry['reference_name'])}."
+                     "</p>" + _table(figures_table(entry), ["figure", "synthetic", "reference (real)", "ideal"])
+                     + (_table(entry["fits_row"], ["column", "real_accuracy", "synthetic_accuracy", "majority_share"])
+                        if entry["fits_row"] else "")
+                     + _table(examples, ["real", "synthetic"])
+                     + length_figure(entry).to_html(full_html=False, include_plotlyjs=False))
+        text = ("<h2>Text columns</h2><p>Written by a byte language model per column, conditioned on the row. The "
+                "text model is not differentially private.</p>" + text)
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>Synthetic data report</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
 table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
@@ -176,4 +191,5 @@ th{{background:#f3f3f3}}</style></head><body>
 {_table(p.get("verdicts", []), ["measure", "value", "ideal", "verdict", "sentence"])}{extra}
 <h3>Differential privacy</h3><pre>{html.escape(json.dumps(p["dp"], indent=2, default=str))}</pre>
 <h2>Figures</h2>{plots}
+{text}
 </body></html>"""

@@ -39,9 +39,11 @@ class TabularSynthesisConfig(TaskConfigBase):
     text_columns: str = "model"  # free-text columns: model (a byte language model per column, conditioned on the
     # row; not differentially private, so left out when epsilon > 0) | drop (left out)
     text_steps: int = 0  # training steps of each text model (0: as many as text_budget_s allows)
-    text_budget_s: float = 0.0  # seconds of training per text column (0: 30 s + 1 s per 10 KB of text, <= 300 s)
+    text_budget_s: float = 0.0  # seconds of training per text column (0: 30 s + 1 s per 5 KB of text, <= 300 s)
     text_copy_chars: int = 40  # a synthetic text repeating this many consecutive characters of a training text
     # is drawn again
+    text_vocabulary_rows: int = 2  # a text model writes only words used by at least this many training rows (0: any)
+    text_size: str = "small"  # the text model: tiny (2 x 64, quick looks) | small (4 x 192) | medium (6 x 256)
     ranges: tuple[str, ...] = ()  # constraints "column:low:high"
     inequalities: tuple[str, ...] = ()  # constraints "low_column<high_column"
     fixed_combinations: tuple[str, ...] = ()  # "a,b": only combinations seen in the data
@@ -79,7 +81,9 @@ class TabularSynthesisConfig(TaskConfigBase):
                 raise ValueError("scale must be positive")
         if self.text_columns not in ("model", "drop"):
             raise ValueError("text_columns must be model or drop")
-        if self.text_steps < 0 or self.text_budget_s < 0 or self.text_copy_chars < 8:
+        if self.text_size not in ("tiny", "small", "medium"):
+            raise ValueError("text_size must be tiny, small or medium")
+        if self.text_steps < 0 or self.text_budget_s < 0 or self.text_copy_chars < 8 or self.text_vocabulary_rows < 0:
             raise ValueError("text_steps and text_budget_s must not be negative; text_copy_chars at least 8")
         if not 0 <= self.holdout_fraction < 0.9:
             raise ValueError("holdout_fraction must be at least 0 and below 0.9")

@@ -68,16 +68,19 @@ def _value_text(v: Any) -> str:
     return str(v).strip()[:MAX_VALUE_CHARS]
 
 
+LENGTH_SUFFIX = " (length of the text)"
+
+
 def length_column(column: str) -> str:
     """The hidden column the table model learns each text's length in (characters; 0: missing)."""
-    return f"__length of {column}"
+    return column + LENGTH_SUFFIX
 
 
 def row_prefixes(frame: pd.DataFrame, columns: list[str], limit: int) -> list[bytes]:
     """Each row's conditioning prefix, "length=212 | a=1 | b=x" in UTF-8, cut to `limit` bytes."""
     if not columns:
         return [b""] * len(frame)
-    names = ["length" if c.startswith("__length of ") else c for c in columns]
+    names = ["length" if c.endswith(LENGTH_SUFFIX) else c for c in columns]
     parts = [frame[c].map(_value_text) for c in columns]
     return [" | ".join(f"{c}={v}" for c, v in zip(names, row)).encode("utf-8")[:limit]
             for row in zip(*parts)]
@@ -136,6 +139,13 @@ class TextModelConfig:
     max_epochs: float = 12.0  # at most this many passes over the column's windows
     temperature: float = 0.9  # sampling
     top_k: int = 50
+
+
+TEXT_SIZES = {  # the text model's sizes (TabularSynthesisConfig.text_size)
+    "tiny": TextModelConfig(n_layer=2, d_model=64, n_head=4, n_kv_head=2, context=128, batch_size=16),
+    "small": TextModelConfig(),
+    "medium": TextModelConfig(n_layer=6, d_model=256, n_head=8, n_kv_head=4, context=256, lr=1.5e-3),
+}
 
 
 @dataclass(frozen=True)
@@ -232,9 +242,9 @@ class TextColumnModel:
     """A fitted text column: its model, the prefix columns, the copy guard, and how to sample."""
 
     def __init__(self, column: str, prefix_cols: list[str], cfg: TextModelConfig, model: LlamaModel,
-                 copy_index: "CopyIndex", info: dict[str, Any]):
+                 copy_index: "CopyIndex", info: dict[str, Any], vocabulary: "Vocabulary | None" = None):
         self.column, self.prefix_cols, self.cfg, self.model = column, prefix_cols, cfg, model
-        self.copy_index, self.info = copy_index, info
+        self.copy_index, self.info, self.vocabulary = copy_index, info, vocabulary
         self.length_column = length_column(column)
 
     @property
@@ -245,7 +255,7 @@ class TextColumnModel:
     def fit(cls, column: str, frame: pd.DataFrame, texts: pd.Series, prefix_candidates: list[str],
             cfg: TextModelConfig = TextModelConfig(), steps: int = 0, budget_s: float = 120.0, seed: int = 0,
             copy_chars: int = 40, device: str = "cpu", progress: Progress = lambda d, n, m: None,
-            stop: Callable[[], bool] = lambda: False) -> TextColumnModel:
+            stop: Callable[[], bool] = lambda: False, vocabulary_rows: int = 2) -> TextColumnModel:
         """Train on `texts` (the column) with `frame`'s `prefix_candidates` as each row's prefix; `steps` 0: as
         many as `budget_s` allows."""
         from genesis_core.device import pick_device
@@ -277,11 +287,14 @@ class TextColumnModel:
                 "parameters": model.num_parameters(), "copy_chars": copy_chars,
                 "differentially_private": False,
                 "max_text_bytes": int(max((len(t) for t in encoded), default=1) * 1.25) + 16}
-        return cls(column, cols, cfg, model, CopyIndex(present, copy_chars), info)
+        vocabulary = Vocabulary.from_texts(present, vocabulary_rows) if vocabulary_rows else None
+        info["vocabulary_words"] = len(vocabulary.words) if vocabulary else None
+        info["vocabulary_rows"] = vocabulary_rows
+        return cls(column, cols, cfg, model, CopyIndex(present, copy_chars), info, vocabulary)
 
     # -- sampling ---------------------------------------------------------------------------------
     @torch.no_grad()
-    def sample(self, frame: pd.DataFrame, seed: int = 0, batch_size: int = 512, max_bytes: int = 0,
+    def sample(self, frame: pd.DataFrame, seed: int = 0, batch_size: int = 256, max_bytes: int = 0,
                progress: Progress = lambda d, n, m: None, resample_rounds: int = 4) -> tuple[list[Any], dict]:
         """One text per row of `frame` (the synthetic rows, as written, with the length column); returns (texts,
         what happened: copies drawn again, left as they were). A row whose length is 0 is missing."""
@@ -291,7 +304,8 @@ class TextColumnModel:
                    if self.length_column in frame.columns else np.full(len(frame), np.nan))
         caps = np.where(np.isnan(lengths), max_bytes, np.minimum(max_bytes, 1.5 * lengths + 32)).astype(int)
         out: list[Any] = [None] * len(prefixes)
-        todo = [i for i in range(len(prefixes)) if not lengths[i] == 0]
+        todo = sorted((i for i in range(len(prefixes)) if not lengths[i] == 0), key=lambda i: caps[i])  # batches of
+        # similar lengths: a batch runs as long as its longest text
         stats = {"redrawn_for_copying": 0, "copies_left": 0}
         g = torch.Generator(device="cpu").manual_seed(seed)
         for round_ in range(resample_rounds + 1):
@@ -328,6 +342,8 @@ class TextColumnModel:
         rows = torch.arange(len(prompts))  # batch slot -> row
         alive = torch.ones(len(prompts), dtype=torch.bool)
         history: list[list[int]] = [[] for _ in prompts]  # what each slot was fed (for a restart)
+        words = [0] * len(prompts)  # each slot's place in the vocabulary's trie (0: between words)
+        vocab = self.vocabulary
         cache = model.new_cache(len(prompts))
         nxt, step = forced[:, 0].clone(), 0
         while alive.any():
@@ -336,6 +352,7 @@ class TextColumnModel:
                 cache.keep(keep.to(device))
                 rows, forced, nxt, alive = rows[keep], forced[keep], nxt[keep], alive[keep]
                 history = [history[i] for i in keep.tolist()]
+                words = [words[i] for i in keep.tolist()]
             for i in range(len(rows)):
                 history[i].append(int(nxt[i]))
             if cache.length >= ctx:  # the context is full: start again from the last half of each text
@@ -346,9 +363,15 @@ class TextColumnModel:
                 logits = model.extend(nxt[:, None].to(device), cache)[:, -1]
             step += 1
             logits = _bytes_and_eos(logits.float().cpu() / max(self.cfg.temperature, 1e-5))
+            if vocab is not None:
+                allowed = torch.stack([vocab.mask(w) for w in words])
+                prompt_done = (forced[:, step] < 0) if step < longest else torch.ones(len(rows), dtype=torch.bool)
+                logits = torch.where(allowed | ~prompt_done[:, None], logits, torch.full_like(logits, float("-inf")))
             if self.cfg.top_k:
                 kth = torch.topk(logits, self.cfg.top_k).values[:, -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))
+            empty = torch.tensor([not texts[int(r)] for r in rows])
+            logits[:, EOS] = torch.where(empty, torch.full_like(logits[:, EOS], float("-inf")), logits[:, EOS])
             drawn = torch.multinomial(torch.softmax(logits, -1), 1, generator=g).squeeze(1)
             use_forced = forced[:, step] >= 0 if step < longest else torch.zeros(len(rows), dtype=torch.bool)
             nxt = torch.where(use_forced, forced[:, step] if step < longest else drawn, drawn)
@@ -358,6 +381,8 @@ class TextColumnModel:
                     alive[i] = False
                 else:
                     texts[row].append(t)
+                    if vocab is not None:
+                        words[i] = vocab.step(words[i], t)
         return [_decode_text(t) for t in texts]
 
     # -- saving -----------------------------------------------------------------------------------
@@ -368,7 +393,8 @@ class TextColumnModel:
                                                          "model_class": "LlamaModel", "config": asdict(self.cfg)})
         self.copy_index.save(folder / "copy_index.npy")
         return {"column": self.column, "prefix_columns": self.prefix_cols, "model": asdict(self.cfg),
-                "info": self.info, "folder": folder.name}
+                "info": self.info, "folder": folder.name,
+                "vocabulary": self.vocabulary.to_dict() if self.vocabulary else None}
 
     @classmethod
     def load(cls, folder: Path, meta: dict[str, Any]) -> TextColumnModel:
@@ -379,7 +405,9 @@ class TextColumnModel:
         model = build_text_model(cfg, torch.device("cpu"))
         model.load_state_dict(load_weights(folder))
         index = CopyIndex.load(folder / "copy_index.npy", int(meta["info"]["copy_chars"]))
-        return cls(meta["column"], list(meta["prefix_columns"]), cfg, model.eval(), index, dict(meta["info"]))
+        vocabulary = Vocabulary.from_dict(meta["vocabulary"]) if meta.get("vocabulary") is not None else None
+        return cls(meta["column"], list(meta["prefix_columns"]), cfg, model.eval(), index, dict(meta["info"]),
+                   vocabulary)
 
 
 def _bytes_and_eos(logits: torch.Tensor) -> torch.Tensor:
@@ -398,6 +426,73 @@ def _decode_text(ids: list[int]) -> Any:
 
 
 # ---------------------------------------------------------------------------------------------------
+# words: sampling keeps to the training vocabulary
+
+
+def _is_word_byte(b: int) -> bool:
+    return 65 <= b <= 90 or 97 <= b <= 122 or b >= 128  # ASCII letters, and every byte of a non-ASCII character
+
+
+class Vocabulary:
+    """The words (runs of letters, as bytes) used by at least `min_rows` training rows, as a trie. While
+    sampling, a word may only grow into one of them, and a word may only end where one ends: every word a
+    text model writes is a word of the column, and a word only one row used (a name, a typo) never is."""
+
+    def __init__(self, words: list[bytes], seen_bytes: bytes = bytes(range(256))):
+        self.words, self.seen_bytes = sorted(set(words)), bytes(sorted(set(seen_bytes)))
+        self.children: list[dict[int, int]] = [{}]
+        self.terminal: list[bool] = [False]
+        for w in self.words:
+            node = 0
+            for b in w:
+                nxt = self.children[node].get(b)
+                if nxt is None:
+                    nxt = len(self.children)
+                    self.children[node][b] = nxt
+                    self.children.append({})
+                    self.terminal.append(False)
+                node = nxt
+            self.terminal[node] = True
+        self._masks: dict[int, torch.Tensor] = {}
+        self._between = torch.zeros(264, dtype=torch.bool)  # outside a word: a byte of the column, not a letter
+        self._between[[b for b in self.seen_bytes if not _is_word_byte(b)]] = True
+        self._between[EOS] = True
+
+    @classmethod
+    def from_texts(cls, texts: list[str], min_rows: int = 2) -> "Vocabulary":
+        counts: dict[bytes, int] = {}
+        seen: set[int] = set()
+        for t in texts:
+            raw = t.encode("utf-8")
+            seen.update(raw)
+            for w in set(re.findall(rb"[A-Za-z\x80-\xff]+", raw)):
+                counts[w] = counts.get(w, 0) + 1
+        return cls([w for w, n in counts.items() if n >= min_rows], bytes(sorted(seen)))
+
+    def mask(self, node: int) -> torch.Tensor:
+        """(264,) the tokens allowed next at `node` (0: between words)."""
+        m = self._masks.get(node)
+        if m is None:
+            m = self._between.clone() if node == 0 or self.terminal[node] else torch.zeros(264, dtype=torch.bool)
+            m[list(self.children[node])] = True
+            self._masks[node] = m
+        return m
+
+    def step(self, node: int, b: int) -> int:
+        """The node after byte `b` (0 once a word has ended)."""
+        if b < 256 and _is_word_byte(b):
+            return self.children[node].get(b, 0)
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"words": [w.decode("latin-1") for w in self.words], "bytes": list(self.seen_bytes)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Vocabulary":
+        return cls([w.encode("latin-1") for w in d["words"]], bytes(int(b) for b in d["bytes"]))
+
+
+# ---------------------------------------------------------------------------------------------------
 # what the table generator calls
 
 
@@ -410,8 +505,13 @@ class TextSettings:
     budget_s: float = 0.0  # seconds of training per column (0: sized to the column, see `budget_for`)
     copy_chars: int = 40  # a text repeating this many consecutive characters of a training text is drawn again
     personal_data: str = "replace"  # emails, phone numbers and full names the model writes: replace | drop
+    vocabulary_rows: int = 2  # words are those used by at least this many training rows (0: any bytes)
     device: str = "cpu"
-    model: TextModelConfig = field(default_factory=TextModelConfig)
+    size: str = "small"  # tiny | small | medium (TEXT_SIZES)
+    model: TextModelConfig | None = None  # overrides `size`
+
+    def model_config(self) -> TextModelConfig:
+        return self.model or TEXT_SIZES[self.size]
 
     def __post_init__(self) -> None:
         if self.mode not in ("model", "drop"):
@@ -420,14 +520,16 @@ class TextSettings:
             raise ValueError("text_copy_chars must be at least 8")
         if self.personal_data not in ("replace", "drop"):
             raise ValueError("personal data is either replaced or dropped")
+        if self.size not in TEXT_SIZES:
+            raise ValueError(f"text_size must be one of {', '.join(TEXT_SIZES)}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def budget_for(rows: int, train_bytes: int) -> float:
-    """Default seconds of training for a column: 30 s, plus 1 s per 10 KB of its text, at most 300 s."""
-    return float(min(300.0, 30.0 + train_bytes / 10_000))
+    """Default seconds of training for a column: 30 s, plus 1 s per 5 KB of its text, at most 300 s."""
+    return float(min(300.0, 30.0 + train_bytes / 5_000))
 
 
 def plan_text_columns(schema: list, text: TextSettings, private: bool) -> list:
@@ -468,12 +570,13 @@ def fit_text_models(frame: pd.DataFrame, columns: list, modelled: list[str], tex
     models = []
     for c in columns:
         length = length_column(c.name)
-        others = [m for m in modelled if not m.startswith("__length of ")]
+        others = [m for m in modelled if not m.endswith(LENGTH_SUFFIX)]
         train_bytes = int(frame[c.name].dropna().astype(str).str.len().sum())
         budget = text.budget_s or budget_for(len(frame), train_bytes)
-        models.append(TextColumnModel.fit(c.name, frame, frame[c.name], [length, *others], text.model,
+        models.append(TextColumnModel.fit(c.name, frame, frame[c.name], [length, *others], text.model_config(),
                                           steps=text.steps, budget_s=budget, seed=seed, copy_chars=text.copy_chars,
-                                          device=text.device, progress=progress, stop=stop))
+                                          device=text.device, progress=progress, stop=stop,
+                                          vocabulary_rows=text.vocabulary_rows))
     return models
 
 
@@ -520,25 +623,35 @@ def _gram_hashes(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
     return hashes, owner[ok]
 
 
+def _members(hashes: np.ndarray, sorted_reference: np.ndarray) -> np.ndarray:
+    """Which of `hashes` are in `sorted_reference` (a sorted array: a binary search, no set built)."""
+    if not len(sorted_reference):
+        return np.zeros(len(hashes), dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_reference, hashes), len(sorted_reference) - 1)
+    return sorted_reference[at] == hashes
+
+
 class CopyIndex:
-    """Every run of `n` characters of the training texts (as hashes), to tell whether a new text repeats one."""
+    """Every run of `n` characters of the training texts (as sorted hashes), to tell whether a new text repeats
+    one."""
 
     def __init__(self, texts: list[str], n: int = 40, hashes: np.ndarray | None = None):
         self.n = n
-        self.hashes = np.unique(_gram_hashes(texts, n)[0]) if hashes is None else hashes
+        self.hashes = np.sort(_gram_hashes(texts, n)[0]) if hashes is None else np.sort(hashes)
 
     def copies(self, text: str) -> bool:
         if len(text) < self.n or not len(self.hashes):
             return False
-        h, _ = _gram_hashes([text], self.n)
-        return bool(np.isin(h, self.hashes).any())
+        return bool(_members(_gram_hashes([text], self.n)[0], self.hashes).any())
 
     def save(self, path: Path) -> None:
-        from genesis_core.store.files import atomic_write_bytes
         import io
 
+        from genesis_core.store.files import atomic_write_bytes
+
         buf = io.BytesIO()
-        np.save(buf, self.hashes, allow_pickle=False)
+        h = self.hashes
+        np.save(buf, h[np.r_[True, h[1:] != h[:-1]]] if len(h) else h, allow_pickle=False)  # sorted: drop repeats
         atomic_write_bytes(path, buf.getvalue())
 
     @classmethod
@@ -546,28 +659,43 @@ class CopyIndex:
         return cls([], n, np.load(path, allow_pickle=False))
 
 
-def shared_run_lengths(train: list[str], synth: list[str], grid=(10, 20, 40, 80, 160, 320)) -> np.ndarray:
+class RunIndex:
+    """The training texts' runs of each length asked for, hashed and sorted once per length."""
+
+    def __init__(self, texts: list[str]):
+        self.texts, self._sorted = texts, {}
+
+    def sorted_hashes(self, n: int) -> np.ndarray:
+        if n not in self._sorted:
+            self._sorted[n] = np.sort(_gram_hashes(self.texts, n)[0])
+        return self._sorted[n]
+
+    def hits(self, texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(for each run of n characters in `texts`: found in the training texts?, the text it is in)."""
+        h, owner = _gram_hashes(texts, n)
+        return _members(h, self.sorted_hashes(n)), owner
+
+
+def shared_run_lengths(train: list[str] | RunIndex, synth: list[str], grid=(10, 20, 40, 80, 160, 320)) -> np.ndarray:
     """(len(synth),) per synthetic text: the longest of `grid` such that it shares a run of that many
     characters with some training text (0: not even the shortest)."""
+    index = train if isinstance(train, RunIndex) else RunIndex(train)
     best = np.zeros(len(synth), dtype=np.int64)
     for n in grid:
-        seen = np.unique(_gram_hashes(train, n)[0])
-        h, owner = _gram_hashes(synth, n)
-        if not len(h):
+        found, owner = index.hits(synth, n)
+        if not len(found) or not found.any():
             break
-        hit = np.zeros(len(synth), dtype=bool)
-        hit[owner[np.isin(h, seen)]] = True
-        if not hit.any():
-            break
-        best[hit] = n
+        best[np.unique(owner[found])] = n
     return best
 
 
-def longest_shared_run(train: list[str], synth: list[str]) -> int:
+def longest_shared_run(train: list[str] | RunIndex, synth: list[str]) -> int:
     """The longest run of characters any synthetic text shares with any training text (exact, by bisection)."""
+    index = train if isinstance(train, RunIndex) else RunIndex(train)
+
     def shares(n: int) -> bool:
-        h, _ = _gram_hashes(synth, n)
-        return bool(len(h)) and bool(np.isin(h, np.unique(_gram_hashes(train, n)[0])).any())
+        found, _ = index.hits(synth, n)
+        return bool(found.any())
 
     lo, hi = 0, max((len(t) for t in synth), default=0)
     while lo < hi:
@@ -599,9 +727,9 @@ def find_personal_data(text: str) -> list[tuple[int, int, str]]:
     spans += [(m.start(), m.end(), "phone") for m in PHONE_IN_TEXT.finditer(text)
               if sum(ch.isdigit() for ch in m.group()) >= 7]
     first, last = _names()
-    for m in re.finditer(r"\b([A-Z][a-z]+) ([A-Z][a-z]+)\b", text):
+    for m in re.finditer(r"\b(?=([A-Z][a-z]+) ([A-Z][a-z]+)\b)", text):  # overlapping: "Call John Smith"
         if m.group(1) in first and m.group(2) in last:
-            spans.append((m.start(), m.end(), "name"))
+            spans.append((m.start(), m.start() + len(m.group(1)) + 1 + len(m.group(2)), "name"))
     spans.sort()
     merged: list[tuple[int, int, str]] = []
     for s in spans:

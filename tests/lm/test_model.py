@@ -55,3 +55,22 @@ def test_aux_language_head_and_generation():
     assert out.shape == (1, 7) and out.max() < 256
     with pytest.raises(ValueError, match="multiple of n_kv_head"):
         LlamaConfig(n_head=4, n_kv_head=3, d_model=32)
+
+
+@pytest.mark.parametrize("kv_heads", [2, 4])
+def test_incremental_decoding_gives_the_full_forwards_logits(kv_heads):
+    torch.manual_seed(0)
+    model = LlamaModel(LlamaConfig(n_layer=2, d_model=64, n_head=4, n_kv_head=kv_heads, context=32)).eval()
+    x = torch.randint(0, 256, (3, 24))
+    with torch.no_grad():
+        full = model(x)
+    cache = model.new_cache(3)
+    parts = [model.extend(x[:, :7], cache)]  # a prefill, then one position at a time, then a block after the cache
+    parts += [model.extend(x[:, i:i + 1], cache) for i in range(7, 15)]
+    parts.append(model.extend(x[:, 15:], cache))
+    assert torch.allclose(full, torch.cat(parts, 1), atol=1e-5)
+    cache.keep(torch.tensor([2, 0]))  # rows leave the batch; the others decode on unchanged
+    cache.reset()
+    assert torch.allclose(model.extend(x[[2, 0], :5], cache), full[[2, 0], :5], atol=1e-5)
+    with pytest.raises(ValueError, match="beyond the context"):
+        model.extend(torch.cat([x[[2, 0]], x[[2, 0]]], 1)[:, :30], cache)

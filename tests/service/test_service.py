@@ -216,3 +216,17 @@ def test_a_job_survives_a_server_restart(tmp_path):
         assert again.call("GET", f"/v1/syntheses/{job['id']}/rows").text.count("\n") == 345
     finally:
         again.stop()
+
+
+def test_text_columns_are_written_over_http_as_on_the_page(server):
+    bad = server.call("POST", "/v1/syntheses", json={"table": "demo:reviews", "text_size": "huge"})
+    assert bad.status_code in (400, 422) and "text_size" in bad.text
+    job = server.call("POST", "/v1/syntheses", json={"table": "demo:reviews", "generator": "gaussian_copula",
+                                                     "rows": 40, "report": False, "text_size": "tiny",
+                                                     "text_steps": 10}).json()
+    assert server.wait_job(job["job"])["status"] == "succeeded"
+    with server.call("GET", f"/v1/syntheses/{job['id']}/stream?rows=20&seed=1", stream=True) as r:
+        records = [json.loads(line) for line in r.iter_lines() if line]
+    assert len(records) == 20 and set(records[0]) == {"product", "review", "score"}
+    texts = [r["review"] for r in records if r["review"]]
+    assert len(texts) >= 18 and len(set(texts)) == len(texts)

@@ -38,3 +38,28 @@ def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):
     assert more is not None
     run = workspace.get_run(final.run_id)
     assert run.artifact_path("more_321_seed1.csv").read_text().count("\n") == 322  # header + 321 rows
+
+
+def test_a_free_text_column_is_written_and_its_text_tab_shows_both_sides(workspace):
+    at = page().run()
+    at.selectbox(key="tab_demo").set_value("reviews").run()
+    assert not at.exception
+    schema = next(d.value for d in at.dataframe if "why" in d.value.columns)
+    assert schema.set_index("column").loc["review", "type"] == "text"
+    at.selectbox(key="tab_gen").set_value("gaussian_copula")
+    at.number_input(key="tab_rows").set_value(60)
+    at.radio(key="tab_text_size").set_value("tiny")
+    at.number_input(key="tab_text_budget").set_value(3)
+    at.button(key="tab_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    (job,) = api.list_jobs(workspace)
+    assert job.config["text_size"] == "tiny" and job.config["text_columns"] == "model"
+    final = api.wait(job.id, workspace, timeout=scaled(300))
+    assert final.status == "succeeded", api.log_tail(final, workspace)
+    at.run()
+    assert not at.exception
+    figures = next(d.value for d in at.dataframe if "reference (real)" in d.value.columns)
+    assert "classifier two-sample test (ROC AUC)" in set(figures["figure"])
+    examples = next(d.value for d in at.dataframe if list(d.value.columns) == ["real", "synthetic"])
+    assert len(examples) == 5 and examples["synthetic"].str.len().min() > 0
+    assert any("byte Llama" in c.value for c in at.caption)
