@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 _TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.vision.families",
                  "genesis_core.lm.task", "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver",
-                 "genesis_core.verify"]
+                 "genesis_core.verify_task"]
 
 
 class UnknownNameError(WorkbenchError, KeyError):

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from genesis_core.tabular.text_columns import RunIndex, find_personal_data, longest_shared_run, shared_run_lengths
+from genesis_core.tabular.text_privacy import RunIndex, find_personal_data, longest_shared_run, shared_run_lengths
 
 WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 LONG_TEXT = 40  # characters: exact copies are counted among texts at least this long

@@ -16,13 +16,13 @@ from tests.timeouts import scaled
 
 @pytest.mark.slow
 def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace):
-    cfg = tiny_lm(trainer={"steps": 400, "checkpoint_every": 40, "eval_every": 400, "preview_every": 0,
+    cfg = tiny_lm(trainer={"steps": 240, "checkpoint_every": 30, "eval_every": 240, "preview_every": 0,
                            "auto_resume": 2})
     reference = api.wait(api.submit(cfg, workspace=workspace).id, workspace, timeout=scaled(300))
     assert reference.status == "succeeded"
     job = api.submit(cfg, workspace=workspace)
     run = workspace.get_run(job.run_id)
-    wait_until(lambda: run.latest_checkpoint() is not None and api.get(job.id, workspace).step > 50, timeout=scaled(180))
+    wait_until(lambda: run.latest_checkpoint() is not None and api.get(job.id, workspace).step > 40, timeout=scaled(180))
     os.kill(api.get(job.id, workspace).pid, signal.SIGKILL)  # a crash, as the OOM killer would do it
     final = api.wait(job.id, workspace, timeout=scaled(300))
     assert final.status == "succeeded" and final.attempts == 1, api.log_tail(final, workspace)

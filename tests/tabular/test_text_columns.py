@@ -18,18 +18,20 @@ from genesis_core.tabular import schema as sch
 from genesis_core.tabular.demos import load_demo
 from genesis_core.tabular.text_columns import (
     IGNORE,
-    CopyIndex,
     TextColumnModel,
     TextModelConfig,
     TextSettings,
     Vocabulary,
     build_text_model,
+    plan_text_columns,
+    training_windows,
+)
+from genesis_core.tabular.text_privacy import (
+    CopyIndex,
     find_personal_data,
     longest_shared_run,
-    plan_text_columns,
     scrub_personal_data,
     shared_run_lengths,
-    training_windows,
 )
 
 TINY = TextModelConfig(n_layer=1, d_model=32, n_head=2, n_kv_head=1, context=64, batch_size=8)
@@ -133,7 +135,7 @@ def reviews_run(tmp_path_factory):
     src = tmp / "reviews.csv"
     load_demo("reviews").head(400).to_csv(src, index=False)
     cfg = TabularSynthesisConfig(source=str(src), generator="gaussian_copula", holdout_fraction=0.2, text_steps=60,
-                                 text_size="tiny")
+                                 text_size="tiny", rows=200)
     return synthesize(cfg, tmp / "out"), tmp
 
 
