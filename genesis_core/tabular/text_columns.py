@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 
 from genesis_core.lm.bytes import BOS, EOS, PAD
+from genesis_core.lm.loader import IGNORE
 from genesis_core.lm.model import LlamaConfig, LlamaModel
 from genesis_core.tabular.text_privacy import CopyIndex, scrub_personal_data
 from genesis_core.training.callbacks import Callback
@@ -40,7 +41,6 @@ from genesis_core.training.loader import TensorLoader
 from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
 
 Progress = Callable[[int, int, str], None]
-IGNORE = -100
 MISSING_BYTE = 0  # a missing cell is learned and sampled as this one byte
 MAX_VALUE_CHARS = 24  # a prefix value longer than this is cut
 MAX_PREFIX_LEVELS = 50  # columns with more distinct values than this (codes, free numbers aside) stay out

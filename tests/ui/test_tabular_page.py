@@ -47,7 +47,8 @@ def test_a_free_text_column_is_written_and_its_text_tab_shows_both_sides(workspa
     schema = next(d.value for d in at.dataframe if "why" in d.value.columns)
     assert schema.set_index("column").loc["review", "type"] == "text"
     at.selectbox(key="tab_gen").set_value("gaussian_copula")
-    at.number_input(key="tab_rows").set_value(60)
+    at.number_input(key="tab_rows").set_value(40)
+    at.slider(key="tab_holdout").set_value(0.5)  # 2,000 rows to fit and score against: enough, and quicker
     at.radio(key="tab_text_size").set_value("tiny")
     at.number_input(key="tab_text_budget").set_value(3)
     at.button(key="tab_submit").click().run()
