@@ -89,7 +89,7 @@ def text_settings(config: Any):
     return TextSettings(mode=config.text_columns, steps=config.text_steps, budget_s=config.text_budget_s,
                         copy_chars=config.text_copy_chars, personal_data=config.personal_data,
                         vocabulary_rows=config.text_vocabulary_rows, size=config.text_size,
-                        device=config.trainer.device if config.trainer.device != "auto" else "auto")
+                        device=config.trainer.device)
 
 
 def generator_options(name: str, config: Any) -> dict[str, Any]:
