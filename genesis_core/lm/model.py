@@ -13,6 +13,7 @@ from torch import nn
 
 from genesis_core.lm.attention import attention, choose_backend, document_mask
 from genesis_core.lm.bytes import VOCAB_SIZE
+from genesis_core.lm.fused import rms_norm, rotary, silu_mul
 from genesis_core.registry import MODELS
 
 
@@ -43,7 +44,7 @@ class LlamaConfig:
 
 
 class RMSNorm(nn.Module):
-    """torch's fused rms_norm (one kernel, where the chain x * rsqrt(mean(x^2) + eps) * w was five)."""
+    """x * rsqrt(mean(x^2) + eps) * w, with a hand-written backward on the CPU (lm/fused.py)."""
 
     def __init__(self, dim: int, eps: float = 1e-6):
         super().__init__()
@@ -51,23 +52,21 @@ class RMSNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.rms_norm(x, (x.shape[-1],), self.weight, self.eps)
+        return rms_norm(x, self.weight, self.eps)
 
 
 def rope_tables(head_dim: int, context: int, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """cos and sin tables (T, D) for the rotate-half form: feature i pairs with feature i + D/2."""
+    """cos and sin tables (T, D/2) for the rotate-half form: feature i pairs with feature i + D/2."""
     inv = 1.0 / theta ** (torch.arange(0, head_dim, 2).float() / head_dim)
     angles = torch.outer(torch.arange(context).float(), inv)  # (T, D/2)
-    angles = torch.cat([angles, angles], dim=-1)
     return angles.cos(), angles.sin()
 
 
 def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
-    """x (B, H, T, D): rotate each pair (i, i + D/2) of features by the position's angle (rotate-half RoPE:
-    two multiply-adds on cached tables, no strided slices to stack again)."""
-    t, half = x.shape[-2], x.shape[-1] // 2
-    rotated = torch.cat([-x[..., half:], x[..., :half]], dim=-1)
-    return x * cos[:t].to(x.dtype) + rotated * sin[:t].to(x.dtype)
+    """x (B, H, T, D): rotate each pair (i, i + D/2) of features by the position's angle (rotate-half RoPE on
+    cached half-width tables, forward and backward written in lm/fused.py)."""
+    t = x.shape[-2]
+    return rotary(x, cos[:t], sin[:t])
 
 
 class Attention(nn.Module):
@@ -149,8 +148,7 @@ class SwiGLU(nn.Module):
         self.down = nn.Linear(cfg.ffn_hidden, cfg.d_model, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        gate, up = self.gate_up(x).chunk(2, dim=-1)
-        return self.down(F.silu(gate) * up)
+        return self.down(silu_mul(self.gate_up(x)))
 
 
 class Block(nn.Module):
