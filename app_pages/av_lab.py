@@ -27,14 +27,17 @@ with st.expander("Train a model", expanded=False):
     bridge = c2.selectbox("Temporal bridge", ["gru", "transformer", "none"], key="av_train_bridge")
     size = c3.selectbox("Frame size", [32, 64], key="av_train_size")
     steps = c4.number_input("Steps", 10, 100_000, 600, step=100, key="av_train_steps")
-    c1, c2 = st.columns([1, 3])
+    c1, c2, c3 = st.columns([1, 1, 2])
     encoder = c1.selectbox("Audio encoder", ["mel_cnn", "clap"], key="av_train_encoder",
                            help="clap: LAION-CLAP's HTS-AT, frozen, over the frames' samples (beside a mel CNN)")
-    clap_weights = c2.text_input("CLAP weights", key="av_train_clap", disabled=encoder != "clap",
+    phases = c2.number_input("Running phases", 0, 64, 8, key="av_train_phases",
+                             help="learned accumulators (a running sum of a per-frame rate, as sine and cosine): "
+                                  "what a teacher whose colour steps with every beat needs; 0 for none")
+    clap_weights = c3.text_input("CLAP weights", key="av_train_clap", disabled=encoder != "clap",
                                  placeholder="/path/to/630k-best.pt (or .safetensors), or random",
                                  help="a local LAION-CLAP checkpoint (non-fusion HTSAT-tiny); nothing is downloaded")
     if st.button("Train", type="primary", key="av_train_submit"):
-        model = {"bridge": bridge}
+        model = {"bridge": bridge, "phase_channels": int(phases)}
         if encoder == "clap":
             model.update(audio_encoder="clap", clap_weights=clap_weights.strip())
         submit({"task": "audio_to_video", "name": f"a2v {teacher} {bridge} {size}px" + (" clap" if encoder == "clap" else ""),
@@ -117,7 +120,7 @@ if st.button("Render", type="primary", key="av_render"):
 result = st.session_state.get("av_result")
 if result:
     left, right = st.columns(2)
-    with left:
+    with left, st.container(key="av_rendered"):
         st.markdown(f"**{labels.get(result['renderer'], result['renderer'])}**")
         st.video(result["mp4"], width=480)
     with right:

@@ -5,8 +5,14 @@
                 result against the mean-frame baseline and the shuffled-audio control
   rendering     30 s of audio -> 128x128 at 24 fps, through the trained model and through a teacher,
                 mp4 with sound included (aim < 15 s)
+  heldout       saved models (`--models DIR ...`, default the shipped favourite) on `--clips` tracks of
+                `--seconds` s from seeds no training ever drew, each rendered whole as the page renders it:
+                PSNR against the teacher and the mean-frame baseline, colour error against a grey video's,
+                sharpness, AV-Align beside the shuffled-audio and +2/+4/+8-frame offset controls and the
+                teacher's own score
 
-    .venv/bin/python bench/av_lab.py [--steps 300]
+    .venv/bin/python bench/av_lab.py [--steps 300] [--parts engine heldout]
+    .venv/bin/python bench/av_lab.py --parts heldout --models favorites/av/model OTHER_CHECKPOINT --clips 12
 """
 
 from __future__ import annotations
@@ -42,10 +48,69 @@ def pairs_per_second(workers: int, clips: int = 64) -> float:
     return clips / (time.perf_counter() - t0)
 
 
+HELD_OUT_BASE = 20_000_000  # training draws seeds below 10,000,000 and validation from there: these are new
+
+
+def held_out(models: list[str], clips: int, seconds: float) -> list[dict]:
+    import numpy as np
+
+    from genesis_core.av.sync import av_align, shift
+    from genesis_core.av.task import colour_scores
+    from genesis_core.training.loading import load_model
+    from genesis_core.vision.images import psnr_from_mse
+
+    rows = []
+    for path in models:
+        loaded = load_model(path)
+        clip = loaded.config.data.clip
+        model = loaded.model.eval()
+        scores: dict[str, list[float]] = {}
+        tracks = [generate_track(HELD_OUT_BASE + i, seconds, clip.sample_rate) for i in range(clips + 1)]
+        feats = [audio_features(t.wave, clip.sample_rate, clip.fps, clip.n_mels) for t in tracks]
+        teachers = [render_teacher(clip.visualizer, f, (clip.size, clip.size)) for f in feats]
+        mean_frame = torch.stack([t.mean(0) for t in teachers[:clips]]).mean(0)
+        for i in range(clips):
+            f, teacher = feats[i], teachers[i]
+            pred = model.render(feature_matrix(f, model.samples_per_frame > 0))
+            onset, other = f.onset.numpy(), feats[i + 1].onset.numpy()[: len(pred)]
+            c = colour_scores(pred, teacher)
+            for key, value in {"mse": float(((pred - teacher) ** 2).mean()),
+                               "mean_mse": float(((mean_frame[None] - teacher) ** 2).mean()),
+                               **c, "av_align": av_align(onset, pred), "shuffled": av_align(other, pred),
+                               **{f"offset_{o}": av_align(onset, shift(pred, o)) for o in (2, 4, 8)},
+                               "teacher": av_align(onset, teacher)}.items():
+                scores.setdefault(key, []).append(value)
+
+        def spread(key: str) -> str:
+            v = scores[key]
+            return f"{np.mean(v):.3f} [{min(v):.3f}, {max(v):.3f}]"
+
+        phase = loaded.config.model.phase_channels
+        name = Path(path).name if Path(path).name != "model" else Path(path).parent.name  # favorites/av/model
+        rows.append({"model": f"{name} ({clip.visualizer}, {phase} phases, colour weight {loaded.config.colour_weight:g})",
+                     "psnr_db": round(psnr_from_mse(float(np.mean(scores["mse"]))), 2),
+                     "mean_frame_psnr_db": round(psnr_from_mse(float(np.mean(scores["mean_mse"]))), 2),
+                     "colour_error": spread("colour_error"), "grey_colour_error": spread("grey_colour_error"),
+                     "sharpness_ratio": spread("sharpness_ratio"), "av_align": spread("av_align"),
+                     "shuffled": spread("shuffled"), "offset_2_4_8": " / ".join(
+                         f"{np.mean(scores[f'offset_{o}']):.3f}" for o in (2, 4, 8)),
+                     "teacher": spread("teacher"), "clips": f"{clips} x {seconds:g} s"})
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--steps", type=int, default=600)
+    p.add_argument("--parts", nargs="+", default=["engine", "heldout"], choices=["engine", "heldout"])
+    p.add_argument("--models", nargs="+", default=[str(Path(__file__).resolve().parents[1] / "favorites" / "av" / "model")])
+    p.add_argument("--clips", type=int, default=12)
+    p.add_argument("--seconds", type=float, default=8.0)
     args = p.parse_args()
+    if "heldout" in args.parts:
+        report("av_heldout", held_out(args.models, args.clips, args.seconds))
+    if "engine" not in args.parts:
+        return
     rows = [{"measure": f"data engine, {w} workers", "value": round(pairs_per_second(w), 1), "unit": "clips/s (4 s, 32 px)"}
             for w in (0, 2)]
     cfg = {"task": "audio_to_video", "trainer": {"steps": args.steps, "device": "cpu", "eval_every": args.steps,

@@ -1,7 +1,7 @@
 """Build what the Audio → Video page shows on a fresh install: a small trained AudioToVideoNet (weights + JSON,
 no optimizer state) and a few rendered clips (mp4, H.264 + AAC).
 
-    .venv/bin/python scripts/build_av_favorites.py [--steps 600] [--clips 3] [--out DIR | --replace]
+    .venv/bin/python scripts/build_av_favorites.py [--steps 600] [--clips 3] [--out DIR | --replace] [--set KEY=VALUE]
 
 By default it writes to a new folder (favorites/av-new-TIMESTAMP/) and leaves the shipped favorites/av/ as it is:
 compare, then move it into place, or pass --replace to swap favorites/av/ for the new build (atomically, once the
@@ -39,6 +39,8 @@ def main() -> None:
     p.add_argument("--clips", type=int, default=3, help="rendered example clips")
     p.add_argument("--out", type=Path, help="the folder to write (it must not exist yet)")
     p.add_argument("--replace", action="store_true", help="replace favorites/av/ with the new build when done")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="change a key of the training config (repeatable), e.g. colour_weight=4")
     args = p.parse_args()
     shipped = ROOT / "favorites" / "av"
     out = args.out or ROOT / "favorites" / f"av-new-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -48,6 +50,9 @@ def main() -> None:
            "data": {"clip": {"visualizer": "beat_pulse", "size": 32}},
            "trainer": {"steps": args.steps, "device": "cpu", "eval_every": args.steps, "preview_every": 0,
                        "checkpoint_every": 0, "tensorboard": False}}
+    from genesis_core.config import apply_overrides
+
+    cfg = apply_overrides(cfg, args.set)
     ws = Workspace(tempfile.mkdtemp(prefix="av-favorites-"))
     run = ws.create_run("audio_to_video", cfg)
     cls = TASKS.get("audio_to_video")

@@ -44,7 +44,8 @@ def load_model(run_or_checkpoint: str | Path, workspace: Workspace | None = None
     meta = ckpt.read_meta(path)
     try:
         task_cls = TASKS.get(meta["task"])
-        config = from_dict(task_cls.config_cls, meta["config"])
+        upgrade = getattr(task_cls, "saved_config", None)  # training tasks have it; job tasks save no models here
+        config = from_dict(task_cls.config_cls, upgrade(meta["config"]) if upgrade else meta["config"])
     except (KeyError, ConfigError) as exc:
         raise ckpt.CheckpointError(f"{path}: its task or config is not usable here ({exc}).") from exc
     dev = device if isinstance(device, torch.device) else pick_device(device)

@@ -88,6 +88,12 @@ class TrainingTask(abc.ABC):
         self.config = config
         self.device = device
 
+    @classmethod
+    def saved_config(cls, config: dict[str, Any]) -> dict[str, Any]:
+        """A checkpoint's config as an earlier version wrote it -> as this one reads it (a key added since then
+        with a default that would change the model's shape gets the value those weights were trained with)."""
+        return config
+
     # -- required -------------------------------------------------------------------------------
     @abc.abstractmethod
     def build_model(self) -> nn.Module:

@@ -126,8 +126,9 @@ def test_audio_of_8_samples_is_refused_with_its_minimum_length_and_the_minimum_r
 
 def test_a_long_render_is_seamless_across_its_chunks():
     """The shipped model renders 40 s of music in chunks of 100 frames: with context across each chunk's edge the
-    frames match one pass over the whole track (the bidirectional GRU hears far, so within 0.05 of the pixel range,
-    and 1e-3 on average); chunks rendered on their own (no context) jump at their edges."""
+    frames match one pass over the whole track (the bidirectional GRU hears far and the running phases add up what
+    it hears, so within 0.06 of the pixel range, and 2e-3 on average); chunks rendered on their own (no context)
+    jump at their edges."""
     from pathlib import Path
 
     from genesis_core.av.features import audio_features, feature_matrix
@@ -142,7 +143,7 @@ def test_a_long_render_is_seamless_across_its_chunks():
         whole = model(feats[None])[0]
     chunked = model.render(feats, chunk=100)
     error = (chunked - whole).abs()
-    assert chunked.shape == whole.shape and error.max() < 0.05 and error.mean() < 1e-3
+    assert chunked.shape == whole.shape and error.max() < 0.06 and error.mean() < 2e-3
     seams = model.render(feats, chunk=100, context=0)  # the old way: each chunk on its own
     edges = torch.arange(100, len(whole), 100)  # the first frame of each chunk after the first
     assert (seams - whole).abs()[edges].mean() > 5 * error[edges].mean()

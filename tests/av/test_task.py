@@ -67,3 +67,76 @@ def test_the_favorites_builder_writes_a_new_folder_and_leaves_the_shipped_files_
     again = subprocess.run([sys.executable, str(root / "scripts" / "build_av_favorites.py"), "--out", str(out)],
                            capture_output=True, text=True, timeout=scaled(120))
     assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_the_phase_accumulators_carry_a_running_sum_across_render_chunks():
+    """A rate that is 0.13 turns on each beat frame and 0 elsewhere makes phase = 0.13 x the beats so far (what
+    beat_pulse's hue is); a chunked render continues each phase from the frames before its window."""
+    from genesis_core.av.model import PhaseAccumulator
+
+    import math
+
+    acc = PhaseAccumulator(4, 2)
+    x = torch.rand(1, 10, 4)
+    assert torch.equal(acc(x)[0], x)  # untrained, its output is zero: the code passes unchanged
+    beats = (torch.rand(1, 300, generator=torch.Generator().manual_seed(0)) > 0.9).float()
+    h = torch.zeros(1, 300, 4)
+    h[..., 0] = beats
+    with torch.no_grad():  # rate = 0.5 sigmoid(28.95 * beat - 30): 0.13 on a beat, 5e-14 elsewhere
+        acc.rate.weight.zero_()
+        acc.rate.weight[:, 0] = 30 + math.log(0.26 / 0.74)
+        acc.rate.bias.fill_(-30.0)
+        acc.out.weight.zero_()
+        acc.out.weight[1, 0] = 1.0  # sin of phase 0 -> feature 1
+        acc.out.weight[2, 2] = 1.0  # cos of phase 0 -> feature 2
+        out, rate = acc(h)
+    angle = 2 * math.pi * 0.13 * torch.cumsum(beats, 1)
+    assert torch.allclose(rate[..., 0], 0.13 * beats, atol=1e-6)
+    assert torch.allclose(out[..., 1], angle.sin(), atol=1e-4) and torch.allclose(out[..., 2], angle.cos(), atol=1e-4)
+    assert torch.equal(out[..., 0], beats)  # the code itself passes through
+    net = AudioToVideoNet(AudioToVideoConfig(width=32, decoder_channels=8, phase_channels=4), features=34, size=16)
+    with torch.no_grad():
+        net.phase.out.weight.normal_(0, 1.0)  # make the phases show in the frames
+    feats = torch.rand(400, 34, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        whole = net(feats[None])[0]
+    chunked = net.render(feats, chunk=50, context=400)  # context covers the track: equal to one pass
+    assert (chunked - whole).abs().max() < 1e-4
+    drifted = net.render(feats, chunk=50, context=20)  # short context: the bridge differs a little, the phase not
+    assert (drifted - whole).abs().mean() < 0.02
+
+
+def test_a_checkpoint_saved_before_the_phase_accumulators_loads_as_it_was_trained(workspace, tmp_path):
+    """meta.json written before `phase_channels` existed has no such key: the model is rebuilt without them
+    (not with the new default, whose weights the checkpoint does not hold)."""
+    import json
+    import shutil
+
+    cfg = {**TINY_AV, "model": {**TINY_AV["model"], "phase_channels": 0},
+           "trainer": {**TINY_AV["trainer"], "steps": 2, "eval_every": 2, "checkpoint_every": 2, "preview_every": 0}}
+    run = workspace.create_run("audio_to_video", cfg)
+    Trainer(make_task(cfg), run).fit()
+    old = tmp_path / "old"
+    shutil.copytree(run.latest_checkpoint(), old)
+    meta = json.loads((old / "meta.json").read_text())
+    del meta["config"]["model"]["phase_channels"]
+    del meta["config"]["colour_weight"]
+    (old / "meta.json").write_text(json.dumps(meta))
+    loaded = load_model(old)
+    assert loaded.model.phase is None and loaded.config.model.phase_channels == 0
+    assert loaded.config.colour_weight == 0  # trained on pixels only, as such models were
+    assert loaded.model.render(torch.rand(30, 34), chunk=10).shape == (30, 3, 16, 16)
+
+
+def test_colour_scores_tell_a_grey_video_from_the_teacher():
+    from genesis_core.av.task import colour_scores
+
+    teacher = torch.zeros(5, 3, 8, 8)
+    teacher[:, 0] = 0.9  # red frames
+    same = colour_scores(teacher, teacher)
+    assert same["colour_error"] == 0
+    grey = colour_scores(teacher.mean(1, keepdim=True).expand_as(teacher), teacher)
+    assert abs(grey["colour_error"] - grey["grey_colour_error"]) < 1e-6 and grey["colour_error"] > 0.3
+    teacher[:, :, :, 4:] = 0  # an edge: a blurred copy is less sharp
+    blurred = torch.nn.functional.avg_pool2d(torch.nn.functional.pad(teacher, (1, 1, 1, 1), mode="replicate"), 3, 1)
+    assert colour_scores(blurred, teacher)["sharpness_ratio"] < 0.9

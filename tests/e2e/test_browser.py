@@ -168,9 +168,9 @@ def test_audio_to_video_upload_refuses_corrupt_audio_and_renders_a_wav_with_soun
     uploader.set_input_files(str(good))
     page.get_by_role("button", name="Render", exact=True).click(timeout=scaled(60_000))
     expect(page.get_by_text("Rendered ", exact=False)).to_be_visible(timeout=scaled(90_000))
-    video = page.locator("video").first
+    video = page.locator(".st-key-av_rendered video")  # the render, not a gallery clip
     expect(video).to_be_visible(timeout=scaled(30_000))
-    duration = page.evaluate("""async () => { const v = document.querySelector('video');
+    duration = video.evaluate("""async v => {
         if (v.readyState < 1) await new Promise(r => v.addEventListener('loadedmetadata', r, {once: true}));
         return v.duration; }""")
     assert abs(duration - 4.0) < 0.3  # the mp4 plays in the browser, as long as the audio
