@@ -10,6 +10,7 @@ from genesis_core.errors import WorkbenchError
 from genesis_core.formatting import format_eta
 from genesis_core.jobs import api
 from genesis_core.lm import dynamics, figures
+from genesis_core.lm import defaults as recipe
 
 st.title("Language models — loss dynamics")
 
@@ -33,13 +34,16 @@ with st.expander("Start a run", expanded=not runs_all):
         cols = st.columns(len(languages))
         weights = [cols[i].number_input(lang, 0.0, 100.0, 1.0, key=f"lm_w_{lang}") for i, lang in enumerate(languages)]
     c1, c2, c3, c4 = st.columns(4)
-    lr = c1.number_input("Peak LR", 1e-5, 1.0, 1e-3, format="%.4f", key="lm_lr")
+    lr = c1.number_input("Peak LR", 1e-5, 1.0, recipe.LR, format="%.4f", key="lm_lr",
+                         help="AdamW's rate (with Muon: for the embeddings, norms and head)")
     stun = c2.toggle("LR stun on plateaus", True, key="lm_stun")
     patience = c3.number_input("Stun patience (steps)", 1, 100_000, 300, key="lm_patience", disabled=not stun)
     auto_resume = c4.number_input("Auto-resume after a crash (times)", 0, 100, 2, key="lm_auto_resume")
     c1, c2, c3, c4 = st.columns(4)
-    optimizer = c1.radio("Optimizer", ["adamw", "muon"], horizontal=True, key="lm_optimizer",
-                         help="muon: Muon on the hidden weight matrices, AdamW on embeddings, norms and the head")
+    optimizer = c1.radio("Optimizer", ["muon", "adamw"], horizontal=True, key="lm_optimizer",
+                         index=["muon", "adamw"].index(recipe.OPTIMIZER),
+                         help=f"muon: Muon on the hidden weight matrices (rate {recipe.MUON_LR:g}), AdamW on "
+                              "embeddings, norms and the head; ahead of tuned AdamW in bench/lm_muon.py")
     compile_model = c2.toggle("torch.compile", False, key="lm_compile",
                               help="compiled when this machine can; otherwise it says why once and trains eager")
     spike_action = c3.selectbox("On a loss spike", ["log", "skip", "rollback"], key="lm_spike_action",

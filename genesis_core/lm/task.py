@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.lm import defaults as recipe
 from genesis_core.lm.analytics import AnalyticsConfig, LossAnalytics, LRStun, StunConfig
 from genesis_core.lm.bytes import MASK, decode, encode, record_ids
 from genesis_core.lm.corpus import CorpusError, LanguageText, builtin_language, user_language
@@ -60,12 +61,13 @@ class LanguageModelConfig(TaskConfigBase):
     masking: MaskingSchedule = field(default_factory=MaskingSchedule)  # masked objective only
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     stun: StunConfig = field(default_factory=StunConfig)
-    optimizer: Literal["adamw", "muon"] = "adamw"  # muon: Muon on the hidden weight matrices, AdamW on the rest
-    muon_lr: float = 0.02  # Muon's peak learning rate (trainer.lr stays AdamW's); the same schedule scales both
+    # muon: Muon on the hidden weight matrices, AdamW on the rest (the default and its rates: lm/defaults.py)
+    optimizer: Literal["adamw", "muon"] = recipe.OPTIMIZER
+    muon_lr: float = recipe.MUON_LR  # Muon's peak learning rate (trainer.lr stays AdamW's); one schedule scales both
     min_lr_ratio: float = 0.1  # cosine decays the LR to this share of its peak
     aux_weight: float = 0.1  # weight of the auxiliary language-id loss (model.aux_language_head)
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(
-        steps=2000, lr=1e-3, weight_decay=0.1, warmup_steps=100, log_every=10, eval_every=500,
+        steps=2000, lr=recipe.LR, weight_decay=0.1, warmup_steps=100, log_every=10, eval_every=500,
         checkpoint_every=500, preview_every=500))
 
 

@@ -19,6 +19,22 @@ def losses(run):
     return MetricsReader(run.metrics_path).series("loss").set_index("step")["value"].to_dict()
 
 
+def test_a_config_that_names_no_optimizer_gets_muon_at_the_tuned_rates():
+    from genesis_core.config import from_dict
+    from genesis_core.lm import defaults
+    from genesis_core.lm.task import LanguageModelConfig, LanguageModelTask
+
+    cfg = tiny_lm()
+    del cfg["optimizer"], cfg["trainer"]["lr"]
+    config = from_dict(LanguageModelConfig, cfg)
+    assert (config.optimizer, config.muon_lr, config.trainer.lr) == (defaults.OPTIMIZER, defaults.MUON_LR, defaults.LR)
+    assert defaults.OPTIMIZER == "muon"
+    task = LanguageModelTask(config, torch.device("cpu"))
+    opt = task.build_optimizer(task.build_model())
+    assert isinstance(opt, CombinedOptimizer) and isinstance(opt.optimizers[1], torch.optim.Muon)
+    assert opt.optimizers[1].param_groups[0]["lr"] == defaults.MUON_LR
+
+
 def test_muon_trains_the_hidden_matrices_and_resumes_exactly(workspace):
     cfg = tiny_lm(optimizer="muon", trainer={"steps": 60, "checkpoint_every": 20, "eval_every": 60,
                                              "preview_every": 0})
