@@ -55,7 +55,7 @@ def held_out(models: list[str], clips: int, seconds: float) -> list[dict]:
     import numpy as np
 
     from genesis_core.av.sync import av_align, shift
-    from genesis_core.av.task import colour_scores
+    from genesis_core.av.task import clip_scores
     from genesis_core.training.loading import load_model
     from genesis_core.vision.images import psnr_from_mse
 
@@ -72,13 +72,9 @@ def held_out(models: list[str], clips: int, seconds: float) -> list[dict]:
         for i in range(clips):
             f, teacher = feats[i], teachers[i]
             pred = model.render(feature_matrix(f, model.samples_per_frame > 0))
-            onset, other = f.onset.numpy(), feats[i + 1].onset.numpy()[: len(pred)]
-            c = colour_scores(pred, teacher)
-            for key, value in {"mse": float(((pred - teacher) ** 2).mean()),
-                               "mean_mse": float(((mean_frame[None] - teacher) ** 2).mean()),
-                               **c, "av_align": av_align(onset, pred), "shuffled": av_align(other, pred),
-                               **{f"offset_{o}": av_align(onset, shift(pred, o)) for o in (2, 4, 8)},
-                               "teacher": av_align(onset, teacher)}.items():
+            onset = f.onset.numpy()
+            for key, value in {**clip_scores(pred, teacher, onset, feats[i + 1].onset.numpy(), mean_frame),
+                               **{f"offset_{o}": av_align(onset, shift(pred, o)) for o in (2, 4, 8)}}.items():
                 scores.setdefault(key, []).append(value)
 
         def spread(key: str) -> str:
@@ -89,12 +85,12 @@ def held_out(models: list[str], clips: int, seconds: float) -> list[dict]:
         name = Path(path).name if Path(path).name != "model" else Path(path).parent.name  # favorites/av/model
         rows.append({"model": f"{name} ({clip.visualizer}, {phase} phases, colour weight {loaded.config.colour_weight:g})",
                      "psnr_db": round(psnr_from_mse(float(np.mean(scores["mse"]))), 2),
-                     "mean_frame_psnr_db": round(psnr_from_mse(float(np.mean(scores["mean_mse"]))), 2),
+                     "mean_frame_psnr_db": round(psnr_from_mse(float(np.mean(scores["mean_frame_mse"]))), 2),
                      "colour_error": spread("colour_error"), "grey_colour_error": spread("grey_colour_error"),
                      "sharpness_ratio": spread("sharpness_ratio"), "av_align": spread("av_align"),
-                     "shuffled": spread("shuffled"), "offset_2_4_8": " / ".join(
+                     "shuffled": spread("shuffled_av_align"), "offset_2_4_8": " / ".join(
                          f"{np.mean(scores[f'offset_{o}']):.3f}" for o in (2, 4, 8)),
-                     "teacher": spread("teacher"), "clips": f"{clips} x {seconds:g} s"})
+                     "teacher": spread("teacher_av_align"), "clips": f"{clips} x {seconds:g} s"})
         print(rows[-1], flush=True)
     return rows
 

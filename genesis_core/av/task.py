@@ -120,6 +120,16 @@ def colour_scores(pred: torch.Tensor, teacher: torch.Tensor) -> dict[str, float]
             "sharpness_ratio": float(grad(pred) / grad(teacher).clamp_min(1e-8))}
 
 
+def clip_scores(pred: torch.Tensor, teacher: torch.Tensor, onset: np.ndarray, other_onset: np.ndarray,
+                mean_frame: torch.Tensor) -> dict[str, float]:
+    """One clip's scores against its teacher, with their baselines and controls: squared error (and the mean
+    frame's), colour and sharpness (colour_scores), AV-Align of the prediction with its own audio, with another
+    track's (shuffled) and the teacher's own."""
+    return {"mse": float(((pred - teacher) ** 2).mean()), "mean_frame_mse": float(((mean_frame[None] - teacher) ** 2).mean()),
+            **colour_scores(pred, teacher), "av_align": av_align(onset, pred),
+            "shuffled_av_align": av_align(other_onset[: len(pred)], pred), "teacher_av_align": av_align(onset, teacher)}
+
+
 @TASKS.register("audio_to_video")
 class AudioToVideoTask(TrainingTask):
     config_cls = AudioToVideoTaskConfig
@@ -174,26 +184,16 @@ class AudioToVideoTask(TrainingTask):
     @torch.no_grad()
     def evaluate(self, model: nn.Module) -> dict[str, float]:
         val = self.validation()
-        mse, base, sync, shuffled, teacher_sync = [], [], [], [], []
-        colour, grey_colour, sharp = [], [], []
         mean_frame = torch.stack([frames.mean(0) for _, frames, _ in val]).mean(0)
+        scores: dict[str, list[float]] = {}
         for i, (features, frames, track) in enumerate(val):
             pred = model(features[None].to(self.device))[0].float().cpu()
-            mse.append(float(((pred - frames) ** 2).mean()))
-            base.append(float(((mean_frame[None] - frames) ** 2).mean()))
-            c = colour_scores(pred, frames)
-            colour.append(c["colour_error"])
-            grey_colour.append(c["grey_colour_error"])
-            sharp.append(c["sharpness_ratio"])
-            onset = features[:, -1].numpy()
             other = val[(i + 1) % len(val)][0][:, -1].numpy()
-            sync.append(av_align(onset, pred))
-            shuffled.append(av_align(other[: len(pred)], pred))
-            teacher_sync.append(av_align(onset, frames))
-        return {"psnr_db": psnr_from_mse(float(np.mean(mse))), "mean_frame_psnr_db": psnr_from_mse(float(np.mean(base))),
-                "av_align": float(np.mean(sync)), "shuffled_av_align": float(np.mean(shuffled)),
-                "teacher_av_align": float(np.mean(teacher_sync)), "colour_error": float(np.mean(colour)),
-                "grey_colour_error": float(np.mean(grey_colour)), "sharpness_ratio": float(np.mean(sharp))}
+            for key, value in clip_scores(pred, frames, features[:, -1].numpy(), other, mean_frame).items():
+                scores.setdefault(key, []).append(value)
+        out = {key: float(np.mean(v)) for key, v in scores.items() if not key.endswith("mse")}
+        return {"psnr_db": psnr_from_mse(float(np.mean(scores["mse"]))),
+                "mean_frame_psnr_db": psnr_from_mse(float(np.mean(scores["mean_frame_mse"]))), **out}
 
     @torch.no_grad()
     def preview(self, model: nn.Module) -> dict[str, Any]:

@@ -38,13 +38,9 @@ class _RMSNorm(torch.autograd.Function):
         return grad_x, grad_w, None
 
 
-def _compiling() -> bool:
-    return torch.compiler.is_compiling()
-
-
 def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
     # fused on CUDA and under compile; mixed dtypes follow torch's own rules
-    if x.device.type == "cuda" or x.dtype != weight.dtype or _compiling():
+    if x.device.type == "cuda" or x.dtype != weight.dtype or torch.compiler.is_compiling():
         return F.rms_norm(x, (x.shape[-1],), weight, eps)
     return _RMSNorm.apply(x, weight, eps)
 
@@ -74,7 +70,7 @@ class _Rotary(torch.autograd.Function):
 def rotary(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
     """x (..., T, D); cos, sin (T, D/2): each pair (i, i + D/2) rotated by its position's angle."""
     cos, sin = cos.to(x.dtype), sin.to(x.dtype)
-    if _compiling():
+    if torch.compiler.is_compiling():
         half = x.shape[-1] // 2
         x1, x2 = x[..., :half], x[..., half:]
         return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
@@ -102,7 +98,7 @@ class _SiluMul(torch.autograd.Function):
 
 def silu_mul(gate_up: torch.Tensor) -> torch.Tensor:
     """silu(first half) * second half of the last axis."""
-    if _compiling():
+    if torch.compiler.is_compiling():
         gate, up = gate_up.chunk(2, dim=-1)
         return F.silu(gate) * up
     return _SiluMul.apply(gate_up)
