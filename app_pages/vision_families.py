@@ -16,8 +16,10 @@ st.write("Diffusion, GAN, flow and VQ-VAE on the same data, compared by figures,
          "precision / recall / density / coverage, and for conditional models the class accuracy of their samples; "
          "held-out real images are the floor, noise the ceiling.")
 
-NAMES = {"image_diffusion": "diffusion (DDPM / DDIM)", "image_gan": "GAN (DCGAN, spectral norm)",
-         "image_flow": "flow (exact likelihood)", "image_vqvae": "VQ-VAE"}
+NAMES = {"image_diffusion": "diffusion (U-Net or DiT)", "image_gan": "GAN (spectral norm or WGAN-GP)",
+         "image_flow": "flow (coupling, exact likelihood)", "image_maf": "MAF (autoregressive flow)",
+         "image_vqvae": "VQ-VAE", "image_pixelcnn": "PixelCNN (autoregressive, exact likelihood)",
+         "image_ebm": "EBM (energy, Langevin)"}
 tab_train, tab_compare, tab_explore = st.tabs(["Train", "Compare", "Explore"])
 
 with tab_train:
@@ -31,7 +33,16 @@ with tab_train:
     c1, c2, c3 = st.columns(3)
     if family in ("image_diffusion", "image_gan"):
         model["conditional"] = c1.toggle("Class-conditional", key="fam_cond")
+    if family == "image_gan":
+        model["loss"] = c2.selectbox("Loss", ["logistic", "wgan_gp"], key="fam_gan_loss")
+    if family == "image_vqvae":
+        model["prior"] = c2.selectbox("Prior over code maps", ["independent", "pixelcnn"], key="fam_vq_prior")
     if family == "image_diffusion":
+        c1, c2, c3 = st.columns(3)
+        model["denoiser"] = c1.selectbox("Denoiser", ["unet", "dit"], key="fam_denoiser")
+        model["sampler"] = c2.selectbox("Sampler", ["ddim", "ancestral", "ode"], key="fam_sampler",
+                                        help="ode: the probability-flow ODE with Heun's method (2 x steps - 1 "
+                                             "network evaluations)")
         model["guidance"] = c2.number_input("Guidance scale (1: none)", 0.0, 20.0, 2.0, 0.5, key="fam_guidance",
                                             disabled=not model["conditional"])
         model["sample_steps"] = c3.number_input("DDIM steps", 1, 1000, 25, key="fam_ddim")
@@ -85,7 +96,7 @@ with tab_compare:
             return load_model(run_id, workspace())
 
         def sample_grid(run_id: str, checkpoint: str, seed: int):
-            from genesis_core.vision.families import family_samples
+            from genesis_core.vision.explore import family_samples
             from genesis_core.vision.images import to_pil_grid
 
             if checkpoint == "None":
@@ -103,7 +114,7 @@ with tab_explore:
         st.stop()
     run = st.selectbox("Model", finished, format_func=lambda r: f"{r.name or r.id} · {r.task}", key="fam_explore")
     from genesis_core.training.loading import load_model
-    from genesis_core.vision.families import interpolate
+    from genesis_core.vision.explore import interpolate
     from genesis_core.vision.images import to_pil_grid
 
     try:
@@ -127,7 +138,11 @@ with tab_explore:
     else:
         how = {"image_diffusion": "DDIM inversion of both images, slerp between their noises",
                "image_flow": "the flow's exact inverse, a straight line between the latents",
-               "image_vqvae": "the codes of one image replaced, a growing share at a time, by the other's"}[run.task]
+               "image_maf": "the flow's exact inverse, a straight line between the latents",
+               "image_vqvae": "the codes of one image replaced, a growing share at a time, by the other's"}.get(run.task)
+        if how is None:
+            st.info(f"{NAMES[run.task]} has no encoder: compare its samples in the Compare tab.")
+            st.stop()
         st.caption(f"From one test image to another through the latent: {how}.")
         c1, c2, c3 = st.columns(3)
         n = len(task.split.test_x)

@@ -31,6 +31,7 @@ from genesis_core.errors import WorkbenchError
 T = TypeVar("T")
 
 _TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.vision.families",
+                 "genesis_core.vision.density_families",
                  "genesis_core.lm.task", "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver",
                  "genesis_core.verify_task"]
 

@@ -1,23 +1,27 @@
 """The generative families as training tasks on the shared Trainer, registered by name:
 
-  image_diffusion   DDPM + DDIM sampling, optionally class-conditional with classifier-free guidance; on pixels
-                    (a U-Net) or on the codes of a trained autoencoder of the lab (model.autoencoder: a run id)
-  image_gan         DCGAN-style with spectral normalisation and the logistic loss, optionally class-conditional;
+  image_diffusion   DDPM with a U-Net or a DiT denoiser, sampled by ancestral, DDIM or probability-flow ODE steps,
+                    optionally class-conditional with classifier-free guidance; on pixels or on the codes of a
+                    trained autoencoder of the lab (model.autoencoder: a run id)
+  image_gan         DCGAN-style, spectral norm + logistic loss or WGAN-GP, optionally class-conditional;
                     both losses logged, a collapse warning when sample diversity falls
   image_flow        an affine-coupling flow with exact log-likelihood in bits per dim
-  image_vqvae       VQ-VAE with codebook usage, perplexity and dead-code restarts
+  image_vqvae       VQ-VAE with codebook usage, perplexity and dead-code restarts; prior independent or PixelCNN
+  image_pixelcnn, image_maf, image_ebm   in genesis_core.vision.density_families
 
 Every evaluation samples `eval_samples` images (same seed every time) and scores them in domain features
 (genesis_core.vision.sample_quality): FD, precision / recall / density / coverage, class accuracy of
-conditional samples, beside held-out real images (the floor) and noise; and the sampling time per image.
+conditional samples, beside held-out real images (the floor) and noise; the sampling time per image; and
+test bits per dim for every model with an exact likelihood (the ExactLikelihood protocol).
 """
 
 from __future__ import annotations
 
 import abc
+import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -27,9 +31,11 @@ from genesis_core.training.callbacks import Callback
 from genesis_core.training.task import TaskConfigBase, TrainerConfig
 from genesis_core.vision.generative import GAN, VQVAE, Diffusion, Flow
 from genesis_core.vision.images import psnr_from_mse, to_pil_grid
+from genesis_core.vision.losses import WeightedLoss
+from genesis_core.vision.protocols import ExactLikelihood, held_out_bits_per_dim
 from genesis_core.vision.tasks import ImageDataConfig, ImageTask
 
-FAMILIES = ("image_diffusion", "image_gan", "image_flow", "image_vqvae")
+FAMILIES = ("image_diffusion", "image_gan", "image_flow", "image_maf", "image_vqvae", "image_pixelcnn", "image_ebm")
 
 
 def _trainer(**kw) -> Any:
@@ -89,6 +95,8 @@ class GenerativeTask(ImageTask):
 
         m["diversity_ratio"] = diversity(images.float().cpu(), scorer.model) / max(
             diversity(self.split.test_x[:n], scorer.model), 1e-9)
+        if isinstance(model, ExactLikelihood):
+            m["test_bits_per_dim"] = held_out_bits_per_dim(model, self.split.test_x[:1000].to(self.device))
         m.update(self.extra_metrics(model))
         return m
 
@@ -114,11 +122,17 @@ class GenerativeTask(ImageTask):
 # -- diffusion -------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class DiffusionModelConfig:
+    denoiser: Literal["unet", "dit"] = "unet"  # the epsilon network on pixels
     width: int = 16  # U-Net channels at full resolution (x2, x4 at the lower two)
+    dit_patch: int = 2  # DiT: patch side in pixels (tokens = (H / patch) x (W / patch))
+    dit_hidden: int = 128  # DiT: token width
+    dit_depth: int = 4  # DiT: blocks
+    dit_heads: int = 4  # DiT: attention heads
+    sampler: Literal["ancestral", "ddim", "ode"] = "ddim"  # for evaluation and previews (genesis_core.vision.samplers)
     conditional: bool = False  # class-conditional with classifier-free guidance
     p_uncond: float = 0.1  # share of training batches' labels dropped (guidance learns the unconditional model)
     guidance: float = 2.0  # guidance scale for evaluation and previews (1: none)
-    sample_steps: int = 25  # DDIM steps for evaluation and previews
+    sample_steps: int = 25  # sampler steps for evaluation and previews (the ODE's Heun steps cost 2 evaluations)
     autoencoder: str = ""  # a run id of a trained image autoencoder (or "run:z8" of a sweep): latent diffusion on
     # its codes (an MLP denoiser; the autoencoder stays frozen and decodes the samples)
     latent_hidden: int = 256  # latent diffusion: width of the MLP
@@ -128,6 +142,8 @@ class DiffusionModelConfig:
             raise ValueError("width must be a multiple of 8")
         if self.sample_steps < 1 or self.guidance < 0:
             raise ValueError("sample_steps must be at least 1 and guidance not negative")
+        if self.autoencoder and self.denoiser != "unet":
+            raise ValueError("latent diffusion (model.autoencoder) uses its MLP denoiser; the DiT runs on pixels")
 
 
 @dataclass(frozen=True)
@@ -144,13 +160,21 @@ class DiffusionTask(GenerativeTask):
     config_cls = DiffusionConfig
     family = "diffusion"
     title = "Image diffusion (DDPM / DDIM)"
-    description = "Denoising diffusion with a small U-Net, DDIM sampling, optional classifier-free guidance."
+    description = ("Denoising diffusion with a U-Net or a DiT; ancestral, DDIM or ODE sampling; optional "
+                   "classifier-free guidance.")
 
     def build_model(self) -> nn.Module:
         m = self.config.model
         classes = self.split.num_classes if m.conditional else 0
         if not m.autoencoder:
-            return Diffusion(self.split.image_shape, m.width, classes, p_uncond=m.p_uncond)
+            net = None
+            if m.denoiser == "dit":
+                from genesis_core.vision.dit import DiT
+
+                net = DiT(self.split.image_shape, m.dit_patch, m.dit_hidden, m.dit_depth, m.dit_heads, classes)
+            model = Diffusion(self.split.image_shape, m.width, classes, p_uncond=m.p_uncond, net=net)
+            model.sample_steps = m.sample_steps
+            return model
         from genesis_core.vision.catalog import load_autoencoder
         from genesis_core.vision.generative import LatentDiffusion
 
@@ -160,6 +184,7 @@ class DiffusionTask(GenerativeTask):
                              f"is {self.split.image_shape}")
         model = LatentDiffusion(ae.float(), self.split.image_shape, m.latent_hidden, classes, p_uncond=m.p_uncond)
         model.fit_codes(self.split.train_x[self.fit_rows].to(self.device))
+        model.sample_steps = m.sample_steps
         return model
 
     def training_step(self, model, batch):
@@ -167,19 +192,29 @@ class DiffusionTask(GenerativeTask):
         loss = model.loss(x, y if self.conditional else None)
         return loss, {"mse": loss.detach()}
 
-    def sample(self, model, n, labels, seed):
+    def sample(self, model, n, labels, seed, sampler: str | None = None, steps: int | None = None):
+        """With the config's sampler and steps, or these."""
         m = self.config.model
-        return model.sample(n, m.sample_steps, labels, m.guidance, generator=torch.Generator().manual_seed(seed))
+        return model.sample(n, steps or m.sample_steps, labels, m.guidance, generator=torch.Generator().manual_seed(seed),
+                            sampler=sampler or m.sampler)
 
 
 # -- GAN -------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class GANModelConfig:
+    loss: Literal["logistic", "wgan_gp"] = "logistic"  # logistic: spectral-norm discriminator; wgan_gp: Gulrajani
+    # et al. 2017 (a plain critic, Adam betas (0, 0.9), gp_weight, n_critic)
+    gp_weight: float = 10.0  # WGAN-GP: the gradient penalty's weight
+    n_critic: int = 5  # WGAN-GP: critic updates per generator update
     z_dim: int = 64
     width: int = 64
     conditional: bool = False  # conditional batch norm in G, a projection discriminator
     d_lr_ratio: float = 1.0  # the discriminator's LR over the generator's (>1: two time-scale updates)
     collapse_ratio: float = 0.5  # warn when sample diversity falls below this share of the real images'
+
+    def __post_init__(self) -> None:
+        if self.n_critic < 1 or self.gp_weight < 0:
+            raise ValueError("n_critic must be at least 1 and gp_weight not negative")
 
 
 @dataclass(frozen=True)
@@ -210,22 +245,30 @@ class GANTask(GenerativeTask):
     config_cls = GANConfig
     family = "gan"
     title = "Image GAN"
-    description = "A DCGAN-style GAN with spectral normalisation; collapse is watched."
+    description = "A DCGAN-style GAN: spectral norm and the logistic loss, or WGAN-GP; collapse is watched."
 
     def build_model(self) -> nn.Module:
         m = self.config.model
-        return GAN(self.split.image_shape, m.z_dim, m.width, self.split.num_classes if m.conditional else 0)
+        model = GAN(self.split.image_shape, m.z_dim, m.width, self.split.num_classes if m.conditional else 0, m.loss)
+        model.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
+        return model
 
     def build_optimizer(self, model):
-        lr = self.config.trainer.lr
+        lr, m = self.config.trainer.lr, self.config.model
+        betas = (0.0, 0.9) if m.loss == "wgan_gp" else (0.5, 0.999)
         return torch.optim.Adam([{"params": model.generator.parameters(), "lr": lr},
-                                 {"params": model.discriminator.parameters(), "lr": lr * self.config.model.d_lr_ratio}],
-                                lr=lr, betas=(0.5, 0.999))
+                                 {"params": model.discriminator.parameters(), "lr": lr * m.d_lr_ratio}],
+                                lr=lr, betas=betas)
 
     def training_step(self, model, batch):
         x, y = batch
-        d_loss, g_loss = model.losses(x, y)
-        return d_loss + g_loss, {"d_loss": d_loss.detach(), "g_loss": g_loss.detach()}
+        m = self.config.model
+        terms = model.losses(x, y)
+        model.steps_done += 1
+        generator_turn = m.loss == "logistic" or int(model.steps_done) % m.n_critic == 0
+        # off its turn the generator's term has weight 0: no gradient, and Adam leaves the generator as it is
+        weigh = WeightedLoss(d_loss=1.0, g_loss=1.0 if generator_turn else 0.0, gradient_penalty=m.gp_weight)
+        return weigh(**terms)
 
     def sample(self, model, n, labels, seed):
         return model.sample(n, labels, generator=torch.Generator().manual_seed(seed))
@@ -269,11 +312,6 @@ class FlowTask(GenerativeTask):
     def sample(self, model, n, labels, seed):
         return model.sample(n, self.config.model.temperature, generator=torch.Generator().manual_seed(seed))
 
-    def extra_metrics(self, model):
-        torch.manual_seed(0)  # the dequantisation noise: the same at every evaluation
-        test = self.split.test_x[:1000].to(self.device)
-        return {"test_bits_per_dim": float(torch.cat([model.bits_per_dim(b) for b in test.split(250)]).mean())}
-
 
 # -- VQ-VAE ----------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -283,6 +321,10 @@ class VQVAEModelConfig:
     width: int = 64
     beta: float = 0.25  # commitment
     restart_every: int = 100  # steps between dead-code restarts (0: never)
+    prior: Literal["independent", "pixelcnn"] = "independent"  # what samples draw code maps from: the per-position
+    # code frequencies, or a gated PixelCNN trained on the (detached) code maps beside the autoencoder
+    prior_dim: int = 64  # PixelCNN prior: channels
+    prior_layers: int = 7  # PixelCNN prior: gated layers
 
 
 @dataclass(frozen=True)
@@ -303,7 +345,13 @@ class VQVAETask(GenerativeTask):
 
     def build_model(self) -> nn.Module:
         m = self.config.model
-        model = VQVAE(self.split.image_shape, m.codes, m.code_dim, m.width, m.beta)
+        prior = None
+        if m.prior == "pixelcnn":
+            from genesis_core.vision.autoregressive import PixelCNN
+
+            prior = PixelCNN(m.codes, m.prior_dim, m.prior_layers, kernel=5 if min(self.split.image_shape[1:]) // 4 < 8
+                             else 7, embed=True)
+        model = VQVAE(self.split.image_shape, m.codes, m.code_dim, m.width, m.beta, prior_net=prior)
         model.register_buffer("steps_done", torch.zeros((), dtype=torch.long))
         return model
 
@@ -315,7 +363,10 @@ class VQVAETask(GenerativeTask):
         restarted = 0
         if every and int(model.steps_done) % every == 0:
             restarted = model.restart_dead_codes(out["h"].detach())
-        return out["loss"], {"recon_bce": out["recon"].detach(), "restarted_codes": torch.tensor(float(restarted))}
+        logs = {"recon_bce": out["recon"].detach(), "restarted_codes": torch.tensor(float(restarted))}
+        if "prior_nll" in out:
+            logs["prior_nll"] = out["prior_nll"].detach()
+        return out["loss"], logs
 
     def sample(self, model, n, labels, seed):
         return model.sample(n, generator=torch.Generator().manual_seed(seed))
@@ -335,66 +386,14 @@ class VQVAETask(GenerativeTask):
         p = counts / counts.sum()
         perplexity = float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
         mse /= test.numel()
-        return {"codebook_usage": float((counts > 0).float().mean()), "perplexity": perplexity,
-                "recon_psnr_db": psnr_from_mse(mse)}
-
-
-# -- the explorer's operations, shared by the page and headless use ------------------------------------------
-@torch.no_grad()
-def family_samples(task: GenerativeTask, model: nn.Module, n: int, seed: int = 0, label: int | None = None
-                   ) -> torch.Tensor:
-    """n samples with a fixed seed (the same seed gives every family the same draw of its own noise)."""
-    labels = None
-    if task.conditional:
-        labels = torch.full((n,), label, dtype=torch.long) if label is not None else torch.arange(n) % len(
-            task.split.classes)
-    return task.sample(model.eval(), n, None if labels is None else labels.to(task.device), seed).float().cpu()
-
-
-@torch.no_grad()
-def latent_of(task: GenerativeTask, model: nn.Module, images: torch.Tensor) -> torch.Tensor:
-    """Each family's way into its latent: DDIM inversion (diffusion), the exact map (flow), the code indices
-    (VQ-VAE). GANs have no encoder: their latent is drawn, not found."""
-    if isinstance(model, Diffusion):
-        return model.invert(images, steps=task.config.model.sample_steps)
-    if isinstance(model, Flow):
-        return model(images.clamp(1 / 512, 1 - 1 / 512))[0]
-    if isinstance(model, VQVAE):
-        return model.quantize(model.encoder(images * 2 - 1))[1]
-    raise ValueError(f"{type(model).__name__} has no encoder: draw its latent (z sliders) instead")
-
-
-@torch.no_grad()
-def from_latent(task: GenerativeTask, model: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    if isinstance(model, Diffusion):
-        return model.sample(len(z), task.config.model.sample_steps, noise=z)
-    if isinstance(model, Flow):
-        return model.inverse(z)
-    if isinstance(model, VQVAE):
-        return model.decode_codes(z)
-    if isinstance(model, GAN):
-        y = torch.zeros(len(z), dtype=torch.long) if model.num_classes else None
-        return model.sample(len(z), y, z=z)
-    raise ValueError(f"{type(model).__name__}: not a generative family")
-
-
-@torch.no_grad()
-def interpolate(task: GenerativeTask, model: nn.Module, a: torch.Tensor, b: torch.Tensor, frames: int = 8
-                ) -> torch.Tensor:
-    """Frames from image a to image b through the model's latent: slerp between DDIM-inverted noises
-    (diffusion), straight lines between exact latents (flow), a growing share of b's codes (VQ-VAE)."""
-    from genesis_core.vision.generative import slerp
-
-    za, zb = latent_of(task, model, torch.stack([a, b])).unbind(0)
-    ws = torch.linspace(0, 1, frames)
-    if isinstance(model, Diffusion):
-        z = torch.stack([slerp(za, zb, float(w)) for w in ws])
-    elif isinstance(model, Flow):
-        z = torch.stack([(1 - w) * za + w * zb for w in ws])
-    else:
-        order = torch.randperm(za.numel(), generator=torch.Generator().manual_seed(0))
-        z = za.repeat(frames, 1, 1)
-        for i, w in enumerate(ws):
-            take = order[:int(round(float(w) * za.numel()))]
-            z[i].view(-1)[take] = zb.reshape(-1)[take]
-    return from_latent(task, model, z).float().cpu()
+        out = {"codebook_usage": float((counts > 0).float().mean()), "perplexity": perplexity,
+               "recon_psnr_db": psnr_from_mse(mse)}
+        if model.prior_net is not None:  # the learned prior beside the independent one, on the same seeds
+            n = self.scorer().n
+            independent = torch.cat([model.sample(len(c), torch.Generator().manual_seed(i), prior="independent")
+                                     for i, c in enumerate(torch.arange(n).split(250))])
+            out["fd_independent_prior"] = self.scorer().score(independent.float().cpu())["fd"]
+            codes = torch.cat([model.encode(b) for b in test.split(250)])
+            out["prior_bits_per_code"] = float(torch.cat([model.prior_net.nll(c) for c in codes.split(250)]).mean()
+                                               / (codes[0].numel() * math.log(2)))
+        return out

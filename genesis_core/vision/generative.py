@@ -1,15 +1,18 @@
 """The image lab's generative families beside the autoencoders: the networks and their losses.
 
-  Diffusion  DDPM (Ho et al. 2020: epsilon prediction, linear betas, T = 1000) with a small U-Net; DDIM sampling
-             (Song et al. 2021) with any number of steps; classifier-free guidance (Ho & Salimans 2022: the
-             class dropped from 10% of the training batches, guidance scale at sampling); DDIM inversion
-  GAN        DCGAN-style generator and discriminator, spectral normalisation in the discriminator, the
-             non-saturating logistic loss, optionally
-             class-conditional (conditional batch norm in G, a projection discriminator)
+  Diffusion  DDPM (Ho et al. 2020: epsilon prediction, linear betas, T = 1000) with a small U-Net or a DiT
+             (genesis_core.vision.dit); samplers ancestral, DDIM and the probability-flow ODE with any number of
+             steps (genesis_core.vision.samplers); classifier-free guidance (Ho & Salimans 2022: the class dropped
+             from 10% of the training batches, guidance scale at sampling); DDIM inversion
+  GAN        DCGAN-style generator and discriminator, optionally class-conditional (conditional batch norm in G, a
+             projection discriminator); either spectral normalisation in the discriminator with the non-saturating
+             logistic loss, or WGAN-GP (Gulrajani et al. 2017: a critic without normalisation, the Wasserstein
+             loss, a gradient penalty of weight 10, n_critic critic updates per generator update)
   Flow       a multi-scale affine-coupling flow (RealNVP / Glow-style: actnorm, 1x1 invertible convolutions,
              affine couplings) on dequantised, logit-transformed pixels: exact log-likelihood in bits per dim
   VQ-VAE     van den Oord et al. 2017: a codebook, straight-through gradients, commitment loss, dead-code
-             restarts; codebook usage and perplexity
+             restarts; codebook usage and perplexity; its prior over code maps either the independent per-position
+             frequencies or a gated PixelCNN trained on the (detached) codes beside it
 Images are [0, 1] tensors (N, C, H, W); heights and widths divisible by 4 (28, 32, 8, ...).
 """
 
@@ -20,6 +23,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genesis_core.vision import losses
 
 # -- diffusion -----------------------------------------------------------------------------------------
 
@@ -86,14 +91,15 @@ class UNet(nn.Module):
 
 class Diffusion(nn.Module):
     def __init__(self, image_shape: tuple[int, int, int], width: int = 16, num_classes: int = 0, steps: int = 1000,
-                 p_uncond: float = 0.1):
+                 p_uncond: float = 0.1, net: nn.Module | None = None):
         super().__init__()
         self.image_shape, self.T, self.p_uncond, self.num_classes = tuple(image_shape), steps, p_uncond, num_classes
-        self.net = UNet(image_shape[0], width, num_classes)
+        self.net = net if net is not None else UNet(image_shape[0], width, num_classes)  # net(x, t, y) -> epsilon
         betas = torch.linspace(1e-4, 0.02, steps, dtype=torch.float64)
         self.register_buffer("alpha_bar", torch.cumprod(1 - betas, 0).float(), persistent=False)
 
     clip: float | None = 1.0  # x0 predictions are clamped to [-clip, clip] while sampling (pixels in [-1, 1])
+    sample_steps: int = 25  # encode / decode (the Encodes protocol): DDIM inversion and sampling with these steps
 
     @property
     def noise_shape(self) -> tuple[int, ...]:
@@ -133,20 +139,21 @@ class Diffusion(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, steps: int = 50, y: torch.Tensor | None = None, guidance: float = 1.0,
-               noise: torch.Tensor | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
-        """DDIM (eta 0) from noise in `steps` steps; with labels y and guidance > 1, classifier-free guidance."""
+               noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
+               sampler: str = "ddim") -> torch.Tensor:
+        """From noise in `steps` steps with a sampler of genesis_core.vision.samplers (ancestral, ddim, ode); with
+        labels y and guidance > 1, classifier-free guidance."""
+        from genesis_core.vision.samplers import SAMPLERS
+
         dev = self.alpha_bar.device
         x = noise if noise is not None else torch.randn((n, *self.noise_shape), generator=generator).to(dev)
-        ts = self._schedule(steps)
-        for i, t in enumerate(ts):
-            tt = torch.full((len(x),), t, device=dev, dtype=torch.long)
-            e = self.eps(x, tt, y, guidance)
-            ab = self.alpha_bar[t]
-            ab_prev = self.alpha_bar[ts[i + 1]] if i + 1 < len(ts) else torch.tensor(1.0, device=dev)
-            x0 = (x - (1 - ab).sqrt() * e) / ab.sqrt()
-            x0 = x0.clamp(-self.clip, self.clip) if self.clip else x0
-            x = ab_prev.sqrt() * x0 + (1 - ab_prev).sqrt() * e
-        return self.from_model(x)
+        return self.from_model(SAMPLERS.get(sampler)(self, x, self._schedule(steps), y, guidance, generator))
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self.invert(images, self.sample_steps)
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.sample(len(latent), self.sample_steps, noise=latent)
 
     @torch.no_grad()
     def invert(self, images: torch.Tensor, steps: int = 50, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -275,9 +282,10 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    def __init__(self, image_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0):
+    def __init__(self, image_shape: tuple[int, int, int], width: int = 64, num_classes: int = 0,
+                 spectral_norm: bool = True):
         super().__init__()
-        sn = nn.utils.parametrizations.spectral_norm
+        sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         c, h, w = image_shape
         self.body = nn.Sequential(sn(nn.Conv2d(c, width, 4, 2, 1)), nn.LeakyReLU(0.2),
                                   sn(nn.Conv2d(width, width * 2, 4, 2, 1)), nn.LeakyReLU(0.2), nn.Flatten())
@@ -293,27 +301,40 @@ class Discriminator(nn.Module):
         return out
 
 
+GAN_LOSSES = ("logistic", "wgan_gp")
+
+
 class GAN(nn.Module):
     """Generator and discriminator, trained together by one optimizer: each step's loss is the discriminator's
-    logistic loss on real and (detached) generated images plus the generator's loss through a discriminator whose
-    parameters are detached, so each network gets only its own gradient (simultaneous updates)."""
+    loss on real and (detached) generated images plus the generator's loss through a discriminator whose
+    parameters are detached, so each network gets only its own gradient (simultaneous updates).
+    loss "logistic": spectral norm, the non-saturating logistic loss; "wgan_gp": a plain critic, the Wasserstein
+    loss and a gradient penalty (the task weighs it and skips the generator's term on n_critic - 1 of n_critic steps)."""
 
-    def __init__(self, image_shape, z_dim: int = 64, width: int = 64, num_classes: int = 0):
+    def __init__(self, image_shape, z_dim: int = 64, width: int = 64, num_classes: int = 0, loss: str = "logistic"):
         super().__init__()
-        self.image_shape, self.z_dim, self.num_classes = tuple(image_shape), z_dim, num_classes
+        if loss not in GAN_LOSSES:
+            raise ValueError(f"GAN loss {loss!r}: one of {', '.join(GAN_LOSSES)}")
+        self.image_shape, self.z_dim, self.num_classes, self.loss = tuple(image_shape), z_dim, num_classes, loss
         self.generator = Generator(image_shape, z_dim, width, num_classes)
-        self.discriminator = Discriminator(image_shape, width, num_classes)
+        self.discriminator = Discriminator(image_shape, width, num_classes, spectral_norm=loss == "logistic")
 
-    def losses(self, x: torch.Tensor, y: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def losses(self, x: torch.Tensor, y: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """{"d_loss", "g_loss"} and, for WGAN-GP, "gradient_penalty": unweighted terms."""
         from torch.func import functional_call
 
         y = y if self.num_classes else None
         z = torch.randn(len(x), self.z_dim, device=x.device)
         fake = self.generator(z, y)
-        d_loss = F.softplus(-self.discriminator(x, y)).mean() + F.softplus(self.discriminator(fake.detach(), y)).mean()
         frozen = {k: v.detach() for k, v in self.discriminator.named_parameters()}
-        g_loss = F.softplus(-functional_call(self.discriminator, frozen, (fake, y))).mean()  # non-saturating
-        return d_loss, g_loss
+        d_real, d_fake = self.discriminator(x, y), self.discriminator(fake.detach(), y)
+        d_fake_for_g = functional_call(self.discriminator, frozen, (fake, y))
+        if self.loss == "logistic":
+            d_loss, g_loss = losses.logistic_gan(d_real, d_fake, d_fake_for_g)
+            return {"d_loss": d_loss, "g_loss": g_loss}
+        d_loss, g_loss = losses.wasserstein_gan(d_real, d_fake, d_fake_for_g)
+        gp = losses.gradient_penalty(lambda v: self.discriminator(v, y), x, fake)
+        return {"d_loss": d_loss, "g_loss": g_loss, "gradient_penalty": gp}
 
     @torch.no_grad()
     def sample(self, n: int, y: torch.Tensor | None = None, z: torch.Tensor | None = None,
@@ -326,6 +347,20 @@ class GAN(nn.Module):
 
 
 # -- flow ----------------------------------------------------------------------------------------------
+LOGIT_ALPHA = 0.05
+
+
+def logit_transform(x: torch.Tensor, alpha: float = LOGIT_ALPHA) -> tuple[torch.Tensor, torch.Tensor]:
+    """[0, 1] dequantised pixels -> logit(alpha + (1 - 2 alpha) x), with the log-determinant per image."""
+    p = alpha + (1 - 2 * alpha) * x
+    y = p.log() - (1 - p).log()
+    logdet = (math.log(1 - 2 * alpha) - p.log() - (1 - p).log()).flatten(1).sum(1)
+    return y, logdet
+
+
+def logit_inverse(y: torch.Tensor, alpha: float = LOGIT_ALPHA) -> torch.Tensor:
+    return ((torch.sigmoid(y) - alpha) / (1 - 2 * alpha)).clamp(0, 1)
+
 
 
 def squeeze(x: torch.Tensor) -> torch.Tensor:
@@ -415,7 +450,7 @@ class Flow(nn.Module):
     [squeeze, `depth` x (actnorm, 1x1 conv, coupling)] -> standard normal. `log_prob` is exact for the
     dequantised data; `bits_per_dim` counts the discrete pixels' 256 levels (the usual figure)."""
 
-    ALPHA = 0.05
+    ALPHA = LOGIT_ALPHA
 
     def __init__(self, image_shape, depth: int = 4, hidden: int = 64):
         super().__init__()
@@ -427,16 +462,9 @@ class Flow(nn.Module):
             self.levels.append(nn.ModuleList(
                 nn.ModuleList([ActNorm(c), InvConv(c), Coupling(c, hidden)]) for _ in range(depth)))
 
-    def _pre(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """[0, 1] dequantised pixels -> logit space, with the log-determinant."""
-        p = self.ALPHA + (1 - 2 * self.ALPHA) * x
-        y = p.log() - (1 - p).log()
-        logdet = (math.log(1 - 2 * self.ALPHA) - p.log() - (1 - p).log()).flatten(1).sum(1)
-        return y, logdet
-
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, log-determinant of the whole map from [0, 1] pixels to z)."""
-        h, logdet = self._pre(x)
+        h, logdet = logit_transform(x, self.ALPHA)
         for level in self.levels:
             h = squeeze(h)
             for actnorm, conv, coupling in level:
@@ -451,8 +479,7 @@ class Flow(nn.Module):
             for actnorm, conv, coupling in reversed(level):
                 h = actnorm.inverse(conv.inverse(coupling.inverse(h)))
             h = unsqueeze(h)
-        p = torch.sigmoid(h)
-        return ((p - self.ALPHA) / (1 - 2 * self.ALPHA)).clamp(0, 1)
+        return logit_inverse(h, self.ALPHA)
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log density (nats) of dequantised pixels x in [0, 1]^D."""
@@ -470,6 +497,12 @@ class Flow(nn.Module):
         logp = self.log_prob(self.dequantize(x)) - d * math.log(256)
         return -logp / (d * math.log(2))
 
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self(images.clamp(1 / 512, 1 - 1 / 512))[0]
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.inverse(latent)
+
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
         c, h, w = self.image_shape
@@ -481,8 +514,10 @@ class Flow(nn.Module):
 
 
 class VQVAE(nn.Module):
-    def __init__(self, image_shape, codes: int = 64, code_dim: int = 16, width: int = 64, beta: float = 0.25):
+    def __init__(self, image_shape, codes: int = 64, code_dim: int = 16, width: int = 64, beta: float = 0.25,
+                 prior_net: nn.Module | None = None):
         super().__init__()
+        self.prior_net = prior_net  # a PixelCNN over code maps (genesis_core.vision.autoregressive), or None
         c = image_shape[0]
         self.image_shape, self.beta, self.codes = tuple(image_shape), beta, codes
         self.encoder = nn.Sequential(nn.Conv2d(c, width // 2, 4, 2, 1), nn.ReLU(), nn.Conv2d(width // 2, width, 4, 2, 1),
@@ -505,16 +540,18 @@ class VQVAE(nn.Module):
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         h = self.encoder(x * 2 - 1)
         q, idx = self.quantize(h)
-        codebook_loss = F.mse_loss(q, h.detach())
-        commitment = F.mse_loss(h, q.detach())
+        codebook_loss, commitment = losses.vector_quantization(h, q)
         st = h + (q - h).detach()  # straight-through
         logits = self.decoder(st)
         recon = F.binary_cross_entropy_with_logits(logits, x)
         if self.training:
             with torch.no_grad():
                 self.usage.mul_(0.99).add_(torch.bincount(idx.flatten(), minlength=self.codes).float())
-        return {"loss": recon + codebook_loss + self.beta * commitment, "recon": recon, "idx": idx, "h": h,
-                "logits": logits}
+        terms = {"recon": recon, "codebook": codebook_loss, "commitment": commitment}
+        if self.prior_net is not None:  # the prior learns the codes as they are; no gradient reaches the encoder
+            terms["prior_nll"] = self.prior_net.nll(idx.detach()).mean() / idx[0].numel()
+        total, _ = losses.WeightedLoss(recon=1.0, codebook=1.0, commitment=self.beta, prior_nll=1.0)(**terms)
+        return {"loss": total, **terms, "idx": idx, "h": h, "logits": logits}
 
     @torch.no_grad()
     def restart_dead_codes(self, h: torch.Tensor, threshold: float = 0.01) -> int:
@@ -542,10 +579,20 @@ class VQVAE(nn.Module):
                     counts[:, p, q] += torch.bincount(idx[:, p, q], minlength=self.codes).float()
         self.prior.copy_(counts / counts.sum(0, keepdim=True).clamp(min=1))
 
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self.quantize(self.encoder(images * 2 - 1))[1]
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.decode_codes(latent)
+
     @torch.no_grad()
-    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """Codes drawn position by position from the training set's per-position code frequencies (an
-        independent prior: the honest baseline, not a learned autoregressive prior) and decoded."""
+    def sample(self, n: int, generator: torch.Generator | None = None, prior: str = "") -> torch.Tensor:
+        """Code maps drawn from the learned PixelCNN prior (where the model has one and `prior` is not
+        "independent") or position by position from the training set's per-position code frequencies (the
+        independent prior: the baseline), and decoded."""
+        if self.prior_net is not None and prior != "independent":
+            k, h, w = self.prior.shape
+            return self.decode_codes(self.prior_net.sample_values(n, (h, w), generator))
         k, h, w = self.prior.shape
         probs = self.prior.permute(1, 2, 0).reshape(h * w, k).cpu() + 1e-8
         idx = torch.multinomial(probs, n, replacement=True, generator=generator).T.reshape(n, h, w)

@@ -42,3 +42,22 @@ def train(workspace, cfg: dict):
     trainer = Trainer(make_task(cfg), run)
     trainer.fit()
     return run, trainer
+
+
+def train_family(family: str, steps: int, model: dict | None = None, run=None, **trainer):
+    """A generative family trained in process on the 8x8 digits; returns (task, trainer)."""
+    cfg = from_dict(TASKS.get(family).config_cls, {
+        "task": family, "data": {"dataset": "sklearn_digits", "batch_size": 64}, "model": model or {},
+        "eval_samples": 200, "trainer": {"steps": steps, "eval_every": 0, "device": "cpu", "tensorboard": False,
+                                         "checkpoint_every": 0, "log_every": 10, **trainer}})
+    task = TASKS.get(family)(cfg, torch.device("cpu"))
+    tr = Trainer(task, run)
+    tr.fit()
+    return task, tr
+
+
+def beats_noise(metrics: dict, share: float = 0.5) -> None:
+    """FD below `share` of uniform noise's, above the held-out real images' floor."""
+    assert metrics["eval/fd"] < share * metrics["eval/fd_noise"], metrics
+    assert metrics["eval/fd_floor"] < metrics["eval/fd"]  # held-out real images are the floor
+    assert metrics["eval/sample_ms_per_image"] > 0

@@ -1,0 +1,93 @@
+"""Diffusion's samplers (ancestral, ddim, ode) and the DiT denoiser. The samplers are checked against a denoiser
+that is exact: for Gaussian data N(mu, s^2) the best epsilon prediction has a closed form, so every sampler's
+error is the sampler's own."""
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from genesis_core.vision.dit import DiT
+from genesis_core.vision.generative import Diffusion
+from genesis_core.vision.samplers import SAMPLERS, network_evaluations
+from tests.vision.helpers import beats_noise, train_family
+
+MU, S = 0.2, 0.3
+
+
+class ExactGaussianEpsilon(nn.Module):
+    """E[eps | x_t] for x0 ~ N(MU, S^2) in every dimension."""
+
+    def __init__(self, alpha_bar: torch.Tensor):
+        super().__init__()
+        self.alpha_bar = alpha_bar
+
+    def forward(self, x, t, y=None):
+        ab = self.alpha_bar[t].view(-1, *[1] * (x.dim() - 1)).double()
+        return ((1 - ab).sqrt() * (x - ab.sqrt() * MU) / (ab * S ** 2 + 1 - ab)).to(x.dtype)
+
+
+def exact_model() -> Diffusion:
+    d = Diffusion((1, 8, 8))
+    d.alpha_bar = d.alpha_bar.double()
+    d.net = ExactGaussianEpsilon(d.alpha_bar)
+    d.clip = None  # the data are not bounded
+    return d
+
+
+def run(d, sampler, steps, noise, seed=0):
+    return SAMPLERS.get(sampler)(d, noise.clone(), d._schedule(steps), generator=torch.Generator().manual_seed(seed))
+
+
+def test_samplers_agree_in_the_limit_of_many_steps_with_an_exact_denoiser():
+    d = exact_model()
+    noise = torch.randn(2000, 1, 8, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    ddim, ode = run(d, "ddim", 1000, noise), run(d, "ode", 500, noise)
+    # DDIM is Euler's method on the probability-flow ODE; Heun solves the same ODE: the same noise, the same image
+    assert float((ddim - ode).abs().max()) < 0.01
+    far = [float((run(d, "ode", k, noise) - ode).abs().max()) for k in (3, 10, 50)]
+    assert far[0] > far[1] > far[2]  # the ODE's solutions converge as the steps grow
+    assert float((run(d, "ddim", 10, noise) - ode).abs().max()) > far[1]  # Heun beats Euler at equal steps
+    ancestral = run(d, "ancestral", 1000, noise)  # stochastic: it agrees in distribution
+    for x in (ddim, ode, ancestral):
+        assert float(x.mean()) == pytest.approx(MU, abs=0.01)
+        assert float(x.std()) == pytest.approx(S, rel=0.03)
+    assert float((ancestral - ddim).abs().mean()) > 0.05  # ... and not sample by sample
+    assert network_evaluations("ode", 10) == 19 and network_evaluations("ddim", 10) == 10
+
+
+def test_samplers_are_seeded_and_only_ancestral_uses_fresh_noise():
+    d = exact_model()
+    noise = torch.randn(8, 1, 8, 8, dtype=torch.float64)
+    torch.testing.assert_close(run(d, "ancestral", 20, noise, 1), run(d, "ancestral", 20, noise, 1))
+    assert not torch.allclose(run(d, "ancestral", 20, noise, 1), run(d, "ancestral", 20, noise, 2))
+    torch.testing.assert_close(run(d, "ddim", 20, noise, 1), run(d, "ddim", 20, noise, 2))
+    with pytest.raises(KeyError, match="unknown diffusion sampler 'euler'"):
+        SAMPLERS.get("euler")
+
+
+def test_dit_starts_as_zero_keeps_its_shapes_and_is_causal_in_nothing():
+    dit = DiT((1, 8, 8), patch=2, hidden=32, depth=2, heads=2, num_classes=10)
+    x, t, y = torch.randn(4, 1, 8, 8), torch.tensor([0, 10, 500, 999]), torch.tensor([1, 2, 3, 10])
+    assert torch.equal(dit(x, t, y), torch.zeros_like(x))  # adaLN-Zero and a zero output layer
+    for p in dit.parameters():  # past initialisation, every output pixel depends on every input patch
+        p.data.normal_(0, 0.2)
+    x.requires_grad_(True)
+    dit(x, t, y)[0, 0, 0, 0].backward()
+    assert float(x.grad[0].abs().min()) > 0 and float(x.grad[1:].abs().max()) == 0  # images do not mix
+    with pytest.raises(ValueError, match="patch 3"):
+        DiT((1, 8, 8), patch=3)
+
+
+def test_dit_diffusion_beats_noise_and_each_sampler_scores(workspace):
+    model = {"denoiser": "dit", "dit_hidden": 64, "dit_depth": 2, "dit_heads": 4, "sample_steps": 20,
+             "sampler": "ode"}
+    task, tr = train_family("image_diffusion", 300, model, lr=2e-3)
+    beats_noise(tr.last_eval, 0.7)
+    from genesis_core.vision.explore import sampler_curve
+
+    rows = sampler_curve(task, tr.model, steps=(4, 20), n=100)
+    assert [(r["sampler"], r["steps"]) for r in rows] == [(s, k) for s in ("ancestral", "ddim", "ode") for k in (4, 20)]
+    assert all(math.isfinite(r["fd"]) and r["seconds"] > 0 for r in rows)
+    assert {r["network_evaluations"] for r in rows if r["sampler"] == "ode"} == {7, 39}
