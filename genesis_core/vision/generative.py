@@ -358,6 +358,11 @@ def logit_transform(x: torch.Tensor, alpha: float = LOGIT_ALPHA) -> tuple[torch.
     return y, logdet
 
 
+def dequantize(x: torch.Tensor) -> torch.Tensor:
+    """[0, 1] pixels on 256 levels -> uniformly dequantised values in [0, 1)."""
+    return ((x * 255).round() + torch.rand_like(x)) / 256
+
+
 def logit_inverse(y: torch.Tensor, alpha: float = LOGIT_ALPHA) -> torch.Tensor:
     return ((torch.sigmoid(y) - alpha) / (1 - 2 * alpha)).clamp(0, 1)
 
@@ -488,7 +493,7 @@ class Flow(nn.Module):
         return prior + logdet
 
     def dequantize(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x * 255).round() + torch.rand_like(x)) / 256
+        return dequantize(x)
 
     def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
         """-log2 p(discrete image) / D, bounded through uniform dequantisation: the density of x / 256 on 256

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genesis_core.vision.generative import logit_transform, logit_inverse
+from genesis_core.vision.generative import dequantize, logit_inverse, logit_transform
 
 
 class MADE(nn.Module):
@@ -75,7 +75,7 @@ class MAF(nn.Module):
         return -0.5 * (u ** 2 + math.log(2 * math.pi)).sum(1) + logdet
 
     def dequantize(self, x: torch.Tensor) -> torch.Tensor:
-        return ((x * 255).round() + torch.rand_like(x)) / 256
+        return dequantize(x)
 
     def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
         logp = self.log_prob(self.dequantize(x)) - self.dim * math.log(256)
