@@ -19,7 +19,7 @@ from torch import nn
 from genesis_core.registry import TASKS
 from genesis_core.training.callbacks import Callback
 from genesis_core.training.task import TaskConfigBase, TrainerConfig
-from genesis_core.vision.families import GenerativeTask
+from genesis_core.vision.families import ExactLikelihoodTask, GenerativeTask
 from genesis_core.vision.losses import WeightedLoss, contrastive_energy
 from genesis_core.vision.tasks import ImageDataConfig
 
@@ -54,7 +54,7 @@ class PixelCNNConfig(TaskConfigBase):
 
 
 @TASKS.register("image_pixelcnn")
-class PixelCNNTask(GenerativeTask):
+class PixelCNNTask(ExactLikelihoodTask):
     config_cls = PixelCNNConfig
     family = "pixelcnn"
     title = "Image PixelCNN (autoregressive, exact likelihood)"
@@ -65,14 +65,6 @@ class PixelCNNTask(GenerativeTask):
 
         m = self.config.model
         return ImagePixelCNN(self.split.image_shape, m.dim, m.layers, m.kernel)
-
-    def training_step(self, model, batch):
-        x, _ = batch
-        bpd = model.bits_per_dim(x).mean()
-        return bpd, {"bits_per_dim": bpd.detach()}
-
-    def sample(self, model, n, labels, seed):
-        return model.sample(n, torch.Generator().manual_seed(seed), self.config.model.temperature)
 
 
 # -- MAF -------------------------------------------------------------------------------------------------------
@@ -97,7 +89,7 @@ class MAFConfig(TaskConfigBase):
 
 
 @TASKS.register("image_maf")
-class MAFTask(GenerativeTask):
+class MAFTask(ExactLikelihoodTask):
     config_cls = MAFConfig
     family = "maf"
     title = "Image MAF (masked autoregressive flow)"
@@ -107,14 +99,6 @@ class MAFTask(GenerativeTask):
         from genesis_core.vision.maf import MAF
 
         return MAF(self.split.image_shape, self.config.model.layers, self.config.model.hidden)
-
-    def training_step(self, model, batch):
-        x, _ = batch
-        bpd = model.bits_per_dim(x).mean()
-        return bpd, {"bits_per_dim": bpd.detach()}
-
-    def sample(self, model, n, labels, seed):
-        return model.sample(n, self.config.model.temperature, generator=torch.Generator().manual_seed(seed))
 
 
 # -- EBM -------------------------------------------------------------------------------------------------------

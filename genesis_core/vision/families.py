@@ -294,15 +294,9 @@ class FlowConfig(TaskConfigBase):
     trainer: TrainerConfig = _trainer(lr=1e-3, warmup_steps=100)
 
 
-@TASKS.register("image_flow")
-class FlowTask(GenerativeTask):
-    config_cls = FlowConfig
-    family = "flow"
-    title = "Image flow (exact likelihood)"
-    description = "An affine-coupling normalising flow: exact log-likelihood in bits per dim, exact inversion."
-
-    def build_model(self) -> nn.Module:
-        return Flow(self.split.image_shape, self.config.model.depth, self.config.model.hidden)
+class ExactLikelihoodTask(GenerativeTask):
+    """A family trained by its exact negative log-likelihood (bits per dim) and sampled at a temperature of its
+    prior: the coupling flow, the MAF, the PixelCNN."""
 
     def training_step(self, model, batch):
         x, _ = batch
@@ -310,7 +304,19 @@ class FlowTask(GenerativeTask):
         return bpd, {"bits_per_dim": bpd.detach()}
 
     def sample(self, model, n, labels, seed):
-        return model.sample(n, self.config.model.temperature, generator=torch.Generator().manual_seed(seed))
+        return model.sample(n, temperature=self.config.model.temperature,
+                            generator=torch.Generator().manual_seed(seed))
+
+
+@TASKS.register("image_flow")
+class FlowTask(ExactLikelihoodTask):
+    config_cls = FlowConfig
+    family = "flow"
+    title = "Image flow (exact likelihood)"
+    description = "An affine-coupling normalising flow: exact log-likelihood in bits per dim, exact inversion."
+
+    def build_model(self) -> nn.Module:
+        return Flow(self.split.image_shape, self.config.model.depth, self.config.model.hidden)
 
 
 # -- VQ-VAE ----------------------------------------------------------------------------------------------------
