@@ -72,13 +72,10 @@ def main() -> None:
         key = track.key.replace("#", "sharp")
         (out / f"clip_{i + 1}_{int(track.tempo)}bpm_{key}_{track.scale}.mp4").write_bytes(
             encode_mp4(frames, 24, track.wave, 16000))
-    if args.replace:  # the old one moves aside first, then the new one into place: never a half-built folder
-        old = shipped.with_name(f".av-old-{time.strftime('%Y%m%d-%H%M%S')}")
-        if shipped.exists():
-            shipped.rename(old)
-        out.rename(shipped)
-        shutil.rmtree(old, ignore_errors=True)
-        out = shipped
+    if args.replace:  # never a half-built folder in place
+        from genesis_core.store.files import replace_folder
+
+        out = replace_folder(out, shipped)
     print(f"wrote {out}" + ("" if args.replace else f" (the shipped {shipped} is unchanged; --replace swaps it)"))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -46,13 +45,10 @@ def main() -> None:
               tuple(int(k) for k in args.sampler_steps.split(",")), command=command)
     for row in comparison_rows(load_zoo(out)):
         print(f"{row['model']:32s} FD {row['fd']:9.1f}  {row['verdict']}")
-    if args.replace:  # the old one moves aside first, then the new one into place: never a half-built folder
-        old = shipped.with_name(f".families-old-{time.strftime('%Y%m%d-%H%M%S')}")
-        if shipped.exists():
-            shipped.rename(old)
-        out.rename(shipped)
-        shutil.rmtree(old, ignore_errors=True)
-        out = shipped
+    if args.replace:  # never a half-built folder in place
+        from genesis_core.store.files import replace_folder
+
+        out = replace_folder(out, shipped)
     kept = args.replace or out.resolve() == shipped.resolve()
     print(f"wrote {out}" + ("" if kept else f" (the shipped {shipped} is unchanged; --replace swaps it)"))
 

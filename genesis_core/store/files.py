@@ -75,6 +75,21 @@ def atomic_write_text(path: str | Path, text: str, mode: int | None = None) -> N
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 
+def replace_folder(new: str | Path, target: str | Path) -> Path:
+    """Put a completely built folder `new` where `target` is: the old one moves aside first, then the new one
+    into place, then the old one is removed; a reader never sees a half-built folder."""
+    import shutil
+    import time
+
+    new, target = Path(new), Path(target)
+    old = target.with_name(f".{target.name}-old-{time.strftime('%Y%m%d-%H%M%S')}")
+    if target.exists():
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
 def sha256_file(path: str | Path) -> str:
     """The SHA-256 of a file's bytes, read in blocks."""
     import hashlib

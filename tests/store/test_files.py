@@ -1,6 +1,7 @@
 import pytest
 
-from genesis_core.store.files import UnsafePathError, atomic_write_text, safe_join, safe_name, sanitize_filename
+from genesis_core.store.files import (UnsafePathError, atomic_write_text, replace_folder, safe_join, safe_name,
+                                      sanitize_filename)
 
 
 @pytest.mark.parametrize("name", ["..", ".", "../x", "a/b", "/etc", "", "x" * 200, ".hidden", "a\\b"])
@@ -34,3 +35,18 @@ def test_atomic_write_leaves_no_temp_files(tmp_path):
     atomic_write_text(tmp_path / "f.txt", "two")
     assert (tmp_path / "f.txt").read_text() == "two"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]
+
+
+def test_replace_folder_swaps_a_built_folder_in_and_leaves_nothing_behind(tmp_path):
+    target, new = tmp_path / "families", tmp_path / "families-new"
+    target.mkdir()
+    (target / "old.txt").write_text("old")
+    new.mkdir()
+    (new / "zoo.json").write_text("{}")
+    assert replace_folder(new, target) == target
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["families"]
+    assert [p.name for p in target.iterdir()] == ["zoo.json"]
+    fresh = tmp_path / "fresh"
+    (tmp_path / "built").mkdir()
+    replace_folder(tmp_path / "built", fresh)  # nothing there yet
+    assert fresh.is_dir() and not (tmp_path / "built").exists()
