@@ -10,8 +10,8 @@ from tests.vision.helpers import beats_noise, train_family
 
 
 def test_wgan_gp_beats_noise_and_logs_its_penalty(workspace):
-    task, tr = train_family("image_gan", 1500, {"loss": "wgan_gp", "width": 32, "n_critic": 2}, lr=5e-4)
-    beats_noise(tr.last_eval, 0.9)
+    task, tr = train_family("image_gan", 600, {"loss": "wgan_gp", "width": 32, "n_critic": 2}, lr=5e-4)
+    beats_noise(tr.last_eval, 0.5)  # measured: FD 156 at 600 steps, 334 at 900, noise 1,982
     gan = tr.model
     assert not any("parametrizations" in k for k in gan.state_dict())  # no spectral norm in the critic
     _, logged = task.training_step(gan, (task.split.train_x[:32], task.split.train_y[:32]))
