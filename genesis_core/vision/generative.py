@@ -450,7 +450,33 @@ class Coupling(nn.Module):
         return torch.cat([a, (b - t) * (-s).exp()], 1)
 
 
-class Flow(nn.Module):
+class PixelFlow(nn.Module):
+    """What the two exact-likelihood flows (Flow, MAF) share: forward maps [0, 1] pixels to a standard normal latent
+    with its log-determinant, inverse maps back; from those, the log density, bits per dim on 256 levels (bounded
+    through uniform dequantisation) and the Encodes protocol."""
+
+    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
+        """log density (nats) of dequantised pixels x in [0, 1]^D."""
+        z, logdet = self(x)
+        return -0.5 * (z ** 2 + math.log(2 * math.pi)).flatten(1).sum(1) + logdet
+
+    def dequantize(self, x: torch.Tensor) -> torch.Tensor:
+        return dequantize(x)
+
+    def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
+        """-log2 p(discrete image) / D: the density of x / 256 on 256 levels per dim."""
+        d = x[0].numel()
+        logp = self.log_prob(self.dequantize(x)) - d * math.log(256)
+        return -logp / (d * math.log(2))
+
+    def encode(self, images: torch.Tensor) -> torch.Tensor:
+        return self(images.clamp(1 / 512, 1 - 1 / 512))[0]
+
+    def decode(self, latent: torch.Tensor) -> torch.Tensor:
+        return self.inverse(latent)
+
+
+class Flow(PixelFlow):
     """Pixels -> dequantised (x * 255 + u) / 256 -> logit(alpha + (1 - 2 alpha) x) -> two scales of
     [squeeze, `depth` x (actnorm, 1x1 conv, coupling)] -> standard normal. `log_prob` is exact for the
     dequantised data; `bits_per_dim` counts the discrete pixels' 256 levels (the usual figure)."""
@@ -485,28 +511,6 @@ class Flow(nn.Module):
                 h = actnorm.inverse(conv.inverse(coupling.inverse(h)))
             h = unsqueeze(h)
         return logit_inverse(h, self.ALPHA)
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        """log density (nats) of dequantised pixels x in [0, 1]^D."""
-        z, logdet = self(x)
-        prior = -0.5 * (z ** 2 + math.log(2 * math.pi)).flatten(1).sum(1)
-        return prior + logdet
-
-    def dequantize(self, x: torch.Tensor) -> torch.Tensor:
-        return dequantize(x)
-
-    def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
-        """-log2 p(discrete image) / D, bounded through uniform dequantisation: the density of x / 256 on 256
-        levels per dim."""
-        d = x[0].numel()
-        logp = self.log_prob(self.dequantize(x)) - d * math.log(256)
-        return -logp / (d * math.log(2))
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self(images.clamp(1 / 512, 1 - 1 / 512))[0]
-
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
-        return self.inverse(latent)
 
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:

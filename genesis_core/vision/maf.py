@@ -11,13 +11,12 @@ stability, no batch normalisation between MADEs.
 
 from __future__ import annotations
 
-import math
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genesis_core.vision.generative import dequantize, logit_inverse, logit_transform
+from genesis_core.vision.generative import PixelFlow, logit_inverse, logit_transform
 
 
 class MADE(nn.Module):
@@ -44,7 +43,7 @@ class MADE(nn.Module):
         return mu, 4 * torch.tanh(alpha / 4)
 
 
-class MAF(nn.Module):
+class MAF(PixelFlow):
     def __init__(self, image_shape: tuple[int, int, int], layers: int = 5, hidden: int = 512):
         super().__init__()
         self.image_shape, self.dim = tuple(image_shape), int(torch.tensor(image_shape).prod())
@@ -69,23 +68,6 @@ class MAF(nn.Module):
                 x[:, d] = y[:, d] * torch.exp(alpha[:, d]) + mu[:, d]
             y = x
         return logit_inverse(y.view(len(y), *self.image_shape))
-
-    def log_prob(self, x: torch.Tensor) -> torch.Tensor:
-        u, logdet = self(x)
-        return -0.5 * (u ** 2 + math.log(2 * math.pi)).sum(1) + logdet
-
-    def dequantize(self, x: torch.Tensor) -> torch.Tensor:
-        return dequantize(x)
-
-    def bits_per_dim(self, x: torch.Tensor) -> torch.Tensor:
-        logp = self.log_prob(self.dequantize(x)) - self.dim * math.log(256)
-        return -logp / (self.dim * math.log(2))
-
-    def encode(self, images: torch.Tensor) -> torch.Tensor:
-        return self(images.clamp(1 / 512, 1 - 1 / 512))[0]
-
-    def decode(self, latent: torch.Tensor) -> torch.Tensor:
-        return self.inverse(latent)
 
     @torch.no_grad()
     def sample(self, n: int, temperature: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
