@@ -81,10 +81,20 @@ class TokenChecker:
         self._token = ""
 
     def current(self) -> str:
-        st = token_path(self.workspace).stat()
-        stamp = (st.st_mtime_ns, st.st_ino)
+        """The token the file holds now; TokenError when the file is gone, unreadable or open to others (a
+        chmod, a delete or a replacement is seen on the next request)."""
+        path = token_path(self.workspace)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            self._stamp = None
+            raise TokenError(f"the API token file {path} cannot be read ({exc.strerror}); `genesis api-token rotate` "
+                             "writes a new one.") from None
+        stamp = (st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_mode, st.st_size)
         if stamp != self._stamp:
-            self._token, self._stamp = read_token(self.workspace), stamp
+            self._stamp = None
+            self._token = read_token(self.workspace)
+            self._stamp = stamp
         return self._token
 
     def check(self, presented: str) -> bool:

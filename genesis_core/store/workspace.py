@@ -213,7 +213,7 @@ class Workspace:
     def get_run(self, run_id: str) -> Run:
         run_dir = self.run_dir(run_id)
         if not (run_dir / "run.json").is_file():
-            raise RunNotFoundError(f"no run {run_id!r} in {self.runs_dir}")
+            raise RunNotFoundError(f"no run {run_id!r} in this workspace")
         return Run.read(run_dir)
 
     def list_runs(self, task: str | None = None, tag: str | None = None, favorite: bool | None = None,

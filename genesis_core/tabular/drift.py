@@ -126,7 +126,9 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 
     for spec in schema:
         if spec.name not in shared:
             continue
-        a, b = ref[spec.name], cur[spec.name]
+        # personal data is left out of the prepared frames (as in the report): its missing share is still compared
+        a = ref[spec.name] if spec.name in ref.columns else reference[spec.name]
+        b = cur[spec.name] if spec.name in cur.columns else current[spec.name]
         row: dict[str, Any] = {"column": spec.name, "kind": spec.kind, **_missing_test(a, b)}
         if spec.kind in UNTESTED:
             row.update({"test": "none", "p_value": None, "effect": None,

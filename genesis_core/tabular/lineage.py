@@ -97,21 +97,29 @@ def release_rows(workspace, release_id: str):
     release = releases.get_release(workspace, release_id)
     path = Path(release["output"].get("file", ""))
     if not path.is_file():
-        raise TableError(f"release {release['id']}'s rows are gone from {path}.")
+        raise TableError(f"release {release['id']}'s rows are gone from the workspace.")
     if sha256_file(path) != release["output"]["sha256"]:
-        raise TableError(f"release {release['id']}'s rows at {path} changed since the release (sha256 differs).")
+        raise TableError(f"release {release['id']}'s rows changed since the release (sha256 differs).")
     return read_table(path)[0]
 
 
-def read_table_ref(ref: str, workspace):
+def read_table_ref(ref: str, workspace, paths: bool = True):
     """A table named by reference: release:ID (its synthetic rows), demo:NAME, a stored table's id (tbl-...), or
-    a CSV/Parquet path. What `genesis drift`, POST /v1/drift and the Releases page read."""
+    (with `paths`, as the CLI and the pages allow) a CSV/Parquet path. What `genesis drift`, POST /v1/drift and
+    the Releases page read; the HTTP service passes paths=False, so a request can name only what the workspace
+    holds."""
+    from genesis_core.tabular.ingest import TableError
     from genesis_core.tabular.pipeline import read_source
 
     if ref.startswith("release:"):
         return release_rows(workspace, ref[len("release:"):])
-    if ref.startswith("tbl-") and not Path(ref).exists():
+    if ref.startswith("demo:"):
+        return read_source(ref)[0]
+    if ref.startswith("tbl-") and (not paths or not Path(ref).exists()):
         from genesis_core.tabular.uploads import table_source
 
-        ref = table_source(workspace, ref)
-    return read_source(ref if ref.startswith("demo:") else str(Path(ref).resolve()))[0]
+        return read_source(table_source(workspace, ref))[0]
+    if not paths:
+        raise TableError("it is not a table of this workspace (a path is never read here); name a stored "
+                         "table's id (tbl-...), demo:NAME or release:ID.")
+    return read_source(str(Path(ref).resolve()))[0]

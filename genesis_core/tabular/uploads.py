@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,24 +30,55 @@ def tables_dir(workspace) -> Path:
     return path
 
 
+_CHECKING = threading.Lock()  # one table is read and checked at a time: memory holds one table, not several
+
+
+def incoming_dir(workspace) -> Path:
+    """Where an upload's body is written while it comes in (in the workspace, so that storing it is a rename)."""
+    path = Path(workspace.root) / ".incoming"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _record(workspace, frame, info, digest: str, size: int, name: str) -> dict[str, Any]:
+    table_id = f"tbl-{digest[:16]}"
+    ext = "parquet" if info.format == "parquet" else "csv"
+    schema = sch.infer_schema(frame)
+    return {"id": table_id, "sha256": digest, "name": name or f"{table_id}.{ext}", "format": ext,
+            "bytes": size, "rows": len(frame), "columns": frame.shape[1], "created": time.time(),
+            "schema": [{"column": c.name, "kind": c.kind, "missing_rate": round(c.missing_rate, 6),
+                        "why": c.note} for c in schema],
+            "warnings": list(info.warnings), "file": f"{table_id}.{ext}"}
+
+
 def put_table(workspace, raw: bytes, name: str = "", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """Check and store a CSV or Parquet file's bytes; returns its record (id, rows, columns, schema, warnings)."""
     frame, info = read_table(raw, name, max_bytes=max_bytes)
     digest = hashlib.sha256(raw).hexdigest()
-    table_id = f"tbl-{digest[:16]}"
-    folder = tables_dir(workspace)
-    ext = "parquet" if info.format == "parquet" else "csv"
-    meta_path = folder / f"{table_id}.json"
-    if meta_path.is_file():
-        return get_table(workspace, table_id)
-    schema = sch.infer_schema(frame)
-    record = {"id": table_id, "sha256": digest, "name": name or f"{table_id}.{ext}", "format": ext,
-              "bytes": len(raw), "rows": len(frame), "columns": frame.shape[1], "created": time.time(),
-              "schema": [{"column": c.name, "kind": c.kind, "missing_rate": round(c.missing_rate, 6),
-                          "why": c.note} for c in schema],
-              "warnings": list(info.warnings), "file": f"{table_id}.{ext}"}
-    atomic_write_bytes(folder / record["file"], raw)
-    atomic_write_text(meta_path, json.dumps(record, indent=2))  # last: a table is listed once it is whole
+    if (tables_dir(workspace) / f"tbl-{digest[:16]}.json").is_file():
+        return get_table(workspace, f"tbl-{digest[:16]}")
+    record = _record(workspace, frame, info, digest, len(raw), name)
+    atomic_write_bytes(tables_dir(workspace) / record["file"], raw)
+    atomic_write_text(tables_dir(workspace) / f"{record['id']}.json", json.dumps(record, indent=2))  # last: listed once whole
+    return record
+
+
+def put_table_file(workspace, path: Path, name: str = "", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
+    """`put_table` for a body already on disk (an upload streamed in chunks): the same bytes are the same table
+    and are not read again; a new table is checked (one at a time) and its file renamed into place."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    sha = digest.hexdigest()
+    if (tables_dir(workspace) / f"tbl-{sha[:16]}.json").is_file():
+        return get_table(workspace, f"tbl-{sha[:16]}")
+    with _CHECKING:
+        frame, info = read_table(path, name or "upload", max_bytes=max_bytes)
+        record = _record(workspace, frame, info, sha, path.stat().st_size, name)
+        del frame
+    os.replace(path, tables_dir(workspace) / record["file"])
+    atomic_write_text(tables_dir(workspace) / f"{record['id']}.json", json.dumps(record, indent=2))
     return record
 
 
