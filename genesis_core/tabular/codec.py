@@ -305,6 +305,8 @@ def _categories(c: ColumnSpec, s: pd.Series) -> pd.Series:
     """Category text back to the input's type: integer codes as integers, numbers as numbers."""
     if c.dtype.startswith(("int", "Int", "float", "uint")):
         x = pd.to_numeric(s, errors="coerce")
+        if c.places >= 0 or c.scientific:  # "0.0", "61e3": codes written as the input wrote them
+            return pd.Series([None if pd.isna(v) else _number_text(float(v), c) for v in x], dtype=object)
         if c.integer:
             return x.round().astype("Int64") if x.isna().any() or not c.dtype.startswith(("int", "uint")) \
                 else x.round().astype("int64")
@@ -346,7 +348,9 @@ def _id_format(s: pd.Series) -> dict[str, Any]:
     values = s.dropna()
     if pd.api.types.is_numeric_dtype(s):
         return {"kind": "integer", "start": int(values.min()) if len(values) else 1}
-    text = values.astype(str)
+    text = values.astype(str).str.strip()
+    if len(text) and text.str.fullmatch(r"-?[1-9]\d*|0").all():  # whole numbers beyond a float: counted on exactly
+        return {"kind": "integer", "start": min(int(v) for v in text)}
     match = text.str.extract(r"^(\D*)(\d+)$")
     if len(text) and match[1].notna().mean() > 0.9:
         prefixes = match[0].dropna()
@@ -374,7 +378,7 @@ def _without(values: pd.Series, withheld: set[str], rng: np.random.Generator) ->
 
 
 def _new_ids(fmt: dict[str, Any], n: int) -> pd.Series:
-    if fmt.get("kind") == "integer" and fmt["start"] + n >= 2**63:  # beyond int64: written as whole-number text
+    if fmt.get("kind") == "integer" and not -2**63 <= fmt["start"] < 2**63 - n:  # beyond int64: whole-number text
         return pd.Series([str(fmt["start"] + i) for i in range(n)], dtype=object)
     if fmt.get("kind") == "integer":
         return pd.Series(np.arange(fmt["start"], fmt["start"] + n), dtype="int64")

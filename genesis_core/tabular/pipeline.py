@@ -50,7 +50,8 @@ def schema_for(raw: pd.DataFrame, column_types=(), personal_data: str = "replace
     schema = sch.infer_schema(raw)
     for c in schema:
         fmt = (number_formats or {}).get(c.name)
-        if fmt and c.kind == "numerical":
+        numeric_codes = c.kind == "categorical" and c.dtype.startswith(("int", "float", "uint"))
+        if fmt and (c.kind == "numerical" or numeric_codes):  # constant 0.0 or codes 1.0, 2.0 keep their point too
             c.places = int(fmt.get("places", -1))
             c.scientific, c.exponent = "exponent" in fmt, int(fmt.get("exponent", 0))
             c.step = float(fmt.get("step", 0.0))

@@ -245,6 +245,18 @@ def _looks_like_person_names(text: pd.Series) -> bool:
     return bool(len(sample)) and sample.str.match(PERSON_NAME).mean() > 0.8
 
 
+_WHOLE = re.compile(r"^[+-]?\d+$")
+
+
+def _beyond_float(text: pd.Series) -> bool:
+    """Every value is a whole number written in digits, and one has more significant digits than a float holds
+    exactly (above 2**53): as floats they would lose their last digits, or all of them collapse into one."""
+    if not len(text) or not text.str.match(_WHOLE).all():
+        return False
+    return bool((text.str.lstrip("+-").str.lstrip("0").str.len() > 15).any() and
+                any(abs(int(v)) > 2**53 for v in text))
+
+
 def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
     """The kind of one column and why; `first`: it is the table's first column (where row numbers live)."""
     missing = float(s.isna().mean())
@@ -285,6 +297,16 @@ def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
     phone_like = text.str.match(PHONE) & (text.str.contains(r"[\s().+-]") | text.str.startswith("0"))
     if phone_like.mean() > 0.9 and text.str.count(r"\d").mean() >= 7:
         spec.kind, spec.pii, spec.note = "pii", "phone", "phone numbers"
+        return spec
+    if _beyond_float(text):
+        digits = int(text.str.lstrip("+-").str.lstrip("0").str.len().max())
+        if unique == n and n > 20:
+            spec.kind = "id"
+            spec.note = (f"distinct whole numbers of up to {digits} digits, more than a float holds exactly: an "
+                         "identifier (new ones are made, written as whole numbers)")
+        else:
+            spec.note = (f"whole numbers of up to {digits} digits, more than a float holds exactly: categories, "
+                         "written back digit for digit")
         return spec
     numbers, fmt, tokens = parse_numbers(text)
     share = float(numbers.notna().mean())

@@ -137,3 +137,16 @@ def test_scoring_a_table_counts_its_parts(workspace, tmp_path):
     synthesize(cfg, tmp_path / "out", lambda d, n, m: said.append(m))
     counted = [m for m in said if m.startswith("scoring ")]
     assert [m.split(":")[0] for m in counted] == [f"scoring {i}/5" for i in range(1, 6)]
+
+
+@pytest.mark.parametrize("spread", ["random", "consecutive", "repeated"])
+def test_two_hundred_digit_integers_come_back_digit_for_digit_as_whole_numbers(workspace, tmp_path, spread):
+    base = 10**199
+    make = {"random": lambda r, i: str(r.randint(base, 9 * base)), "consecutive": lambda r, i: str(base + i),
+            "repeated": lambda r, i: str(base + (i % 4) * 7)}[spread]
+    code, out, _ = generate(tmp_path, f"digits_{spread}", "big,small\n" + rows(60, lambda r, i: f"{make(r, i)},{i % 7}"))
+    assert code == 0
+    synth = pd.read_csv(pd.io.common.StringIO(out.decode()), dtype=str)
+    assert synth["big"].notna().all() and synth["big"].str.fullmatch(r"\d{200}").all()  # never blank, never rounded
+    if spread == "repeated":  # categories: the input's own values, digit for digit
+        assert set(synth["big"]) <= {str(base + k * 7) for k in range(4)}
