@@ -95,14 +95,19 @@ def load(key: str, raw: bytes | None):
     return read_table_ref(key, workspace())
 
 
-def pick(column, title: str, key: str) -> tuple[str | None, bytes | None]:
+def pick(column, title: str, key: str, chosen: bool = True) -> tuple[str | None, bytes | None]:
+    """A table to compare; with `chosen` False nothing is picked until the user picks (never a default that
+    compares a table with itself)."""
     kinds = ["demo", "upload"] + (["release"] if releases else [])
     kind = column.radio(title, kinds, horizontal=True, key=f"{key}_kind")
     if kind == "demo":
-        return "demo:" + column.selectbox("Demo", list(DEMOS), format_func=DEMOS.get, key=f"{key}_demo"), None
+        name = column.selectbox("Demo", list(DEMOS), format_func=DEMOS.get, key=f"{key}_demo",
+                                index=0 if chosen else None, placeholder="choose a demo table")
+        return ("demo:" + name, None) if name else (None, None)
     if kind == "release":
-        r = column.selectbox("Release", releases, format_func=label, key=f"{key}_release")
-        return f"release:{r['id']}", None
+        r = column.selectbox("Release", releases, format_func=label, key=f"{key}_release",
+                             index=0 if chosen else None, placeholder="choose a release")
+        return (f"release:{r['id']}", None) if r else (None, None)
     up = column.file_uploader("CSV or Parquet", type=["csv", "tsv", "txt", "parquet"], key=f"{key}_upload")
     if up is None:
         return None, None
@@ -115,10 +120,15 @@ def pick(column, title: str, key: str) -> tuple[str | None, bytes | None]:
 with tab_drift:
     c1, c2 = st.columns(2)
     ref_key, ref_raw = pick(c1, "Reference", "drift_ref")
-    cur_key, cur_raw = pick(c2, "Current", "drift_cur")
+    cur_key, cur_raw = pick(c2, "Current", "drift_cur", chosen=False)
     alpha = st.number_input("False discovery rate (α)", 0.001, 0.5, 0.05, step=0.01, key="drift_alpha")
     if ref_key is None or cur_key is None:
-        st.info("Choose both tables.")
+        st.info("Choose the current table to compare with the reference (e.g. a release of the reference's data, or "
+                "a newer upload of it).")
+        st.stop()
+    if ref_key == cur_key:
+        st.info("The reference and the current table are the same table: a table never drifts from itself. Choose "
+                "another current table.")
         st.stop()
     try:
         report = drift(ref_key, cur_key, ref_raw, cur_raw, float(alpha))
@@ -130,7 +140,9 @@ with tab_drift:
     (st.warning if report["drifted"] else st.success)(report["summary"])
     whole = report["table"]
     m = st.columns(3)
-    m[0].metric("Columns drifted", f"{len(report['drifted'])} of {len(report['columns'])}")
+    compared = report.get("columns_compared", len(report["columns"]))
+    m[0].metric("Columns drifted", f"{len(report['drifted'])} of {compared}",
+                help="columns whose values or missing share drifted, and columns only one table has")
     m[1].metric("Classifier AUC (0.5: alike)", "–" if whole.get("auc") is None else f"{whole['auc']:.3f}")
     m[2].metric("Classifier p-value", "–" if whole.get("p_value") is None else f"{whole['p_value']:.2g}")
     st.plotly_chart(drift_figure(report), key="drift_fig")

@@ -257,6 +257,8 @@ with tab_reports:
                             + (f"; real training vs real held-out rows: {q['c2st_baseline_auc']:.3f}"
                                if q.get("c2st_baseline_auc") is not None else ""))
         cols[4].metric("Membership AUC (0.5 = no signal)", fmt(p.get("membership_auc")))
+        if q.get("column_pair_trends_note"):
+            st.info(f"Column pair trends: {q['column_pair_trends_note']}")
         version = run.artifact_path("report.json").stat().st_mtime_ns
         try:
             real, synth, schema = typed_frames(str(run.dir), version)

@@ -140,6 +140,8 @@ def print_figures(report: dict) -> None:
     for row in headline(report["quality"]):
         if row["value"] is not None:
             print(f"{row['figure']:<78} {row['value']:.3f}")
+    if report["quality"].get("column_pair_trends_note"):
+        print(f"Column pair trends: {report['quality']['column_pair_trends_note']}")
     u = report["quality"].get("utility")
     if u and "tstr" in u:
         print(f"utility ({u['target']}, {u['metric']}): train synthetic/test real {u['tstr']:.3f}, train real/test "

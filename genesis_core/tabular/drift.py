@@ -120,6 +120,15 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 
         raise ValueError("alpha must lie between 0 and 1")
     schema = schema_for(reference, column_types)
     shared = [c.name for c in schema if c.name in current.columns]
+    if not shared:
+        from genesis_core.tabular.ingest import TableError
+
+        def names(frame):
+            cols = [str(c) for c in frame.columns]
+            return ", ".join(cols[:5]) + (", …" if len(cols) > 5 else "")
+
+        raise TableError(f"the two tables share no column (reference: {names(reference)}; current: "
+                         f"{names(current)}), so there is nothing to compare; choose tables of the same kind.")
     ref = sch.prepare(reference, schema)
     cur = sch.prepare(current[shared], [c for c in schema if c.name in shared])
     rows, pvals, owners = [], [], []
@@ -166,6 +175,7 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 
     return {"reference_rows": len(reference), "current_rows": len(current), "alpha": alpha, "min_effect": min_effect,
             "correction": "Benjamini–Hochberg over every column test", "columns": rows, "table": whole,
             "columns_removed": removed, "columns_added": added, "drifted": drifted,
+            "columns_compared": len(rows) + len(removed) + len(added),
             "summary": _summary(drifted, whole, len(rows), alpha)}
 
 
@@ -198,8 +208,9 @@ def drift_figure(report: dict[str, Any]):
     fig = go.Figure(go.Bar(x=[r["column"] for r in rows], y=[r["effect"] for r in rows],
                            marker_color=["#d62728" if r["drifted"] else "#7f7f7f" for r in rows],
                            hovertext=[r["why"] for r in rows]))
-    fig.update_layout(title="Drift per column (red: drifted after correction)", yaxis_title="effect size "
-                      "(Wasserstein / IQR for numbers, total variation for categories)", height=380)
+    fig.update_layout(title={"text": "Drift per column (red: drifted after correction)<br><sup>effect size: "
+                             "Wasserstein / IQR for numbers and dates, total variation for categories</sup>"},
+                      yaxis_title="effect size", height=400, margin={"t": 80, "l": 60, "r": 20, "b": 40})
     return fig
 
 

@@ -64,14 +64,56 @@ def fidelity(real: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec], 
 
     columns = [{"column": row["Column"], "metric": row["Metric"], "score": num(row["Score"])}
                for _, row in shapes.iterrows()]
-    pair_rows = [{"a": row["Column 1"], "b": row["Column 2"], "metric": row["Metric"], "score": num(row["Score"]),
-                  "real": num(row.get("Real Correlation")), "synthetic": num(row.get("Synthetic Correlation"))}
-                 for _, row in pairs.iterrows()]
+    unscored = [(row["Column 1"], row["Column 2"]) for _, row in pairs.iterrows() if pd.isna(row["Score"])]
+    own = _pair_scores_without_threshold(r, s, meta, unscored) if unscored else {}
+    pair_rows = []
+    for _, row in pairs.iterrows():
+        key = (row["Column 1"], row["Column 2"])
+        counted = bool(row.get("Meets Threshold?", True)) and not pd.isna(row["Score"])
+        mine = own.get(key, {})
+        pair_rows.append({"a": key[0], "b": key[1], "metric": row["Metric"],
+                          "score": num(row["Score"]) if not pd.isna(row["Score"]) else num(mine.get("Score")),
+                          "real": num(row.get("Real Correlation", mine.get("Real Correlation"))),
+                          "synthetic": num(row.get("Synthetic Correlation", mine.get("Synthetic Correlation"))),
+                          "real_association": num(row.get("Real Association")), "counted": counted})
     shape_score, pair_score = num(props.get("Column Shapes")), num(props.get("Column Pair Trends"))
     parts = [v for v in (shape_score, pair_score) if v is not None]
-    return {"column_shapes": shape_score, "column_pair_trends": pair_score,
-            "quality_score": float(np.mean(parts)) if parts else None, "columns": columns, "pairs": pair_rows,
-            "scored_rows": [len(r), len(s)]}
+    out = {"column_shapes": shape_score, "column_pair_trends": pair_score,
+           "quality_score": float(np.mean(parts)) if parts else None, "columns": columns, "pairs": pair_rows,
+           "scored_rows": [len(r), len(s)]}
+    if pair_score is None:
+        out["column_pair_trends_note"] = _why_no_pair_trends(cols, pair_rows, report)
+    return out
+
+
+def _pair_scores_without_threshold(real: pd.DataFrame, synth: pd.DataFrame, meta: dict,
+                                   pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """Each pair's own similarity, also for pairs SDMetrics' report leaves out of its score (their real
+    association is below its threshold): SDMetrics' ColumnPairTrends property with no threshold."""
+    from sdmetrics.reports.single_table._properties import ColumnPairTrends
+
+    prop = ColumnPairTrends()  # thresholds 0: every pair is scored
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            details = prop._generate_details(real, synth, meta, column_pairs=pairs)
+        except Exception:  # a pair that cannot be scored stays without a score; the note says so
+            return {}
+    return {(row["Column 1"], row["Column 2"]): dict(row) for _, row in details.iterrows()}
+
+
+def _why_no_pair_trends(cols: list[str], pair_rows: list[dict], report) -> str:
+    """Why the report has no Column Pair Trends score, in one sentence (the quality score is then the column
+    shapes alone)."""
+    if len(cols) < 2:
+        return (f"only {len(cols)} modelled column{'s' if len(cols) != 1 else ''} (free text, identifiers and personal "
+                "data are scored apart): there is no pair to compare, so the quality score is the column shapes alone.")
+    corr = getattr(report, "real_correlation_threshold", 0.5)
+    assoc = getattr(report, "real_association_threshold", 0.3)
+    scored = sum(p["score"] is not None for p in pair_rows)
+    return (f"no pair of columns is associated in the real rows above SDMetrics' thresholds (|correlation| {corr:g} "
+            f"for numbers, association {assoc:g} otherwise), so its Column Pair Trends has no score and the quality "
+            f"score is the column shapes alone; {scored} of {len(pair_rows)} pairs have their own score below.")
 
 
 def detection_auc(real: pd.DataFrame, other: pd.DataFrame, kinds: dict[str, str], seed: int = 0,

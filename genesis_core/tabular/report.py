@@ -185,7 +185,8 @@ th{{background:#f3f3f3}}</style></head><body>
 {board}
 <h2>Quality</h2>{_table(headline(q), ["figure", "value"])}
 <h3>Column shapes</h3>{_table(q["columns"], ["column", "metric", "score"])}
-<h3>Column pair trends</h3>{_table(q["pairs"][:80], ["a", "b", "metric", "score", "real", "synthetic"])}
+<h3>Column pair trends</h3>{f"<p>{html.escape(q['column_pair_trends_note'])}</p>" if q.get("column_pair_trends_note") else ""}
+{_table(q["pairs"][:80], ["a", "b", "metric", "score", "real", "synthetic", "counted"])}
 {utility}
 <h2>Privacy</h2>{f"<p>{html.escape(p['note'])}</p>" if p.get("note") else ""}
 {_table(p.get("verdicts", []), ["measure", "value", "ideal", "verdict", "sentence"])}{extra}

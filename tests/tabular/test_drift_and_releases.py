@@ -108,3 +108,18 @@ def test_safe_harbor_finds_identifier_columns_by_type_and_name():
     assert found["Geographic subdivisions smaller than a state (street, city, county, ZIP code)"]["found"]
     assert found["Dates (except year) directly related to an individual, and ages over 89"]["found"]
     assert not found["Social Security numbers"]["found"]
+
+
+def test_tables_with_no_common_column_are_refused_and_partial_overlap_counts_every_column():
+    import pandas as pd
+    import pytest
+
+    from genesis_core.tabular.drift import drift_report
+    from genesis_core.tabular.ingest import TableError
+
+    a = pd.DataFrame({"x": range(50), "y": [i % 3 for i in range(50)]})
+    b = pd.DataFrame({"u": range(50), "v": [i % 4 for i in range(50)]})
+    with pytest.raises(TableError, match="share no column"):
+        drift_report(a, b)
+    report = drift_report(a, a.assign(z=1).drop(columns="y"))
+    assert set(report["drifted"]) == {"y", "z"} and report["columns_compared"] == 3

@@ -141,3 +141,28 @@ def test_k_anonymity_is_enforced_by_generalisation_and_suppression():
     released, info = enforce_k_anonymity(frame, quasi, 5, kinds)
     assert k_anonymity(released, quasi, "species")["k"] >= 5
     assert info["generalised"] == ["body_mass_g"] and info["suppressed_rows"] == len(frame) - len(released)
+
+
+def test_pairs_below_sdmetrics_threshold_are_scored_and_a_missing_pair_trend_says_why():
+    """Two independent numbers: SDMetrics' report counts no pair (|correlation| under its 0.5), so it has no
+    pair-trend score; the pair still gets its own score, and the report says why the quality score is the column
+    shapes alone. A text-only partner leaves one modelled column: no pair at all, said so."""
+    import pandas as pd
+
+    from genesis_core.tabular.quality import fidelity
+    from genesis_core.tabular.schema import ColumnSpec
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
+    synth = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
+    schema = [ColumnSpec("x", "numerical", 0.0), ColumnSpec("y", "numerical", 0.0)]
+    f = fidelity(real, synth, schema)
+    assert f["column_pair_trends"] is None and f["quality_score"] == f["column_shapes"]
+    assert "threshold" in f["column_pair_trends_note"] and "column shapes alone" in f["column_pair_trends_note"]
+    (pair,) = f["pairs"]
+    assert pair["score"] is not None and 0.9 < pair["score"] <= 1 and pair["counted"] is False
+    linked = real.assign(y=real["x"] * 2 + rng.normal(size=300) * 0.1)
+    g = fidelity(linked, linked.sample(frac=1, random_state=1).reset_index(drop=True), schema)
+    assert g["column_pair_trends"] is not None and "column_pair_trends_note" not in g and g["pairs"][0]["counted"]
+    single = fidelity(real[["x"]], synth[["x"]], schema[:1])
+    assert "no pair to compare" in single["column_pair_trends_note"]

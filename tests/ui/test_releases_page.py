@@ -28,7 +28,16 @@ def test_releases_diff_evidence_and_drift_on_the_page(workspace, tmp_path, capsy
     assert "eval/quality_score" in set(figures["figure"])
     changes = frame_with(at, "field")
     assert "config.trainer.seed" in set(changes["field"])
+    assert any("Choose the current table" in i.value for i in at.info)  # never a table against itself by default
+    assert not [m for m in at.metric if m.label == "Columns drifted"]
+    at.selectbox(key="drift_cur_demo").set_value("penguins").run()
+    assert any("same table" in i.value for i in at.info) and not at.exception
+    at.selectbox(key="drift_cur_demo").set_value("wine").run()  # no column in common: refused in one sentence
+    assert not at.exception and any("share no column" in e.value for e in at.error)
+    assert not [m for m in at.metric if m.label == "Columns drifted"]
     at.radio(key="drift_cur_kind").set_value("release").run()
+    sel = at.selectbox(key="drift_cur_release")
+    sel.set_value(sel.options[0]).run()
     assert not at.exception
     assert at.metric[0].label == "Columns drifted" and " of 8" in at.metric[0].value
     table = frame_with(at, "p_adjusted")
