@@ -12,6 +12,7 @@ import contextlib
 import fcntl
 import os
 import signal
+import math
 import sys
 import threading
 import time
@@ -148,13 +149,32 @@ def run_job(job_id: str) -> int:
     return 0 if status != "failed" else 1
 
 
+class MonotoneProgress:
+    """A job's progress as it is shown: it never moves backwards. A report whose share of the work is below one
+    already shown keeps the share shown (with its own message), so a phase that counts from 0 again inside a
+    job (a text model after a table model, say) never sends the bar back."""
+
+    def __init__(self):
+        self.best = 0.0
+
+    def __call__(self, p: dict) -> dict:
+        total = max(int(p["total"]), 1)
+        share = min(max(p["step"] / total, 0.0), 1.0)
+        if share < self.best:
+            p = {**p, "step": int(math.ceil(self.best * total))}
+        self.best = max(self.best, share)
+        return p
+
+
 def train_from_job(job, run, stop_event, store):
     from genesis_core.registry import task_config
     from genesis_core.training.launch import launch
 
     milestones = {"next": 0.0, "at": 0.0}
+    forward = MonotoneProgress()
 
     def reporter(p):
+        p = forward(p)
         if store is not None:
             store.report(job.id, p["step"], p["total"], p["eta_s"], p["metrics"], p.get("message", ""))
         frac = p["step"] / max(p["total"], 1)

@@ -85,6 +85,16 @@ def make_generator(name: str, seed: int = 0, epochs: int = 300, **options: Any) 
     return cls(seed=seed, epochs=epochs, **options)
 
 
+TABLE_SHARE_WITH_TEXT = 0.3  # of a fit's progress, the table model's when text models follow it
+
+
+def span(progress: Progress, start: float, end: float) -> Progress:
+    """A part's progress (done of total, from 0 again) as a span of its whole, start..end of 1."""
+    def inner(done: float, total: float, message: str) -> None:
+        progress(start + (end - start) * min(max(done / max(total, 1e-9), 0.0), 1.0), 1, message)
+    return inner
+
+
 class TabularGenerator(abc.ABC):
     name: ClassVar[str] = ""
     private: ClassVar[bool] = False  # trained with differential privacy end to end
@@ -140,14 +150,16 @@ class TabularGenerator(abc.ABC):
         model_frame = self.codec.encode(frame, self.seed, row_local=self.private, imputer=self.imputer)
         if len(model_frame.columns) == 0:
             raise GeneratorError("no column is left to synthesise (every column is an id, free text or personal data)")
-        self._fit(model_frame, progress or (lambda *a: None))
+        report = progress or (lambda *a: None)
+        table_share = TABLE_SHARE_WITH_TEXT if writes_text else 1.0  # one span for the whole fit, never restarted
+        self._fit(model_frame, span(report, 0.0, table_share))
         if writes_text:
             from genesis_core.tabular.text_columns import fit_text_models
 
             self.text_settings = text.to_dict()
             modelled = [c.name for c in self.model_schema]
             self.text_models = fit_text_models(frame, writes_text, modelled, text, self.seed,
-                                               progress or (lambda *a: None), stop)
+                                               span(report, table_share, 1.0), stop)
         return self
 
     def sample(self, rows: int, conditions: dict[str, Any] | None = None, constraints: list = (),

@@ -197,6 +197,7 @@ class ProgressCallback(Callback):
         self.phase = ""
         self._phase_started = 0.0
         self._phase_seconds: dict[str, float] = {}  # how long each phase took last time (its ETA)
+        self._end_phases_done: set[str] = set()  # the phases begun after the last step
 
     def on_train_start(self, trainer: Trainer, resumed_from: Path | None) -> None:
         self._start_time, self._start_step = time.perf_counter(), trainer.step
@@ -207,12 +208,34 @@ class ProgressCallback(Callback):
                             dynamic_ncols=True)
         self._report(trainer, force=True)
 
+    END_PHASES = ("evaluating", "checkpointing", "previewing")  # what a run does after its last step
+
     def eta_seconds(self, trainer: Trainer) -> float | None:
-        done = trainer.step - self._start_step
-        if done <= 0:
-            return None
-        rate = done / max(time.perf_counter() - self._start_time, 1e-9)
-        return (trainer.total_steps - trainer.step) / rate
+        """Seconds left: the steps at the rate so far, plus the phases that follow the last step (the final
+        evaluation, checkpoint and previews) at the length each took last time. None when a phase that remains
+        has not been timed yet, or runs longer than last time: unknown, never a false 0."""
+        ended = trainer.step >= trainer.total_steps
+        steps = 0.0
+        if not ended:
+            done = trainer.step - self._start_step
+            if done <= 0:
+                return None
+            steps = (trainer.total_steps - trainer.step) / (done / max(time.perf_counter() - self._start_time, 1e-9))
+        after = 0.0
+        for name in self.END_PHASES:
+            if ended and name in self._end_phases_done and name != self.phase:
+                continue
+            last = self._phase_seconds.get(name)
+            if last is None:
+                if ended:  # the phase has not been timed: how long is left is not known
+                    return None
+                continue
+            if ended and name == self.phase:
+                last -= time.perf_counter() - self._phase_started
+                if last < 0:
+                    return None
+            after += last
+        return steps + after
 
     def _report(self, trainer: Trainer, force: bool = False) -> None:
         now = time.perf_counter()
@@ -231,6 +254,8 @@ class ProgressCallback(Callback):
         now = time.perf_counter()
         if self.phase:
             self._phase_seconds[self.phase] = now - self._phase_started
+        if phase and trainer.step >= trainer.total_steps:
+            self._end_phases_done.add(phase)
         self.phase, self._phase_started = phase, now
         self._report(trainer, force=True)
 

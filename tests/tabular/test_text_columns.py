@@ -210,3 +210,18 @@ def test_a_very_long_cell_is_learned_in_windows_and_capped(tmp_path):
     out = gen.sample(20, seed=0)
     assert out["note"].notna().all()
     assert out["note"].str.len().max() <= model.info["max_text_bytes"]
+
+
+def test_a_fit_with_text_reports_one_span_that_never_moves_backwards():
+    """The table model and the text models are parts of one fit: the share reported only grows."""
+    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.pipeline import schema_for
+    from genesis_core.tabular.text_columns import TextSettings
+
+    frame = load_demo("reviews").head(120)
+    schema = schema_for(frame)
+    shares = []
+    make_generator("gaussian_copula", seed=0).fit(frame, schema, text=TextSettings(steps=30, model=TINY),
+                                                  progress=lambda d, n, m: shares.append(d / max(n, 1)))
+    assert len(shares) >= 5 and shares == sorted(shares) and shares[-1] == pytest.approx(1.0)
+    assert any(0 < s < 1 for s in shares[2:])  # the text model's steps are inside the span, not a restart

@@ -153,3 +153,25 @@ def test_progress_says_evaluating_and_checkpointing_while_no_step_moves(workspac
     assert any(m.startswith("evaluating") for m in phases) and any(m.startswith("checkpointing") for m in phases)
     assert any("last time" in m for m in phases)  # the phase's own ETA: how long it took the time before
     assert seen[-1] == ""  # back to steps at the end
+
+
+def test_the_eta_covers_the_phases_after_the_last_step_and_is_never_a_false_zero(workspace, tiny_config):
+    """After the last step the run still evaluates, checkpoints and previews: the ETA counts them (at the length
+    each took last time) and is unknown (None) rather than 0 while one runs that was never timed."""
+    seen = []
+    run = workspace.create_run("image_autoencoder", tiny_config)
+    Trainer(make_task(tiny_config), run, reporter=lambda p: seen.append(dict(p))).fit()
+    after = [p for p in seen if p["step"] >= p["total"] and p.get("message")]
+    assert after, "the run reports its phases after the last step"
+    assert all(p["eta_s"] is None or p["eta_s"] > 0 for p in after), [(p["message"], p["eta_s"]) for p in after]
+    timed = [p for p in seen if p["step"] < p["total"] and p["eta_s"] is not None]
+    assert timed and all(p["eta_s"] > 0 for p in timed)
+
+
+def test_a_jobs_progress_never_moves_backwards():
+    from genesis_core.jobs.worker import MonotoneProgress
+
+    forward = MonotoneProgress()
+    shown = [forward({"step": s, "total": 100, "eta_s": None, "metrics": {}, "message": m})["step"]
+             for s, m in ((10, "a"), (67, "table fitted"), (40, "text model"), (47, "text"), (70, "text"), (100, ""))]
+    assert shown == [10, 67, 67, 67, 70, 100]
