@@ -137,3 +137,11 @@ def synthesis_report(run) -> dict | None:
         st.warning(w)
     return report
 
+
+def key_help(task: str, key: str) -> str | None:
+    """A config key's allowed values and meaning (from the config class), as a widget's help."""
+    from genesis_core.config_docs import doc_for
+    from genesis_core.registry import TASKS
+
+    doc = doc_for(TASKS.get(task).config_cls, key)
+    return f"`{key}`: {doc.line()}" if doc else None

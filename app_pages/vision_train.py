@@ -3,7 +3,7 @@ side), on built-in digits or the user's own images, as a background job."""
 
 import streamlit as st
 
-from app_pages.common import estimate_text, show_error, submit, workspace
+from app_pages.common import estimate_text, key_help, show_error, submit, workspace
 from app_pages.vision_common import dataset_form, grid_image, pick_autoencoder
 from genesis_core.errors import WorkbenchError
 from genesis_core.vision.catalog import list_autoencoders
@@ -17,19 +17,25 @@ data = dataset_form("train")
 st.subheader("Model")
 c1, c2, c3 = st.columns(3)
 arch = c1.selectbox("Architecture", ["conv", "mlp"], key="train_arch",
-                    format_func={"conv": "convolutional", "mlp": "MLP"}.get)
-latent = c2.number_input("Latent size", 1, 512, 16, key="train_latent")
-steps = c3.number_input("Training steps", 10, 100_000, 600, step=100, key="train_steps")
+                    format_func={"conv": "convolutional", "mlp": "MLP"}.get,
+                    help=key_help("image_autoencoder", "model.arch"))
+latent = c2.number_input("Latent size", 1, 512, 16, key="train_latent",
+                         help=key_help("image_autoencoder", "model.latent_dim"))
+steps = c3.number_input("Training steps", 10, 100_000, 600, step=100, key="train_steps",
+                        help=key_help("image_autoencoder", "trainer.steps"))
 c1, c2, c3 = st.columns(3)
 variational = c1.toggle("VAE", key="train_vae", help="Encoder outputs a mean and a variance; KL to N(0, I).")
 beta = c2.number_input("β (KL weight)", 0.0, 100.0, 1.0, step=0.5, key="train_beta", disabled=not variational)
-lr = c3.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.4f", key="train_lr")
+lr = c3.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.4f", key="train_lr",
+                     help=key_help("image_autoencoder", "trainer.lr"))
 strategies = {"none": "none (unconditional)", "onehot": "one-hot concatenated to z",
               "embedding": "learned embedding concatenated to z", "bias": "additive per-class bias",
               "film": "FiLM in every decoder block"}
 conditioning = st.selectbox("Class conditioning", list(strategies), format_func=strategies.get, key="train_cond")
+kind = ("VAE" if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
+proposed = f"{data['dataset'] if data else 'images'} {arch} {kind} z={int(latent)}"  # the name the run gets if left empty
 c1, c2 = st.columns([3, 1])
-name = c1.text_input("Run name", key="train_name", placeholder="digits conv AE z=16")
+name = c1.text_input("Run name", key="train_name", placeholder=proposed, help=key_help("image_autoencoder", "name"))
 seed = c2.number_input("Seed", 0, 2**31 - 1, 0, key="train_seed", help="the same seed and settings train the same model")
 
 config = {
@@ -41,8 +47,7 @@ config = {
     "trainer": {"steps": int(steps), "lr": float(lr), "seed": int(seed), "eval_every": max(1, int(steps) // 6),
                 "checkpoint_every": max(1, int(steps) // 3)},
 }
-kind = ("VAE" if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
-config["name"] = name or f"{data['dataset'] if data else 'images'} {arch} {kind} z={int(latent)}"
+config["name"] = name or proposed
 
 st.caption(f"{int(steps)} steps: {estimate_text('image_autoencoder', int(steps))}.")
 left, right = st.columns(2)

@@ -115,6 +115,24 @@ def cmd_train(args: argparse.Namespace) -> int:
     return follow(job.id, Workspace())
 
 
+class _LazyEpilog(argparse.RawDescriptionHelpFormatter):
+    """An epilog given as a function is written only when help is shown (it imports what it describes)."""
+
+    def add_text(self, text):
+        super().add_text(text() if callable(text) else text)
+
+
+def _trainer_keys_epilog() -> str:
+    """The keys every task has (trainer.*), each with its allowed values and meaning, for `train --help`."""
+    from genesis_core.config_docs import field_docs
+    from genesis_core.training.task import TrainerConfig
+
+    rows = [f"  trainer.{d.key:<20} {d.line()}" for d in field_docs(TrainerConfig)]
+    return ("keys every task has (--set KEY=VALUE), with their allowed values:\n" + "\n".join(rows)
+            + "\n\na task's own keys, with theirs: `genesis config TASK` (each key's values and meaning as a "
+              "comment above it)")
+
+
 def cmd_config(args: argparse.Namespace) -> int:
     from genesis_core.config import mapping_text, to_dict
     from genesis_core.registry import TASKS
@@ -124,8 +142,13 @@ def cmd_config(args: argparse.Namespace) -> int:
             cls = TASKS.get(name)
             print(f"{name:24s} {cls.description}")
         return 0
-    cfg = TASKS.get(args.task).config_cls()
-    print(mapping_text(to_dict(cfg), args.format), end="")
+    cls = TASKS.get(args.task).config_cls
+    if args.format == "yaml":  # each key's allowed values and meaning as a comment above it
+        from genesis_core.config_docs import commented_yaml
+
+        print(commented_yaml(to_dict(cls()), cls), end="")
+    else:
+        print(mapping_text(to_dict(cls()), args.format), end="")
     return 0
 
 
@@ -249,7 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a model as a background job and show its progress",
                        description="Submit a training job from a config file and follow it with a progress "
                                    "bar (Ctrl-C detaches; the job keeps running). Under torchrun, or with "
-                                   "--foreground, training runs in this process instead.")
+                                   "--foreground, training runs in this process instead.",
+                       epilog=_trainer_keys_epilog, formatter_class=_LazyEpilog)
     t.add_argument("--config", "-c", help="YAML, TOML or JSON config (see `config TASK` for the defaults)")
     t.add_argument("--task", help="task name, if the config file does not name one")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",

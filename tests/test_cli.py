@@ -128,3 +128,11 @@ def test_config_prints_yaml_toml_or_json_that_read_back(tmp_path, capsys):
         path = tmp_path / f"ae.{fmt}"
         path.write_text(capsys.readouterr().out)
         assert read_mapping(path)["task"] == "image_autoencoder"
+
+
+def test_config_dump_and_train_help_say_what_each_key_takes(workspace):
+    dump = cli("config", "image_restoration").stdout
+    assert "posterise | halftone | kuwahara | swirl" in dump and "\ncorruptions:\n" in dump
+    assert yaml.safe_load(dump)["task"] == "image_restoration"
+    help_text = " ".join(cli("train", "--help").stdout.split())
+    assert "trainer.tracker tensorboard | mlflow | wandb | none" in help_text and "genesis config TASK" in help_text

@@ -103,3 +103,34 @@ def test_validation_in_post_init_becomes_config_error(tiny_config):
         validate_config(tiny_config)
     with pytest.raises(ConfigError, match="unknown task 'nope'"):
         validate_config({"task": "nope"})
+
+
+def test_every_task_dump_documents_each_key_and_reads_back_to_the_defaults():
+    """`genesis config TASK` writes each key's allowed values and meaning above it; the commented YAML is still
+    the task's defaults when read back."""
+    import yaml
+
+    from genesis_core.config import to_dict
+    from genesis_core.config_docs import commented_yaml, doc_for, field_docs
+    from genesis_core.registry import TASKS
+
+    for name in TASKS.names():
+        cls = TASKS.get(name).config_cls
+        try:
+            defaults = to_dict(cls())
+        except ValueError:  # a task with a required field (a sweep's space) has no defaults to dump
+            continue
+        text = commented_yaml(defaults, cls)
+        assert yaml.safe_load(text) == defaults, name
+        keys = [d.key for d in field_docs(cls)]
+        assert len(keys) == len(set(keys))
+    from genesis_core.vision.restoration import ImageRestorationConfig
+    from genesis_core.vision.tasks import ImageAutoencoderConfig
+
+    tracker = doc_for(ImageAutoencoderConfig, "trainer.tracker")
+    assert tracker.allowed == "tensorboard | mlflow | wandb | none" and "MLflow" in tracker.description
+    corruptions = doc_for(ImageRestorationConfig, "corruptions")
+    assert "kuwahara" in corruptions.allowed and "swirl" in corruptions.allowed
+    assert "# tensorboard | mlflow | wandb | none" in commented_yaml(to_dict(ImageAutoencoderConfig()),
+                                                                       ImageAutoencoderConfig)
+    assert doc_for(ImageAutoencoderConfig, "trainer.early_stop_mode").allowed == "min | max"

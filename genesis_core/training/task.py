@@ -31,10 +31,10 @@ class TrainerConfig:
 
     steps: int = 200  # optimizer steps in total
     lr: float = 1e-3  # peak learning rate (AdamW)
-    weight_decay: float = 0.0
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW)
     warmup_steps: int = 0  # linear warmup, then constant (labs may schedule differently)
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
-    seed: int = 0
+    seed: int = 0  # seeds weights, data order and sampling: the same seed gives the same run
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     precision: Literal["auto", "fp32", "bf16"] = "auto"  # auto: bf16 autocast on CUDA, fp32 elsewhere
     log_every: int = 10  # steps between scalar logs
@@ -43,11 +43,11 @@ class TrainerConfig:
     keep_checkpoints: int = 2  # newest checkpoints kept on disk
     preview_every: int = 0  # steps between sample previews (0: only at the end)
     early_stop_metric: str = ""  # an eval metric to watch, e.g. "eval/mse"; empty disables
-    early_stop_mode: Literal["min", "max"] = "min"
+    early_stop_mode: Literal["min", "max"] = "min"  # min: lower is better (a loss); max: higher (PSNR)
     early_stop_patience: int = 5  # evaluations without improvement before stopping
     best_metric: str = ""  # an eval metric that picks the best weights, e.g. "eval/val_mse": they are kept in
     # checkpoints/best and are the final model when training ends (empty: the last weights are final)
-    best_mode: Literal["min", "max"] = "min"
+    best_mode: Literal["min", "max"] = "min"  # min: lower is better; max: higher is better
     tracker: Literal["tensorboard", "mlflow", "wandb", "none"] = "tensorboard"  # where scalars go besides the run's
     # own store: TensorBoard event files, a local MLflow store (WORKSPACE/mlflow.db), W&B offline (RUN/wandb)
     tensorboard: bool = True  # false turns the tensorboard tracker off (older configs); other trackers ignore it
@@ -71,7 +71,7 @@ class TrainerConfig:
 class TaskConfigBase:
     """Fields every task config has; a lab's config subclasses this and adds `model`, `data`, ..."""
 
-    task: str = ""
+    task: str = ""  # the task this config is for (genesis config lists them)
     name: str = ""  # a human name for the run
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
 

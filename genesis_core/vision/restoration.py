@@ -13,7 +13,7 @@ shift every block from an embedding of (level, corruption kind). It predicts a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -99,6 +99,7 @@ class RestorationNet(nn.Module):
 
 @dataclass(frozen=True)
 class ImageRestorationConfig(TaskConfigBase):
+    CHOICES: ClassVar[dict] = {"corruptions": ALL_CORRUPTIONS, "direction": DIRECTIONS}  # allowed values, for docs
     task: str = "image_restoration"
     corruptions: tuple[str, ...] = CORRUPTIONS  # the kinds it learns; also the artistic ones: posterise,
     # halftone, kuwahara, swirl

@@ -28,11 +28,11 @@ class ImageDataConfig:
     path: str = ""  # image_folder: a folder with one sub-folder per class
     image_size: int = 0  # resize to this square size; 0 keeps the dataset's size (image_folder: the images' own)
     channels: int = 0  # 1 (grayscale) or 3 (RGB); 0 keeps the dataset's
-    test_fraction: float = 0.2
+    test_fraction: float = 0.2  # share of the images held out as the test split
     val_fraction: float = 0.1  # of the train split, held out to pick the best checkpoint and stop early
     limit: int = 0  # > 0: a seeded random subset of this many images (small-data experiments)
-    split_seed: int = 0
-    batch_size: int = 64
+    split_seed: int = 0  # seeds the train/test split (the same split across runs)
+    batch_size: int = 64  # images per optimisation step
     augment: Literal["auto", "none", "shift"] = "auto"  # shift: random translations of up to 1 pixel;
     # auto: on for fewer than 2,000 training images of at least 16x16 pixels
 

@@ -60,8 +60,12 @@ def test_train_page_submits_one_job_or_all_four_strategies(workspace):
     at.number_input(key="train_latent").set_value(4)
     at.number_input(key="train_steps").set_value(20)
     at.selectbox(key="train_dataset").set_value("sklearn_digits")
+    at.run()
+    proposed = at.text_input(key="train_name").placeholder  # the name the form proposes is the run's name
+    assert proposed == "sklearn_digits conv AE z=4" and "model.latent_dim" in at.number_input(key="train_latent").help
     at.button(key="train_submit").click().run()
     assert not at.exception and "Started job" in at.success[0].value
+    assert [j.name for j in api.list_jobs(workspace)] == [proposed]
     at.button(key="train_compare").click().run()
     jobs = api.list_jobs(workspace)
     strategies = sorted(j.config["model"]["conditioning"] for j in jobs)
