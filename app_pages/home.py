@@ -46,6 +46,11 @@ with st.container(border=True):
         links[0].page_link("app_pages/vision_latent.py", label="Latent explorer", icon=":material/tune:")
         links[1].page_link("app_pages/vision_bottleneck.py", label="Bottleneck", icon=":material/compress:")
         links[2].page_link("app_pages/vision_restoration.py", label="Restoration", icon=":material/healing:")
+        st.write("Every other generative family too — diffusion (U-Net or DiT; ancestral, DDIM and ODE samplers), "
+                 "GANs, normalising flows, MAF, VQ-VAE with a PixelCNN prior, PixelCNN and energy-based models — "
+                 "compared side by side on one sample-quality score, with a zoo of trained models that ships with "
+                 "the app.")
+        st.page_link("app_pages/vision_families.py", label="Generative families", icon=":material/auto_awesome:")
     with picture:
         st.image(digits_picture(), caption="Test digits the autoencoder learns to reconstruct",
                  width="stretch")
@@ -88,7 +93,20 @@ with st.container(border=True):
         "faithful (column shapes, pairs, a real-vs-synthetic classifier, ML utility) and how private (distance "
         "to closest record against a holdout, membership inference, k-anonymity, the ε spent) the result is."
     )
-    st.page_link("app_pages/tabular_synth.py", label="Synthesise a table", icon=":material/table_view:")
+    st.write("Sequences (PAR, TimeGAN) and related tables (HMA) have their own page; every synthesis is a "
+             "versioned release with its lineage, and drift between two tables is one test away.")
+    links = st.columns(3)
+    links[0].page_link("app_pages/tabular_synth.py", label="Synthesise a table", icon=":material/table_view:")
+    links[1].page_link("app_pages/tabular_related.py", label="Sequences and related tables", icon=":material/timeline:")
+    links[2].page_link("app_pages/tabular_releases.py", label="Releases and drift", icon=":material/history:")
+
+with st.container(border=True):
+    st.markdown("#### :material/tune: Sweeps and many runs")
+    st.write("Sweep any task's keys with Optuna (TPE or random search, median pruning, storage in the workspace), run the "
+             "trials here or on a Ray cluster, and compare runs side by side.")
+    links = st.columns(2)
+    links[0].page_link("app_pages/sweeps.py", label="Sweeps", icon=":material/tune:")
+    links[1].page_link("app_pages/runs.py", label="Runs", icon=":material/folder_open:")
 
 favorites = workspace().list_runs(favorite=True)
 if favorites:

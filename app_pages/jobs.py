@@ -101,6 +101,11 @@ def live_table() -> None:
             "progress": st.column_config.ProgressColumn("progress", min_value=0.0, max_value=1.0, format="percent"),
             "loss": st.column_config.NumberColumn("loss", format="%.4f"),
             "loss curve": st.column_config.LineChartColumn("loss curve"),
+            # wide enough for what they hold: "✔ succeeded #12", "10000/10000", "checkpointing (last time 3 s)"
+            "status": st.column_config.TextColumn("status", width=150),
+            "step": st.column_config.TextColumn("step", width=110),
+            "now": st.column_config.TextColumn("now", width=220),
+            "ETA": st.column_config.TextColumn("ETA", width=80),
         },
     )
     rows = event.selection.rows if event is not None else []

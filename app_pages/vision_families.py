@@ -71,9 +71,8 @@ def show_zoo() -> None:
     if worse:
         st.warning(f"Worse than uniform noise on FD at this budget: {', '.join(worse)}. Their samples are further "
                    "from real digits, in the classifier's features, than random pixels are.")
-    st.dataframe(pd.DataFrame(rows).round({"fd": 1, "precision": 3, "recall": 3, "coverage": 3, "test_bits_per_dim": 3,
-                                           "psnr_db": 2, "pca_psnr_db": 2, "sample_ms_per_image": 2}),
-                 hide_index=True, key="fam_zoo_table")
+    st.dataframe(pd.DataFrame(rows).style.format(precision=3, na_rep="–", thousands=","), hide_index=True,
+                 key="fam_zoo_table")  # a figure a family has no use for shows as –, never "None"
     st.plotly_chart(zoo_lib.fd_figure(rows, "FD of each zoo model between the floor and the ceiling"),
                     key="fam_zoo_fd")
     sampler = {m["label"]: m["sampler_curve"] for m in zoo.members if m["sampler_curve"]}
@@ -148,7 +147,7 @@ with tab_compare:
             table = table[keep].rename(columns=lambda c: c.removeprefix("eval/"))
             table.insert(3, "verdict", [zoo_lib.fd_verdict(*v) if v[0] == v[0] else "not evaluated yet"
                                         for v in table[["fd", "fd_floor", "fd_noise"]].itertuples(index=False)])
-            st.dataframe(table, hide_index=True)
+            st.dataframe(table.style.format(precision=3, na_rep="–", thousands=","), hide_index=True)
             worse = table[table["verdict"].str.startswith("worse")]["run"].tolist()
             if worse:
                 st.warning(f"Worse than uniform noise on FD: {', '.join(worse)}. Train longer or change its settings; "

@@ -106,4 +106,8 @@ def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False):
                                    name=f"{name} · {run_id[-4:]}"))  # markers: a curve of one point shows
     fig.update_layout(title=f"{key} of {frame['id'].nunique()} runs", xaxis_title=x, yaxis_title=key,
                       yaxis_type="log" if log_y else "linear", height=460, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    if log_y:
+        from genesis_core.formatting import log_ticks
+
+        fig.update_yaxes(**log_ticks(frame["value"]))
     return fig

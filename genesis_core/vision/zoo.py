@@ -20,6 +20,7 @@ from typing import Any, Callable
 import torch
 
 from genesis_core.errors import WorkbenchError
+from genesis_core.formatting import log_ticks
 
 ZOO_VERSION = 1
 
@@ -238,6 +239,7 @@ def fd_figure(rows: list[dict], title: str):
                                hovertemplate="%{y}: FD %{x:.1f}<extra></extra>"))
     fig.update_layout(title=title, xaxis_title="FD in domain features (log; lower is better)", xaxis_type="log",
                       height=80 + 28 * len(named), margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_xaxes(**log_ticks([r["fd"] for r in named]))
     return fig
 
 
@@ -256,4 +258,6 @@ def sampler_figure(curves: dict[str, list[dict]]):
     fig.update_layout(title="FD against sampler cost", xaxis_title="network evaluations per sample (log)",
                       yaxis_title="FD (log)", xaxis_type="log", yaxis_type="log", height=420,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    fig.update_xaxes(**log_ticks([r["network_evaluations"] for rows in curves.values() for r in rows]))
+    fig.update_yaxes(**log_ticks([r["fd"] for rows in curves.values() for r in rows]))
     return fig

