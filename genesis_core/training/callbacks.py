@@ -337,8 +337,10 @@ class BestCheckpoint(Callback):
             return
         trainer.model.load_state_dict(ckpt.load_weights(self.folder))
         metrics = trainer.evaluate_now()
-        trainer.log_event("best_restored", f"the best weights (step {self.best_step}, {self.metric} "
-                                           f"{self.best:.4g}) are the final model", step=self.best_step,
+        what = (f"the untrained model (the baseline it starts from: no trained checkpoint beat it on {self.metric}) "
+                "is the final model" if self.best_step == 0 else
+                f"the best weights (step {self.best_step}, {self.metric} {self.best:.4g}) are the final model")
+        trainer.log_event("best_restored", what, step=self.best_step,
                           **{k: v for k, v in metrics.items() if k == self.metric})
 
     def state_dict(self) -> dict[str, Any]:

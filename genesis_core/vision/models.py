@@ -255,6 +255,14 @@ class Autoencoder(nn.Module):
     def latent_dim(self) -> int:
         return self.config.latent_dim
 
+    def residuals_are_zero(self) -> bool:
+        """With the linear path: whether the networks' last layers are still zero, so the model is exactly PCA
+        (the untrained model, or the one kept when no trained checkpoint beat it on validation)."""
+        if not self.linear_path:
+            return False
+        enc_last = self.encoder.base.head if hasattr(self.encoder.base, "head") else self.encoder.base.net[-1]
+        return all(not p.any() for layer in (enc_last, self.decoder.base.out) for p in layer.parameters())
+
     @property
     def conditional(self) -> bool:
         return self.config.conditional
