@@ -175,3 +175,54 @@ def test_audio_to_video_upload_refuses_corrupt_audio_and_renders_a_wav_with_soun
         return v.duration; }""")
     assert abs(duration - 4.0) < 0.3  # the mp4 plays in the browser, as long as the audio
     page.screenshot(path=str(workspace.root / "av.png"), full_page=True)
+
+
+def test_a_new_users_findings_progress_forward_pair_trends_explained_drift_refused(server, workspace, page, tmp_path):
+    """What a new user met in Chromium: a synthesis with a text column whose progress went back (67 -> 40), a
+    report whose missing pair-trend score was a bare dash, and a drift of two unrelated tables that 'drifted 14
+    of 0'. The progress shown on the Jobs page only moves forward, the report says why pair trends are missing,
+    and drift refuses tables with no common column in one sentence."""
+    import re
+
+    import numpy as np
+    import pandas as pd
+    from playwright.sync_api import expect
+
+    from genesis_core.jobs import api
+
+    rng = np.random.default_rng(0)
+    words = "the a small quiet river ran past old stone mill where children played every summer afternoon".split()
+    notes = [" ".join(rng.choice(words, rng.integers(6, 14))).capitalize() + "." for _ in range(150)]
+    source = tmp_path / "notes.csv"
+    pd.DataFrame({"x": rng.normal(size=150).round(3), "y": rng.normal(size=150).round(3), "note": notes}).to_csv(
+        source, index=False)
+    job = api.submit({"task": "tabular_synthesis", "source": str(source), "generator": "gaussian_copula",
+                      "text_steps": 120, "text_size": "tiny", "name": "notes"}, workspace=workspace)
+    page.goto(f"{server}/jobs?job={job.id}")
+    expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=scaled(60_000))
+    shown, deadline = [], time.monotonic() + scaled(240)
+    bar = page.get_by_text(re.compile(r"^step \d+ of 100"))
+    while time.monotonic() < deadline and api.get(job.id, workspace).status in ("queued", "running"):
+        if bar.count():
+            try:
+                shown.append(int(re.match(r"step (\d+)", bar.first.inner_text(timeout=1000)).group(1)))
+            except Exception:  # the fragment redrew between the count and the read
+                pass
+        page.wait_for_timeout(150)
+    assert api.get(job.id, workspace).status == "succeeded"
+    assert len(shown) >= 3 and shown == sorted(shown), shown  # never backwards, as the user saw it
+    page.goto(f"{server}/synthetic")
+    expect(page.get_by_role("heading", name="Synthetic data")).to_be_visible(timeout=scaled(60_000))
+    page.get_by_role("tab", name="Reports").click()
+    expect(page.get_by_text(re.compile("Column pair trends: no pair of columns is associated"))).to_be_visible(
+        timeout=scaled(60_000))
+    page.goto(f"{server}/releases")
+    expect(page.get_by_role("heading", name="Releases and drift")).to_be_visible(timeout=scaled(60_000))
+    page.get_by_role("tab", name="Drift").click()
+    expect(page.get_by_text("Choose the current table")).to_be_visible(timeout=scaled(30_000))
+    current = page.locator(".st-key-drift_cur_demo")
+    current.click()
+    page.get_by_role("option", name=re.compile("[Ww]ine")).click()
+    expect(page.get_by_text("the two tables share no column")).to_be_visible(timeout=scaled(60_000))
+    expect(page.get_by_text("Columns drifted")).to_have_count(0)
+    page.screenshot(path=str(workspace.root / "drift-refused.png"), full_page=True)
