@@ -100,11 +100,18 @@ def _upload_memory(pid: int, base: str, token: str, n: int, mb: float, folder: P
                 fh.write("\n".join(",".join(map(str, row)) for row in block) + "\n")
         files.append(path)
     proc = psutil.Process(pid)
-    base_rss, peak, done = proc.memory_info().rss, [0], threading.Event()
+    base_rss, peak, checker, done = proc.memory_info().rss, [0], [0], threading.Event()
 
     def sample():
         while not done.is_set():
             peak[0] = max(peak[0], proc.memory_info().rss)
+            rss = 0
+            for child in proc.children(recursive=True):  # the table checker (one at a time), and any job
+                try:
+                    rss += child.memory_info().rss
+                except psutil.Error:
+                    pass
+            checker[0] = max(checker[0], rss)
             time.sleep(0.02)
 
     watcher = threading.Thread(target=sample, daemon=True)
@@ -122,6 +129,7 @@ def _upload_memory(pid: int, base: str, token: str, n: int, mb: float, folder: P
     if any(c != 201 for c in codes):
         print(f"uploads answered {codes}")
     bodies = sum(p.stat().st_size for p in files) / 2**20
+    _upload_memory.checker_mib = checker[0] / 2**20
     return (peak[0] - base_rss) / 2**20, bodies
 
 
@@ -191,14 +199,16 @@ def main() -> None:
                  "stream_rows": streamed, "stream_rows_per_s": streamed / stream_s, "slow_clients": args.slow,
                  "slow_all_closed_s": closed_s, "header_timeout_s": 5, "uploads": args.uploads,
                  "upload_bodies_mib": bodies_mb, "upload_peak_rss_growth_mib": growth_mb,
-                 "upload_growth_ratio": growth_mb / bodies_mb}
+                 "upload_growth_ratio": growth_mb / bodies_mb,
+                 "upload_checker_peak_rss_mib": _upload_memory.checker_mib}
         report("service_load", rows, extra)
         print(f"{args.syntheses} syntheses: all ended in {all_done_s:.1f} s; lost jobs: {len(lost)}; "
               f"stream: {streamed} rows at {streamed / stream_s:,.0f} rows/s")
         print(f"{args.slow} slow clients: all closed after {closed_s:.1f} s (header timeout 5 s); health p95 "
               f"{rows[2]['p95_ms']:.1f} ms meanwhile")
         print(f"{args.uploads} concurrent uploads of {args.upload_mb:g} MiB: peak RSS growth {growth_mb:.0f} MiB for "
-              f"{bodies_mb:.0f} MiB of bodies ({growth_mb / bodies_mb:.2f}x; aim < 1.2x)")
+              f"{bodies_mb:.0f} MiB of bodies ({growth_mb / bodies_mb:.2f}x; aim < 1.2x); the table checker, a process "
+              f"of its own, one table at a time, peaked at {_upload_memory.checker_mib:.0f} MiB")
     finally:
         server.terminate()
         server.wait(30)

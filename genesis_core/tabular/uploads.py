@@ -40,7 +40,7 @@ def incoming_dir(workspace) -> Path:
     return path
 
 
-def _record(workspace, frame, info, digest: str, size: int, name: str) -> dict[str, Any]:
+def _record(frame, info, digest: str, size: int, name: str) -> dict[str, Any]:
     table_id = f"tbl-{digest[:16]}"
     ext = "parquet" if info.format == "parquet" else "csv"
     schema = sch.infer_schema(frame)
@@ -57,10 +57,45 @@ def put_table(workspace, raw: bytes, name: str = "", max_bytes: int = MAX_BYTES)
     digest = hashlib.sha256(raw).hexdigest()
     if (tables_dir(workspace) / f"tbl-{digest[:16]}.json").is_file():
         return get_table(workspace, f"tbl-{digest[:16]}")
-    record = _record(workspace, frame, info, digest, len(raw), name)
+    record = _record(frame, info, digest, len(raw), name)
     atomic_write_bytes(tables_dir(workspace) / record["file"], raw)
     atomic_write_text(tables_dir(workspace) / f"{record['id']}.json", json.dumps(record, indent=2))  # last: listed once whole
     return record
+
+
+def _check_apart(path: Path, name: str, sha: str, max_bytes: int) -> dict[str, Any]:
+    """Read and check an uploaded file in a process of its own (`python -m genesis_core.tabular.uploads`): the
+    memory a parse takes (several times the file) is given back when it ends, and a file that crashes the parser
+    takes down that process, not the server. Returns the table's record; TableError with the checker's sentence."""
+    import subprocess
+    import sys
+
+    from genesis_core.tabular.ingest import TableError
+
+    done = subprocess.run([sys.executable, "-m", "genesis_core.tabular.uploads", str(path), name, sha, str(max_bytes)],
+                          capture_output=True, text=True, timeout=1800, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    try:
+        answer = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:200]
+        raise TableError(f"the table could not be checked (the checker stopped with exit code {done.returncode}: "
+                         f"{tail}).") from None
+    if "error" in answer:
+        raise TableError(answer["error"])
+    return answer["record"]
+
+
+def _check_main(argv: list[str]) -> int:
+    """The checker process: read the file, infer its schema, print its record (or the error) as one JSON line."""
+    from genesis_core.errors import one_sentence
+
+    path, name, sha, max_bytes = argv
+    try:
+        frame, info = read_table(Path(path), name or "upload", max_bytes=int(max_bytes))
+        print(json.dumps({"record": _record(frame, info, sha, Path(path).stat().st_size, name)}))
+    except WorkbenchError as exc:
+        print(json.dumps({"error": one_sentence(exc)}))
+    return 0
 
 
 def put_table_file(workspace, path: Path, name: str = "", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
@@ -74,9 +109,7 @@ def put_table_file(workspace, path: Path, name: str = "", max_bytes: int = MAX_B
     if (tables_dir(workspace) / f"tbl-{sha[:16]}.json").is_file():
         return get_table(workspace, f"tbl-{sha[:16]}")
     with _CHECKING:
-        frame, info = read_table(path, name or "upload", max_bytes=max_bytes)
-        record = _record(workspace, frame, info, sha, path.stat().st_size, name)
-        del frame
+        record = _check_apart(path, name, sha, max_bytes)
     os.replace(path, tables_dir(workspace) / record["file"])
     atomic_write_text(tables_dir(workspace) / f"{record['id']}.json", json.dumps(record, indent=2))
     return record
@@ -115,3 +148,9 @@ def table_source(workspace, ref: str) -> str:
     if not path.is_file():
         raise UploadNotFoundError(f"table {ref!r} lost its file; upload it again.")
     return str(path)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(_check_main(sys.argv[1:]))
