@@ -80,8 +80,12 @@ with tab_new:
     candidates = []
     c1, c2, c3 = st.columns([3, 1, 1])
     if generator == "auto":
-        candidates = c1.multiselect("Candidates", names, default=[n for n in names if n in (
-            "gaussian_copula", "ctgan", "tvae", "dp_tvae", "mst")], key="tab_candidates")
+        from genesis_core.tabular.auto import candidates_for
+
+        candidates = c1.multiselect("Candidates", names, default=candidates_for(float(epsilon) if dp else 0.0),
+                                    key="tab_candidates",
+                                    help="the same default list as `genesis generate -m auto` and the HTTP API: "
+                                         "private generators only with differential privacy on")
     tune = c2.number_input("Tuning trials (Optuna)", 0, 200, 0, key="tab_tune", disabled=dp,
                            help="trials of the chosen generator's hyperparameters, scored on held-out rows "
                                 "(not for private generators: each trial would spend the budget)")
@@ -102,6 +106,10 @@ with tab_new:
         ranges = st.text_input("Ranges (column:low:high, comma-separated)", key="tab_ranges", placeholder="age:18:99")
         inequalities = st.text_input("Inequalities (a<b, comma-separated)", key="tab_ineq", placeholder="start<end")
         fixed = st.text_input("Fixed combinations (a+b, comma-separated)", key="tab_fixed", placeholder="city+zip")
+        conditions = st.text_input("Conditions (column=value or column=value@share, comma-separated)",
+                                   key="tab_conditions", placeholder="species=Gentoo@0.3",
+                                   help="rows drawn given the values (not filtered afterwards): without a share every "
+                                        "row, with one that share of the rows; the report says how many hold each")
     has_text = any(r["type"] == "text" for r in edited.to_dict("records"))
     text_mode, text_budget, text_copy, text_vocab, text_size = "model", 0, 40, 2, "small"
     if has_text:
@@ -131,7 +139,7 @@ with tab_new:
                 "holdout_fraction": float(holdout), "dp_categories": dp_categories, "personal_data": personal,
                 "target": "" if target == "(none)" else target, "quasi_identifiers": quasi, "sensitive": sensitive,
                 "column_types": overrides, "ranges": split(ranges), "inequalities": split(inequalities),
-                "fixed_combinations": [f.replace("+", ",") for f in split(fixed)],
+                "fixed_combinations": [f.replace("+", ",") for f in split(fixed)], "conditions": split(conditions),
                 "text_columns": text_mode, "text_budget_s": float(text_budget), "text_copy_chars": int(text_copy),
                 "text_vocabulary_rows": int(text_vocab), "text_size": text_size})
     if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
@@ -191,6 +199,9 @@ with tab_reports:
         plan = pd.DataFrame(meta.get("columns", []))
         if len(plan):
             st.dataframe(plan, hide_index=True, column_config={"what": st.column_config.TextColumn(width="large")})
+        if meta.get("conditions"):
+            st.markdown("**Conditions: rows drawn given each, and how many hold it**")
+            st.dataframe(pd.DataFrame(meta["conditions"]), hide_index=True)
         if meta.get("leaderboard"):
             st.markdown("**Auto: the candidates, each scored on rows it never saw**")
             st.dataframe(pd.DataFrame(meta["leaderboard"]), hide_index=True)

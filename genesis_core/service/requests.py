@@ -36,6 +36,8 @@ class SynthesisRequest(_Body):
                                                                    "training text is drawn again")
     text_size: str = Field("small", description="the text model: tiny, small or medium", max_length=50)
     candidates: list[str] = Field([], max_length=50)
+    conditions: list[str] = Field([], max_length=50, description='rows drawn given values: "column=value" (every '
+                                  'row) or "column=value@0.3" (that share of the rows)')
     budget_s: float = Field(0.0, ge=0, le=7 * 86_400, description="auto: seconds for the whole choice (0: sized "
                                                                   "to the table)")
     tune: int = Field(0, ge=0, le=10_000)
@@ -49,7 +51,8 @@ class SynthesisRequest(_Body):
         """The fields that name columns of the table, with the names they give."""
         named = {"target": [self.target], "sensitive": self.sensitive, "quasi_identifiers": self.quasi_identifiers,
                  "sequence_key": [self.sequence_key], "sequence_index": [self.sequence_index],
-                 "column_types": [c.split("=", 1)[0].strip() for c in self.column_types]}
+                 "column_types": [c.split("=", 1)[0].strip() for c in self.column_types],
+                 "conditions": [c.split("=", 1)[0].strip() for c in self.conditions]}
         return {k: [c for c in v if c] for k, v in named.items() if any(v)}
 
 

@@ -62,6 +62,9 @@ def add_tabular_commands(sub) -> None:
                    help="share of the rows kept from the generator for the privacy figures (default 0)")
     g.add_argument("--no-report", action="store_true", help="generate only: no quality or privacy scoring")
     g.add_argument("--candidates", default="", help="auto: generators to try, comma-separated")
+    g.add_argument("--condition", action="append", default=[], metavar="COLUMN=VALUE[@SHARE]",
+                   help="draw rows given a value (repeatable): smoker=yes (every row), target=1@0.3 (30%% of the "
+                        "rows; the rest unconditioned); the report says how many rows hold each")
     g.add_argument("--budget", type=float, default=0.0,
                    help="auto, --tune: seconds for the choice and the final fit together (default: sized to the "
                         "table, 60 s plus 0.02 s per cell, at most 600 s)")
@@ -186,7 +189,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
             "sensitive": _cols(args.sensitive), "quasi_identifiers": _cols(args.quasi_identifiers),
             "column_types": args.column_type, "personal_data": args.personal_data, "trainer": {"seed": args.seed},
             "text_columns": args.text_columns, "text_budget_s": args.text_budget, "text_steps": args.text_steps,
-            "text_copy_chars": args.text_copy_chars})
+            "text_copy_chars": args.text_copy_chars, "conditions": args.condition})
         out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=out.parent, prefix=".generate-") as tmp:
             def progress(done, total, message):
@@ -206,6 +209,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     _print_plan(m)
     print(f"wrote {out} ({m['rows_synthetic']} {m.get('unit', 'rows')}, {m['generator']}: {m['reason']}; "
           f"{m['generate_s']:.1f} s)")
+    for c in m.get("conditions") or []:
+        print(f"condition {c['condition']}: {c['rows_met']} of {c['rows_asked']} rows drawn given it hold it")
     if out.with_suffix(".holdout.csv").exists() and m.get("rows_holdout"):
         print(f"held-out rows: {out.with_suffix('.holdout.csv')} (pass it to report / privacy-audit --holdout)")
     if cfg.report:

@@ -114,6 +114,28 @@ def constraints_from(config: Any) -> list:
     return out
 
 
+def sample_with_conditions(gen, rows: int, config: Any, progress: Progress) -> tuple[pd.DataFrame, list[dict]]:
+    """`rows` rows of a fitted generator, each group of rows drawn given its condition (tabular/conditions.py),
+    mixed in a seeded order; and, per group, how many rows were asked for and how many hold the condition."""
+    from genesis_core.tabular.conditions import plan, report
+
+    groups = plan(config.conditions, rows) if config.conditions else []
+    if not groups:
+        return gen.sample(rows, constraints=constraints_from(config),
+                          progress=lambda d, n, m: progress(2 + 0.5 * d / max(n, 1), 3, m)), []
+    frames, done = [], 0
+    for i, (group, n) in enumerate(groups):
+        start = done
+        frames.append(gen.sample(n, conditions=group.values or None, constraints=constraints_from(config),
+                                 seed=config.trainer.seed + i,
+                                 progress=lambda d, m_, msg, s0=start: progress(
+                                     2 + 0.5 * (s0 + d / max(m_, 1) * n) / rows, 3, msg)))
+        done += n
+    order = np.random.default_rng(config.trainer.seed).permutation(rows)
+    synth = pd.concat(frames, ignore_index=True).iloc[order].reset_index(drop=True)
+    return synth, report(groups, frames)
+
+
 def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, total, msg: None,
                stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """Run the pipeline for a TabularSynthesisConfig; writes synthetic.csv, generator/ and (with
@@ -129,6 +151,10 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     out_dir = Path(out_dir)
     raw, info = read_source(config.source)
     schema = schema_for(raw, config.column_types, config.personal_data, info.number_formats)
+    if config.conditions:  # before anything is fit: a condition on a column the table lacks is said at once
+        from genesis_core.tabular.conditions import check_against
+
+        check_against(config.conditions, raw, [c.name for c in schema if c.kind not in sch.NOT_SYNTHESISED])
     train, holdout = split_holdout(raw, config.holdout_fraction, config.trainer.seed)
     seed = config.trainer.seed
     leaderboard: list[dict[str, Any]] = []
@@ -147,7 +173,17 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
             progress=lambda f, m: progress(f, 3, m), stop=stop)
         best = leaderboard[0]
         n_fit = len(train) - int(round(len(train) * 0.2))
-        reason = (f"best of {len(leaderboard)} candidates on {n_fit} rows, scored on {int(round(len(train) * 0.2))} "
+        scored = sum(r.get("quality_score") is not None for r in leaderboard)
+        unscored = {}
+        for r in leaderboard:
+            if r.get("quality_score") is None:
+                unscored[r.get("status", "failed")] = unscored.get(r.get("status", "failed"), 0) + 1
+        how_many = (f"the only one of {len(leaderboard)} candidates scored" if scored == 1 else
+                    f"best of {scored} candidates scored" + (f" (of {len(leaderboard)})" if scored < len(leaderboard)
+                                                             else ""))
+        if unscored:
+            how_many += "; not scored: " + ", ".join(f"{n} {s}" for s, n in unscored.items())
+        reason = (f"{how_many}; fit on {n_fit} rows, scored on {int(round(len(train) * 0.2))} "
                   f"rows they never saw (quality {best['quality_score']:.3f}; budget {budget:.0f} s)")
         epochs = final_epochs(best, config.epochs, len(train), n_fit, budget_end - time.monotonic())
         if epochs < config.epochs:
@@ -183,8 +219,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     gen.save(out_dir / "generator")
     rows = config.rows or len(raw)
     progress(2, 3, f"sampling {rows} rows")
-    synth = gen.sample(rows, constraints=constraints_from(config),
-                       progress=lambda d, n, m: progress(2 + 0.5 * d / max(n, 1), 3, m))
+    synth, condition_rows = sample_with_conditions(gen, rows, config, progress)
     # written as the input was: its delimiter (a table read with ';' keeps ';')
     atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
     if holdout is not None:  # the rows the generator never saw, for `report` / `privacy-audit --holdout`
@@ -194,6 +229,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
             "options": {"epochs": epochs, **{k: v for k, v in options.items() if k != "bounds"}}, "rows_input": len(raw),
             "rows_train": len(train), "rows_holdout": 0 if holdout is None else len(holdout),
             "rows_synthetic": len(synth), "generate_s": round(time.time() - t0, 2), "columns": plan,
+            "conditions": condition_rows,
             "text_models": {m.column: {**m.info, **gen.text_stats.get(m.column, {})} for m in gen.text_models},
             "warnings": list(info.warnings), **info.write_options(),
             "summary": f"{name} ({reason}); fit on {len(train)} rows"

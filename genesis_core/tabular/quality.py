@@ -69,7 +69,8 @@ def fidelity(real: pd.DataFrame, synth: pd.DataFrame, schema: list[ColumnSpec], 
     pair_rows = []
     for _, row in pairs.iterrows():
         key = (row["Column 1"], row["Column 2"])
-        counted = bool(row.get("Meets Threshold?", True)) and not pd.isna(row["Score"])
+        meets = row.get("Meets Threshold?", True)  # a nullable boolean: NA when the pair could not be scored
+        counted = not pd.isna(meets) and bool(meets) and not pd.isna(row["Score"])
         mine = own.get(key, {})
         pair_rows.append({"a": key[0], "b": key[1], "metric": row["Metric"],
                           "score": num(row["Score"]) if not pd.isna(row["Score"]) else num(mine.get("Score")),

@@ -47,6 +47,8 @@ class TabularSynthesisConfig(TaskConfigBase):
     ranges: tuple[str, ...] = ()  # constraints "column:low:high"
     inequalities: tuple[str, ...] = ()  # constraints "low_column<high_column"
     fixed_combinations: tuple[str, ...] = ()  # "a,b": only combinations seen in the data
+    conditions: tuple[str, ...] = ()  # rows drawn given values: "column=value" (every row), "column=value@0.3"
+    # (30% of the rows; the rest unconditioned); conditions without a share apply to every group
     # sequences: rows that belong to an entity and come in an order (generator auto -> par, or timegan)
     sequence_key: str = ""  # the column naming the entity a row belongs to ("" : a flat table)
     sequence_index: str = ""  # the column giving each row's place (a date or a step; "" : the file's order)
@@ -96,6 +98,10 @@ class TabularSynthesisConfig(TaskConfigBase):
             raise ValueError("dp_categories must be public or dp")
         if self.personal_data not in ("replace", "drop"):
             raise ValueError("personal_data must be replace or drop")
+        if self.conditions:
+            from genesis_core.tabular.conditions import parse_conditions
+
+            parse_conditions(self.conditions)  # a malformed condition fails here, naming it
         if self.auto_budget_s < 0:
             raise ValueError("auto_budget_s must be positive (or 0: sized to the table)")
         if self.tune < 0:

@@ -80,7 +80,8 @@ def test_responses_name_ids_never_server_paths(server):
 def test_bad_values_are_refused_before_a_job_starts(server):
     cases = [({"seed": 2**70}, 422, "seed"), ({"seed": -1}, 422, "seed"), ({"target": "nope"}, 400, "target"),
              ({"sensitive": ["x" * 5000]}, 400, "sensitive"), ({"quasi_identifiers": ["island", "zz"]}, 400, "zz"),
-             ({"epochs": 10**401}, 422, "epochs"), ({"rows": 10**400}, 413, "rows")]
+             ({"epochs": 10**401}, 422, "epochs"), ({"rows": 10**400}, 413, "rows"),
+             ({"conditions": ["colour=red"]}, 400, "conditions")]
     for extra, status, word in cases:
         r = server.call("POST", "/v1/syntheses", json={"table": "demo:penguins", **extra})
         assert r.status_code == status and word in r.json()["error"], (extra, r.text)

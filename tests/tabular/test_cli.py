@@ -65,3 +65,21 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
 
     assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "mst", "--epsilon", "1", "--tune", "2"]) == 2
     assert "spend its privacy budget once per trial" in capsys.readouterr().err
+
+
+def test_generate_draws_rows_given_conditions_and_counts_them(workspace, tmp_path, capsys):
+    import pandas as pd
+
+    from genesis_core.cli import main
+
+    out = tmp_path / "cond.csv"
+    assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "-n", "200",
+                 "--condition", "species=Gentoo@30%", "--condition", "island=Biscoe", "--no-report"]) == 0
+    printed = capsys.readouterr().out
+    frame = pd.read_csv(out)
+    assert len(frame) == 200 and (frame["island"] == "Biscoe").all()
+    assert (frame["species"] == "Gentoo").sum() >= 60  # the 30% drawn given it, and any others the model drew
+    assert "condition island=Biscoe, species=Gentoo: 60 of 60 rows" in printed
+    assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula",
+                 "--condition", "colour=red"]) == 2
+    assert "no such column" in capsys.readouterr().err
