@@ -203,7 +203,8 @@ with tab_reports:
             st.markdown("**Conditions: rows drawn given each, and how many hold it**")
             st.dataframe(pd.DataFrame(meta["conditions"]), hide_index=True)
         if meta.get("leaderboard"):
-            st.markdown("**Auto: the candidates, each scored on rows it never saw**")
+            st.markdown("**Auto: the candidates, each scored on rows it never saw** (score: the mean of the quality "
+                        "score and the detection score 1 − 2·max(0, AUC − 0.5))")
             st.dataframe(pd.DataFrame(meta["leaderboard"]), hide_index=True)
         if meta.get("tuning"):
             st.markdown("**Tuning: Optuna trials, each scored on rows it never saw** (trial 1: the defaults)")

@@ -89,7 +89,7 @@ TASKS: Registry[Any] = Registry("task", _TASK_MODULES)
 MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
 GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
-                                                   "genesis_core.tabular.mst"])
+                                                   "genesis_core.tabular.mst", "genesis_core.tabular.autoregressive"])
 SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequences",
                                                                      "genesis_core.tabular.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])

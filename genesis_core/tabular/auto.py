@@ -1,6 +1,11 @@
 """`auto`, measured rather than guessed: every candidate generator is fit on most of the training rows in a
-process of its own, scored on the rest (rows it never saw) with SDMetrics' quality score, within a time
-budget; the best one wins and the leaderboard says why.
+process of its own, scored on the rest (rows it never saw), within a time budget; the best one wins and the
+leaderboard says why.
+
+The score is the mean of two figures on those rows, each 1 at best: SDMetrics' quality score (marginals and
+pairs), and the detection score 1 - 2 * max(0, AUC - 0.5), where AUC is a gradient-boosted classifier's at
+telling the candidate's rows from the real rows it never saw (0.5: it cannot). A generator whose rows pass the
+pairwise checks but not a classifier (a copula, often) no longer wins on quality alone.
 
 A candidate still running when the budget is spent is stopped and listed as over budget; one that fails is
 listed with its error. Candidates run two at a time (or one on a single core).
@@ -20,7 +25,7 @@ import pandas as pd
 from genesis_core.errors import WorkbenchError, one_sentence
 from genesis_core.tabular.schema import ColumnSpec, prepare, schema_from_dicts, schema_to_dicts
 
-DEFAULT_CANDIDATES = ("gaussian_copula", "ctgan", "tvae")
+DEFAULT_CANDIDATES = ("gaussian_copula", "autoregressive", "ctgan", "tvae")  # page, CLI and API alike
 PRIVATE_CANDIDATES = ("dp_tvae",)
 VALIDATION_SHARE = 0.2
 CANDIDATE_SHARE = 0.5  # of the budget, for the candidates; the rest is the winner's fit on every row
@@ -70,7 +75,7 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
                      seed: int, epochs: int) -> dict[str, Any]:
     """In the candidate's own process: fit on `fit_rows`, sample, score against the other rows."""
     from genesis_core.tabular.generators import make_generator
-    from genesis_core.tabular.quality import fidelity
+    from genesis_core.tabular.quality import column_kinds, detection_auc, fidelity
 
     schema = schema_from_dicts(schema_rows)
     mask = np.zeros(len(frame), bool)
@@ -80,8 +85,14 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     gen = make_generator(name, seed=seed, epochs=epochs, **options).fit(fit, schema)
     fit_s = time.time() - t0
     synth = gen.sample(max(len(val), 200), seed=seed)
-    scores = fidelity(prepare(val, schema), prepare(synth, schema), schema, seed)
-    return {"quality_score": scores["quality_score"], "column_shapes": scores["column_shapes"],
+    t_val, t_synth = prepare(val, schema), prepare(synth, schema)
+    scores = fidelity(t_val, t_synth, schema, seed)
+    cols = [c for c in t_val.columns if c in t_synth.columns]
+    auc = detection_auc(t_val[cols], t_synth[cols], column_kinds(schema, cols), seed)
+    detection = 1.0 - 2.0 * max(0.0, auc - 0.5) if auc == auc else None
+    parts = [v for v in (scores["quality_score"], detection) if v is not None]
+    return {"score": float(np.mean(parts)) if parts else None, "quality_score": scores["quality_score"],
+            "detection_auc": auc if auc == auc else None, "column_shapes": scores["column_shapes"],
             "column_pair_trends": scores["column_pair_trends"], "fit_s": fit_s}
 
 
@@ -173,7 +184,7 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
             said = now
             elapsed = now - start
             share = max(len(board) / len(candidates), min(elapsed / max(budget_s, 1e-9), 1.0) * 0.99)
-            scored = ", ".join(f"{n} {r['quality_score']:.3f}" if r.get("quality_score") is not None
+            scored = ", ".join(f"{n} {r['score']:.3f}" if r.get("score") is not None
                                else f"{n} {r['status']}" for n, r in board.items())
             progress(share, f"auto: {len(board)}/{len(candidates)} candidates done"
                             + (f" ({scored})" if scored else "")
@@ -182,8 +193,8 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
         if stop():
             pending.clear()
         time.sleep(0.2)
-    leaderboard = sorted(board.values(), key=lambda r: -(r.get("quality_score") or -1))
-    scored = [r for r in leaderboard if r.get("quality_score") is not None]
+    leaderboard = sorted(board.values(), key=lambda r: -(r.get("score") if r.get("score") is not None else -1))
+    scored = [r for r in leaderboard if r.get("score") is not None]
     if not scored:
         reasons = "; ".join(f"{r['generator']}: {r.get('error', r['status'])}" for r in leaderboard)
         raise AutoError(f"no candidate could be fit and scored ({reasons})")

@@ -132,9 +132,11 @@ def _print_plan(meta: dict) -> None:
         print(f"tune: trial {row['trial']:<3} " + (f"quality {score:.3f}" if score is not None else row["status"])
               + f"  {params or '(defaults)'}")
     for row in meta.get("leaderboard", []):
-        score = row.get("quality_score")
-        print(f"auto: {row['generator']:<16} " + (f"quality {score:.3f}  ({row['fit_s']:.1f} s to fit)"
-                                                  if score is not None else f"{row['status']}: {row.get('error', '')}"))
+        score, auc = row.get("score", row.get("quality_score")), row.get("detection_auc")
+        print(f"auto: {row['generator']:<16} " + (
+            f"score {score:.3f} = mean of quality {row['quality_score']:.3f} and detection "
+            + (f"(AUC {auc:.3f})" if auc is not None else "(not measured)") + f"  ({row['fit_s']:.1f} s to fit)"
+            if score is not None else f"{row['status']}: {row.get('error', '')}"))
 
 
 def print_figures(report: dict) -> None:

@@ -173,10 +173,10 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
             progress=lambda f, m: progress(f, 3, m), stop=stop)
         best = leaderboard[0]
         n_fit = len(train) - int(round(len(train) * 0.2))
-        scored = sum(r.get("quality_score") is not None for r in leaderboard)
+        scored = sum(r.get("score") is not None for r in leaderboard)
         unscored = {}
         for r in leaderboard:
-            if r.get("quality_score") is None:
+            if r.get("score") is None:
                 unscored[r.get("status", "failed")] = unscored.get(r.get("status", "failed"), 0) + 1
         how_many = (f"the only one of {len(leaderboard)} candidates scored" if scored == 1 else
                     f"best of {scored} candidates scored" + (f" (of {len(leaderboard)})" if scored < len(leaderboard)
@@ -184,7 +184,9 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         if unscored:
             how_many += "; not scored: " + ", ".join(f"{n} {s}" for s, n in unscored.items())
         reason = (f"{how_many}; fit on {n_fit} rows, scored on {int(round(len(train) * 0.2))} "
-                  f"rows they never saw (quality {best['quality_score']:.3f}; budget {budget:.0f} s)")
+                  f"rows they never saw (score {best['score']:.3f}: quality {best['quality_score']:.3f}, detection "
+                  + (f"AUC {best['detection_auc']:.3f}" if best.get("detection_auc") is not None else "not measured")
+                  + f"; budget {budget:.0f} s)")
         epochs = final_epochs(best, config.epochs, len(train), n_fit, budget_end - time.monotonic())
         if epochs < config.epochs:
             reason += f"; fit with {epochs} of {config.epochs} epochs to end within the budget"

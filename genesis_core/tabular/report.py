@@ -153,9 +153,11 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
         extra += "<h3>k-anonymity of the release</h3>" + _table([p["k_anonymity"]], list(p["k_anonymity"]))
     board = ""
     if meta.get("leaderboard"):
-        board = ("<h2>Auto: the candidates, scored on rows they never saw</h2>"
-                 + _table(meta["leaderboard"], ["generator", "status", "quality_score", "column_shapes",
-                                                "column_pair_trends", "fit_s", "seconds", "error"]))
+        board = ("<h2>Auto: the candidates, scored on rows they never saw</h2><p>Score: the mean of the quality "
+                 "score and the detection score 1 - 2 max(0, AUC - 0.5) of a classifier telling the candidate's rows "
+                 "from those real rows.</p>"
+                 + _table(meta["leaderboard"], ["generator", "status", "score", "quality_score", "detection_auc",
+                                                "column_shapes", "column_pair_trends", "fit_s", "seconds", "error"]))
     if meta.get("tuning"):
         keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
         board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + _table(meta["tuning"], keys)
