@@ -142,7 +142,8 @@ class ColumnARConfig:
     dropout: float = 0.1  # keeps a small table from being memorised
     batch_size: int = 256
     lr: float = 3e-3
-    max_steps: int = 3000  # the most optimisation steps (early stopping usually ends sooner)
+    epochs: int = 30  # passes over the rows: at least 200 steps, at most max_steps (early stopping may end it sooner)
+    max_steps: int = 2000
     eval_every: int = 50  # steps between held-out evaluations
     patience: int = 6  # evaluations without improvement before stopping
 
@@ -279,7 +280,7 @@ class ColumnAutoregressiveGenerator(TabularGenerator):
         order = rng.permutation(len(matrix))
         n_val = max(1, int(round(0.1 * len(matrix)))) if len(matrix) >= 20 else 0
         held_out, fit = matrix[order[:n_val]], matrix[order[n_val:]]
-        steps = min(cfg.max_steps, max(200, 60 * math.ceil(len(fit) / cfg.batch_size)))
+        steps = min(cfg.max_steps, max(200, cfg.epochs * math.ceil(len(fit) / cfg.batch_size)))
         device = pick_device(self.options.get("device", "auto"))
         if device.type == "mps":  # masked attention on MPS is not worth the trouble at this size
             device = torch.device("cpu")

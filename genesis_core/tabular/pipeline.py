@@ -114,24 +114,24 @@ def constraints_from(config: Any) -> list:
     return out
 
 
-def sample_with_conditions(gen, rows: int, config: Any, progress: Progress) -> tuple[pd.DataFrame, list[dict]]:
+def sample_with_conditions(gen, rows: int, conditions=(), seed: int = 0, constraints=(),
+                           progress: Progress = lambda done, total, msg: None) -> tuple[pd.DataFrame, list[dict]]:
     """`rows` rows of a fitted generator, each group of rows drawn given its condition (tabular/conditions.py),
     mixed in a seeded order; and, per group, how many rows were asked for and how many hold the condition."""
     from genesis_core.tabular.conditions import plan, report
 
-    groups = plan(config.conditions, rows) if config.conditions else []
+    groups = plan(conditions, rows) if conditions else []
     if not groups:
-        return gen.sample(rows, constraints=constraints_from(config),
+        return gen.sample(rows, constraints=constraints,
                           progress=lambda d, n, m: progress(2 + 0.5 * d / max(n, 1), 3, m)), []
     frames, done = [], 0
     for i, (group, n) in enumerate(groups):
         start = done
-        frames.append(gen.sample(n, conditions=group.values or None, constraints=constraints_from(config),
-                                 seed=config.trainer.seed + i,
-                                 progress=lambda d, m_, msg, s0=start: progress(
+        frames.append(gen.sample(n, conditions=group.values or None, constraints=constraints, seed=seed + i,
+                                 progress=lambda d, m_, msg, s0=start, n=n: progress(
                                      2 + 0.5 * (s0 + d / max(m_, 1) * n) / rows, 3, msg)))
         done += n
-    order = np.random.default_rng(config.trainer.seed).permutation(rows)
+    order = np.random.default_rng(seed).permutation(rows)
     synth = pd.concat(frames, ignore_index=True).iloc[order].reset_index(drop=True)
     return synth, report(groups, frames)
 
@@ -221,7 +221,8 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     gen.save(out_dir / "generator")
     rows = config.rows or len(raw)
     progress(2, 3, f"sampling {rows} rows")
-    synth, condition_rows = sample_with_conditions(gen, rows, config, progress)
+    synth, condition_rows = sample_with_conditions(gen, rows, config.conditions, config.trainer.seed,
+                                                   constraints_from(config), progress)
     # written as the input was: its delimiter (a table read with ';' keeps ';')
     atomic_write_text(out_dir / "synthetic.csv", table_text(synth, **info.write_options()))
     if holdout is not None:  # the rows the generator never saw, for `report` / `privacy-audit --holdout`
