@@ -8,12 +8,14 @@ import numpy as np
 import pandas as pd
 import plotly.express as px
 import streamlit as st
+import torch
 
 from app_pages.common import show_error, workspace
 from app_pages.vision_common import cached_autoencoder, grid_image, no_models_yet, pick_autoencoder
 from genesis_core.errors import WorkbenchError
 from genesis_core.vision import analyses, stitching
 from genesis_core.vision.catalog import list_autoencoders
+from genesis_core.vision.data import class_spread
 
 st.title("Encoder / decoder swap")
 st.write("Encode with model A, translate the code, decode with model B. The score compares "
@@ -52,7 +54,8 @@ translator = c1.selectbox("Translator", choices, index=choices.index("affine"), 
 n_anchors = c2.slider("Anchor images (from A's train split)", 8, min(2000, len(split.train_x)),
                       min(500, len(split.train_x)), key="swap_anchors")
 n_show = c3.slider("Images shown", 4, 16, 10, key="swap_show")
-held_out, labels = split.test_x[:500], split.test_y[:500]
+spread = torch.from_numpy(class_spread(split.test_y.numpy(), 500))  # every class, not the first one only
+held_out, labels = split.test_x[spread], split.test_y[spread]
 a, b = (entry_a.key, ckpt_a), (entry_b.key, ckpt_b)
 
 try:

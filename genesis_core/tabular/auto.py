@@ -61,7 +61,7 @@ def candidates_for(epsilon: float, names: tuple[str, ...] = ()) -> list[str]:
             raise AutoError(f"unknown candidate generator {unknown[0]!r}; known: {', '.join(GENERATORS.names())}")
         chosen = list(names)
     else:
-        chosen = list(PRIVATE_CANDIDATES if epsilon > 0 else DEFAULT_CANDIDATES)
+        chosen = [n for n in (PRIVATE_CANDIDATES if epsilon > 0 else DEFAULT_CANDIDATES) if n in GENERATORS]
         if epsilon > 0 and "mst" in GENERATORS:
             chosen.insert(0, "mst")
     if epsilon > 0:

@@ -272,11 +272,13 @@ def load_images(name: str, path: str = "", image_size: int = 0) -> LabeledImages
     return factory(path) if path else factory()
 
 
-def _round_robin(groups: list[np.ndarray]) -> np.ndarray:
-    """The groups' items interleaved (first of each, then second of each, ...): a prefix of any length holds every
-    group in proportion, where sorted indices would hold the first class only (sorted datasets, e.g. MNIST)."""
-    order = sorted(((i / len(g), k, int(v)) for k, g in enumerate(groups) for i, v in enumerate(g)))
-    return np.array([v for _, _, v in order], dtype=np.int64)
+def class_spread(labels, n: int) -> np.ndarray:
+    """Indices of n items with the classes interleaved in proportion (first of each class, then second, ...): what
+    a page shows as examples, where the first n of a split sorted by class (MNIST ships so) would be zeros only."""
+    labels = np.asarray(labels)
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+    order = sorted((i / len(g), k, int(v)) for k, g in enumerate(groups) for i, v in enumerate(g))
+    return np.array([v for _, _, v in order][:n], dtype=np.int64)
 
 
 def load_split(name: str, test_fraction: float = 0.2, seed: int = 0, image_size: int = 0, channels: int = 0,
@@ -297,7 +299,7 @@ def load_split(name: str, test_fraction: float = 0.2, seed: int = 0, image_size:
             test_idx.append(idx[: max(1, int(round(len(idx) * test_fraction)))])
     if not test_idx:
         raise DatasetError(f"dataset {name!r} is too small to split into train and test.")
-    test = _round_robin(test_idx)  # classes interleaved: any first N test images are a spread of the classes
+    test = np.sort(np.concatenate(test_idx))
     train = np.setdiff1d(np.arange(len(y)), test)
     rng.shuffle(train)
     t = torch.from_numpy

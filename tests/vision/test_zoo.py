@@ -90,4 +90,6 @@ def test_the_shipped_zoo_has_every_family_and_scores_what_it_says():
     flow = next(m for m in zoo.members if m["name"] == "flow")  # the cheapest to score again: seconds
     loaded = load_model(zoo.checkpoint(flow))
     torch.manual_seed(0)
-    assert loaded.task.evaluate(loaded.model)["fd"] == pytest.approx(flow["metrics"]["fd"], rel=1e-4)
+    # the FD's features come from a domain classifier trained again on this machine: CPUs differ in summation
+    # order (265.3 here against 264.4 where the zoo was built), so "what it says" holds to 2%, not to 1e-4
+    assert loaded.task.evaluate(loaded.model)["fd"] == pytest.approx(flow["metrics"]["fd"], rel=0.02)
