@@ -16,12 +16,13 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,6 +101,10 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
         return error(500, f"internal error ({type(exc).__name__}); the server's log has the details.")
 
     token_trouble: dict[str, str] = {}
+    from genesis_core.service.metrics import ServiceMetrics, route_of
+
+    metrics = ServiceMetrics(ws)
+
 
     @app.middleware("http")
     async def _gate(request: Request, call_next):
@@ -130,6 +135,18 @@ def create_app(workspace: Workspace | None = None, limits: Limits = Limits()) ->
         if size and int(size) > limit:
             return error(413, f"the body is {int(size) / 2**20:.1f} MiB; the limit here is {limit / 2**20:.1f} MiB.")
         return await call_next(request)
+
+    @app.middleware("http")
+    async def _count(request: Request, call_next):  # registered last, so outermost: every answer is counted, refusals too
+        started = time.perf_counter()
+        response = await call_next(request)
+        metrics.observe(request.method, route_of(request), response.status_code, started)
+        return response
+
+    @app.get("/metrics", summary="Prometheus metrics: requests by route and status, latency, jobs by task and "
+                                 "status", response_class=Response)
+    def prometheus() -> Response:
+        return Response(metrics.text(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/v1/health", summary="the service's version and state")
     def health() -> dict[str, Any]:

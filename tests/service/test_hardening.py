@@ -265,3 +265,25 @@ def server(tmp_path):
     s = Server(tmp_path / "ws").start()
     yield s
     s.stop()
+
+
+def test_metrics_are_scraped_in_prometheus_format(server):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    assert requests.get(server.base + "/metrics", timeout=30).status_code == 401  # the token, as everywhere
+    job = server.call("POST", "/v1/syntheses", json={"table": "demo:penguins", "generator": "gaussian_copula",
+                                                     "report": False}).json()
+    server.wait_job(job["job"])
+    server.call("GET", "/v1/jobs/job-missing")
+    for _ in range(3):
+        server.call("GET", "/v1/health")
+    families = {f.name: f for f in text_string_to_metric_families(server.call("GET", "/metrics").text)}
+    counts = {(s.labels["method"], s.labels["route"], s.labels["status"]): s.value
+              for s in families["genesis_http_requests"].samples if s.name.endswith("_total")}
+    assert counts[("GET", "/v1/health", "200")] == 3 and counts[("GET", "/v1/jobs/{job_id}", "404")] == 1
+    assert counts[("POST", "/v1/syntheses", "202")] == 1 and counts[("GET", "/metrics", "401")] == 1
+    buckets = [s for s in families["genesis_http_request_duration_seconds"].samples
+               if s.name.endswith("_count") and s.labels["route"] == "/v1/health"]
+    assert buckets and buckets[0].value == 3
+    jobs = {(s.labels["task"], s.labels["status"]): s.value for s in families["genesis_jobs"].samples}
+    assert jobs[("tabular_synthesis", "succeeded")] == 1 and jobs[("tabular_synthesis", "running")] == 0
