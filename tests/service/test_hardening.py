@@ -137,7 +137,7 @@ def test_one_key_is_one_job_across_two_servers_and_a_rotation(tmp_path):
     b = Server(home, "--max-jobs", "100").start()
     try:
         body = {"table": "demo:penguins", "generator": "ctgan", "epochs": 5000, "report": False}
-        for round_ in range(8):
+        for round_ in range(4):  # the probe found two jobs in 8 of 8 rounds; one is one here in every round
             key = {"Idempotency-Key": f"race-{round_}"}
             with ThreadPoolExecutor(4) as pool:
                 answers = list(pool.map(lambda s: s.call("POST", "/v1/syntheses", json=body, headers=key),
@@ -146,7 +146,7 @@ def test_one_key_is_one_job_across_two_servers_and_a_rotation(tmp_path):
             assert len({r.json()["job"] for r in answers}) == 1
             assert sum(not r.json()["replayed"] for r in answers) == 1
         jobs = a.call("GET", "/v1/jobs?limit=500").json()
-        assert jobs["total"] == 8
+        assert jobs["total"] == 4
         first = a.call("POST", "/v1/syntheses", json=body, headers={"Idempotency-Key": "race-0"}).json()
         subprocess.run([sys.executable, "-m", "genesis_core", "api-token", "rotate"], cwd=ROOT, check=True,
                        env={**os.environ, "GENESIS_HOME": str(home)}, capture_output=True)
