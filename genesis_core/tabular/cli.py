@@ -5,7 +5,7 @@
     python -m genesis_core report -r real.csv -s synth.csv [--holdout h.csv] [--target COL] \\
         [--sensitive COLS] [--quasi-identifiers COLS] -o report.html
     python -m genesis_core privacy-audit -r real.csv -s synth.csv --holdout h.csv --quasi-identifiers a,b \\
-        [--sensitive c] [--enforce-k 5 -o released.csv]
+        [--sensitive c] [--enforce-k 5 | --enforce-l 2 -o released.csv]
 
     python -m genesis_core generate -i visits.csv -o synth.csv -m par|timegan --sequence-key patient \\
         [--sequence-index date] [-n SEQUENCES]
@@ -102,7 +102,9 @@ def add_tabular_commands(sub) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _real_and_synthetic(a, "audit")
     a.add_argument("--enforce-k", type=int, default=0, help="generalise and suppress until every group has k rows")
-    a.add_argument("-o", "--output", help="with --enforce-k: the released CSV")
+    a.add_argument("--enforce-l", type=int, default=0, metavar="L",
+                   help="generalise and suppress until every group holds L distinct values of --sensitive")
+    a.add_argument("-o", "--output", help="with --enforce-k or --enforce-l: the released CSV")
     a.set_defaults(func=cmd_audit)
 
 
@@ -341,7 +343,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     from genesis_core.store.files import atomic_write_text
-    from genesis_core.tabular.privacy import enforce_k_anonymity, k_anonymity
+    from genesis_core.tabular.privacy import enforce_k_anonymity, enforce_l_diversity, k_anonymity
     from genesis_core.tabular.quality import column_kinds
 
     try:
@@ -366,6 +368,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
             after = k_anonymity(released, quasi, _cols(args.sensitive)[0] if _cols(args.sensitive) else None)
             print(f"wrote {args.output}: k={after['k']} after generalising {info['generalised']} and suppressing "
                   f"{info['suppressed_rows']} rows")
+        if args.enforce_l:
+            quasi, sensitive = _cols(args.quasi_identifiers), _cols(args.sensitive)
+            if not quasi or not sensitive or not args.output:
+                raise CLIError("--enforce-l needs --quasi-identifiers, --sensitive and -o")
+            released, info = enforce_l_diversity(synth, quasi, sensitive[0], args.enforce_l,
+                                                 column_kinds(schema, synth.columns))
+            atomic_write_text(args.output, released.to_csv(index=False))
+            print(f"wrote {args.output}: l={info['l_after']} (was {info['l_before']}) for {sensitive[0]!r} after "
+                  f"generalising {info['generalised'] or 'no column'} and suppressing {info['suppressed_rows']} rows "
+                  f"in {info['groups_suppressed']} groups")
     except CLIError:
         raise
     except (WorkbenchError, ValueError, KeyError) as exc:

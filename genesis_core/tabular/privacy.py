@@ -137,16 +137,46 @@ def k_anonymity(df: pd.DataFrame, quasi: list[str], sensitive: str | None = None
     return out
 
 
-def enforce_k_anonymity(df: pd.DataFrame, quasi: list[str], k: int, kinds: dict[str, str],
-                        bins: int = 5) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Generalise numerical quasi-identifiers into quantile bins (fewer bins until it helps), then suppress
-    the rows of groups still smaller than k."""
+def _generalise(df: pd.DataFrame, quasi: list[str], kinds: dict[str, str], bins: int) -> pd.DataFrame:
+    """Numerical quasi-identifiers replaced by their quantile bin ("(30.0, 42.0]")."""
     out = df.copy()
     for col in quasi:
         if kinds.get(col) == "numerical":
             x = numeric(out[col])
             edges = np.unique(np.nanquantile(x.dropna(), np.linspace(0, 1, bins + 1))) if x.notna().any() else [0, 1]
             out[col] = pd.cut(x, edges, include_lowest=True, duplicates="drop").astype(str)
+    return out
+
+
+def enforce_l_diversity(df: pd.DataFrame, quasi: list[str], sensitive: str, l_min: int, kinds: dict[str, str],
+                        bins: int = 5) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Each group of rows sharing the quasi-identifiers holds at least `l_min` distinct values of `sensitive`
+    (missing counts as a value): numerical quasi-identifiers are generalised into quantile bins, then the rows
+    of groups still below l are suppressed. Returns the released rows and what was changed."""
+    from genesis_core.errors import WorkbenchError
+
+    distinct = df[sensitive].nunique(dropna=False)
+    if l_min > distinct:
+        raise WorkbenchError(f"{sensitive!r} has {distinct} distinct values in all, so no group can hold {l_min}: "
+                             f"l-diversity of {l_min} is impossible")
+    out = _generalise(df, quasi, kinds, bins)
+    keys = _groups(out, quasi)
+    per_group = out.groupby(keys)[sensitive].nunique(dropna=False)
+    low = per_group[per_group < l_min]
+    keep = ~keys.isin(low.index)
+    released = out[keep.values].reset_index(drop=True)
+    after = k_anonymity(released, quasi, sensitive) if len(released) else {"l": 0}
+    return released, {"generalised": [c for c in quasi if kinds.get(c) == "numerical"], "bins": bins,
+                      "groups_suppressed": int(len(low)), "suppressed_rows": int((~keep).sum()),
+                      "l_before": int(df.groupby(_groups(df, quasi))[sensitive].nunique(dropna=False).min()),
+                      "l_after": int(after.get("l", 0))}
+
+
+def enforce_k_anonymity(df: pd.DataFrame, quasi: list[str], k: int, kinds: dict[str, str],
+                        bins: int = 5) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Generalise numerical quasi-identifiers into quantile bins, then suppress the rows of groups still smaller
+    than k."""
+    out = _generalise(df, quasi, kinds, bins)
     keys = _groups(out, quasi)
     keep = keys.map(keys.value_counts()) >= k
     suppressed = int((~keep).sum())

@@ -166,3 +166,44 @@ def test_pairs_below_sdmetrics_threshold_are_scored_and_a_missing_pair_trend_say
     assert g["column_pair_trends"] is not None and "column_pair_trends_note" not in g and g["pairs"][0]["counted"]
     single = fidelity(real[["x"]], synth[["x"]], schema[:1])
     assert "no pair to compare" in single["column_pair_trends_note"]
+
+
+def test_l_diversity_is_enforced_with_what_it_changed_counted_by_hand():
+    """Groups by (zip, age bin): 1000 has flu and cold (l 2), 2000 only flu (l 1, 3 rows), 3000 flu, cold and
+    asthma (l 3). At l = 2 the 3 rows of 2000 go, nothing else; at l = 4 nothing can hold: one sentence."""
+    import pandas as pd
+
+    from genesis_core.errors import WorkbenchError
+    from genesis_core.tabular.privacy import enforce_l_diversity, k_anonymity
+
+    df = pd.DataFrame({"zip": ["1000"] * 4 + ["2000"] * 3 + ["3000"] * 3,
+                       "age": [30, 31, 32, 33, 40, 41, 42, 50, 51, 52],
+                       "disease": ["flu", "cold", "flu", "cold", "flu", "flu", "flu", "flu", "cold", "asthma"]})
+    kinds = {"zip": "categorical", "age": "numerical", "disease": "categorical"}
+    assert k_anonymity(df, ["zip"], "disease")["l"] == 1
+    released, info = enforce_l_diversity(df, ["zip"], "disease", 2, kinds)
+    assert len(released) == 7 and info["suppressed_rows"] == 3 and info["groups_suppressed"] == 1
+    assert (info["l_before"], info["l_after"]) == (1, 2) and "2000" not in set(released["zip"])
+    released, info = enforce_l_diversity(df, ["zip", "age"], "disease", 2, kinds, bins=1)  # age into one bin
+    assert info["generalised"] == ["age"] and released["age"].nunique() == 1 and info["suppressed_rows"] == 3
+    with pytest.raises(WorkbenchError, match="3 distinct values in all"):
+        enforce_l_diversity(df, ["zip"], "disease", 4, kinds)
+
+
+def test_privacy_audit_enforces_l_from_the_terminal(workspace, tmp_path, capsys):
+    import pandas as pd
+
+    from genesis_core.cli import main
+
+    real, synth, out = tmp_path / "real.csv", tmp_path / "synth.csv", tmp_path / "released.csv"
+    penguins = load_demo("penguins")
+    penguins.to_csv(real, index=False)
+    penguins.sample(frac=1, random_state=1).to_csv(synth, index=False)
+    assert main(["privacy-audit", "-r", str(real), "-s", str(synth), "--quasi-identifiers", "island,sex",
+                 "--sensitive", "species", "--enforce-l", "2", "-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    released = pd.read_csv(out)
+    from genesis_core.tabular.privacy import k_anonymity
+
+    assert "l=2" in printed and k_anonymity(released, ["island", "sex"], "species")["l"] >= 2
+    assert main(["privacy-audit", "-r", str(real), "-s", str(synth), "--enforce-l", "2"]) == 2
