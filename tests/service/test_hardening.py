@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
@@ -131,12 +132,25 @@ def test_a_missing_or_open_token_file_refuses_with_503_until_fixed(server):
     assert log.count("refusing every request") == 2  # one sentence per trouble, not one per request
 
 
+LONG = {"table": "demo:penguins", "generator": "ctgan", "epochs": 5000, "report": False}  # stays running a while
+
+
+@contextmanager
+def two_servers(home, max_jobs: str):
+    """Two real servers on one workspace, each its own uvicorn process."""
+    a = Server(home, "--max-jobs", max_jobs).start()
+    b = Server(home, "--max-jobs", max_jobs).start()
+    try:
+        yield a, b
+    finally:
+        a.stop()
+        b.stop()
+
+
 def test_one_key_is_one_job_across_two_servers_and_a_rotation(tmp_path):
     home = tmp_path / "ws"
-    a = Server(home, "--max-jobs", "100").start()
-    b = Server(home, "--max-jobs", "100").start()
-    try:
-        body = {"table": "demo:penguins", "generator": "ctgan", "epochs": 5000, "report": False}
+    with two_servers(home, "100") as (a, b):
+        body = LONG
         for round_ in range(4):  # the probe found two jobs in 8 of 8 rounds; one is one here in every round
             key = {"Idempotency-Key": f"race-{round_}"}
             with ThreadPoolExecutor(4) as pool:
@@ -172,17 +186,10 @@ def test_one_key_is_one_job_across_two_servers_and_a_rotation(tmp_path):
         for j in (retried.json()["id"], fresh["job"]):
             a.call("DELETE", f"/v1/jobs/{j}")
             a.wait_job(j, timeout=120)
-    finally:
-        a.stop()
-        b.stop()
-
 
 def test_two_servers_share_one_bound_on_jobs_in_flight(tmp_path):
-    home = tmp_path / "ws"
-    a = Server(home, "--max-jobs", "1").start()
-    b = Server(home, "--max-jobs", "1").start()
-    try:
-        body = {"table": "demo:penguins", "generator": "ctgan", "epochs": 5000, "report": False}
+    with two_servers(tmp_path / "ws", "1") as (a, b):
+        body = LONG
         with ThreadPoolExecutor(2) as pool:
             answers = list(pool.map(lambda s: s[0].call("POST", "/v1/syntheses", json={**body, "seed": s[1]}),
                                     [(a, 1), (b, 2)]))
@@ -190,10 +197,6 @@ def test_two_servers_share_one_bound_on_jobs_in_flight(tmp_path):
         started = next(r.json()["job"] for r in answers if r.status_code == 202)
         a.call("DELETE", f"/v1/jobs/{started}")
         a.wait_job(started, timeout=120)
-    finally:
-        a.stop()
-        b.stop()
-
 
 def _slow_connection(port: int, payload: bytes) -> socket.socket:
     s = socket.create_connection(("127.0.0.1", port), timeout=scaled(30))
@@ -258,13 +261,6 @@ def test_smaller_leaks_are_shut(server):
     r = server.call("POST", "/v1/syntheses", data=json.dumps({"table": "x" * 5000}),
                     headers={"Content-Type": "application/json"})
     assert r.status_code in (400, 404, 422) and len(r.text) < 300
-
-
-@pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "ws").start()
-    yield s
-    s.stop()
 
 
 def test_metrics_are_scraped_in_prometheus_format(server):

@@ -75,13 +75,6 @@ class Server:
         raise AssertionError(f"job {job} still {state['status']}")
 
 
-@pytest.fixture
-def server(tmp_path):
-    s = Server(tmp_path / "ws").start()
-    yield s
-    s.stop()
-
-
 def test_the_token_is_made_private_and_every_endpoint_but_the_docs_needs_it(server):
     path = server.home / "api_token"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600 and len(server.token) >= 32
