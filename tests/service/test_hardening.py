@@ -15,7 +15,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
-import pytest
 import requests
 
 from tests.service.test_service import ROOT, Server

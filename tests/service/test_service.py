@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pandas as pd
-import pytest
 import requests
 
 from tests.timeouts import scaled
