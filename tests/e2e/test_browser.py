@@ -196,10 +196,10 @@ def test_a_new_users_findings_progress_forward_pair_trends_explained_drift_refus
     source = tmp_path / "notes.csv"
     pd.DataFrame({"x": rng.normal(size=150).round(3), "y": rng.normal(size=150).round(3), "note": notes}).to_csv(
         source, index=False)
-    job = api.submit({"task": "tabular_synthesis", "source": str(source), "generator": "gaussian_copula",
-                      "text_steps": 120, "text_size": "tiny", "name": "notes"}, workspace=workspace)
-    page.goto(f"{server}/jobs?job={job.id}")
+    page.goto(f"{server}/jobs")  # open before the job starts: its whole run is watched, however slow the page
     expect(page.get_by_role("heading", name="Jobs")).to_be_visible(timeout=scaled(60_000))
+    job = api.submit({"task": "tabular_synthesis", "source": str(source), "generator": "gaussian_copula",
+                      "text_steps": 200, "text_size": "tiny", "name": "notes"}, workspace=workspace)
     shown, deadline = [], time.monotonic() + scaled(240)
     bar = page.get_by_text(re.compile(r"^step \d+ of 100"))
     while time.monotonic() < deadline and api.get(job.id, workspace).status in ("queued", "running"):
