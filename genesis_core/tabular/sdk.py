@@ -82,7 +82,8 @@ class SyntheticGenerator:
             out = Path(tmp) / "out"
             self._report = synthesize(config, out, progress or (lambda d, n, m: None))
             self._generator = TabularGenerator.load(out / "generator")
-            self._folder = Path(tempfile.mkdtemp(prefix="genesis-sdk-fit-"))
+            self._kept = tempfile.TemporaryDirectory(prefix="genesis-sdk-fit-")  # removed with this object
+            self._folder = Path(self._kept.name)
             shutil.copytree(out, self._folder, dirs_exist_ok=True)
             self._release = record_release(Workspace(), config, self._report, self._folder / "synthetic.csv",
                                            origin="sdk")
