@@ -20,6 +20,24 @@ pytestmark = [pytest.mark.e2e,
                                  reason="Debian's chromium is not installed (./workbench test installs it)")]
 
 
+def choose(page, selectbox, name, timeout_ms: int = 90_000) -> None:
+    """Pick `name` in a Streamlit selectbox. A click that lands while the page is still redrawing opens nothing,
+    so the box is opened again until its option shows (one scaled deadline, no fixed wait)."""
+    from playwright.sync_api import Error
+
+    deadline = time.monotonic() + scaled(timeout_ms) / 1000
+    option = page.get_by_role("option", name=name)
+    while True:
+        selectbox.get_by_role("combobox").click()
+        try:
+            option.first.click(timeout=min(scaled(5_000), max(1, (deadline - time.monotonic()) * 1000)))
+            return
+        except Error:
+            if time.monotonic() > deadline:
+                raise
+            page.keyboard.press("Escape")
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -220,9 +238,7 @@ def test_a_new_users_findings_progress_forward_pair_trends_explained_drift_refus
     expect(page.get_by_role("heading", name="Releases and drift")).to_be_visible(timeout=scaled(60_000))
     page.get_by_role("tab", name="Drift").click()
     expect(page.get_by_text("Choose the current table")).to_be_visible(timeout=scaled(30_000))
-    current = page.locator(".st-key-drift_cur_demo")
-    current.click()
-    page.get_by_role("option", name=re.compile("[Ww]ine")).click()
+    choose(page, page.locator(".st-key-drift_cur_demo"), re.compile("[Ww]ine"))
     expect(page.get_by_text("the two tables share no column")).to_be_visible(timeout=scaled(60_000))
     expect(page.get_by_text("Columns drifted")).to_have_count(0)
     page.screenshot(path=str(workspace.root / "drift-refused.png"), full_page=True)
