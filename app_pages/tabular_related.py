@@ -11,8 +11,8 @@ from app_pages.common import running_job_for, show_error, submit, synthesis_repo
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import SEQUENCE_GENERATORS
 from genesis_core.store.files import atomic_write_bytes
-from genesis_core.tabular.demos import SEQUENCE_DEMOS, TABLE_DEMOS, load_demo, load_demo_tables
-from genesis_core.tabular.ingest import TableError, read_table, read_written_table
+from genesis_core.tabular.data.demos import SEQUENCE_DEMOS, TABLE_DEMOS, load_demo, load_demo_tables
+from genesis_core.tabular.data.ingest import TableError, read_table, read_written_table
 
 st.title("Sequences and related tables")
 st.write("Synthetic sequences (a patient's visits, a station's daily readings) with context kept constant and "
@@ -62,7 +62,7 @@ with tab_seq:
         generator = c3.selectbox("Generator", SEQUENCE_GENERATORS.names(), key="seq_gen",
                                  help="par: SDV's PARSynthesizer; timegan: TimeGAN (its three training phases)")
         try:
-            from genesis_core.tabular.sequences import prepare_sequences
+            from genesis_core.tabular.sequential.generators import prepare_sequences
 
             frame, spec = prepare_sequences(raw, key, index)
         except TableError as exc:
@@ -110,7 +110,7 @@ with tab_tables:
     if tables:
         for name, frame in tables.items():
             st.caption(f"**{name}**: {len(frame)} rows × {frame.shape[1]} columns")
-        from genesis_core.tabular.multitable import relationships_of, table_metadata
+        from genesis_core.tabular.multi_table.related_tables import relationships_of, table_metadata
 
         try:
             detected = [f"{r['parent_table_name']}.{r['parent_primary_key']}:{r['child_table_name']}."
@@ -162,8 +162,8 @@ with tab_reports:
 
     def show_sequences(report: dict) -> None:
         from genesis_core.tabular.pipeline import read_source
-        from genesis_core.tabular.sequence_quality import FIGURES, figure
-        from genesis_core.tabular.sequences import SequenceSpec, prepare_sequences
+        from genesis_core.tabular.evaluation.sequences import FIGURES, figure
+        from genesis_core.tabular.sequential.generators import SequenceSpec, prepare_sequences
 
         spec = SequenceSpec.from_dict(report["meta"]["spec"])
         synth_path = run.artifact_path("synthetic.csv")

@@ -10,8 +10,8 @@ import streamlit as st
 from app_pages.common import show_error, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.formatting import format_time
-from genesis_core.store.releases import diff_releases, list_releases
-from genesis_core.tabular.demos import DEMOS
+from genesis_core.tabular.releases.records import diff_releases, list_releases
+from genesis_core.tabular.data.demos import DEMOS
 
 st.title("Releases and drift")
 st.write("Each synthesis is a release: what went in (its sha256), what made it, what came out and what was measured. "
@@ -39,7 +39,7 @@ with tab_list:
             "parent": r["lineage"].get("parent") or "", "origin": r["lineage"].get("origin", "")}
             for r in releases]), hide_index=True, key="rel_table")
         chosen = st.selectbox("Release", releases, format_func=label, key="rel_pick")
-        from genesis_core.tabular.evidence import evidence, to_html
+        from genesis_core.tabular.releases.evidence import evidence, to_html
 
         ev = evidence(chosen)
         st.markdown("**Compliance evidence** (GDPR Recital 26, HIPAA Safe Harbor)")
@@ -81,14 +81,14 @@ with tab_diff:
 @st.cache_data(show_spinner="Testing every column and the whole table…", max_entries=16)
 def drift(reference_key: str, current_key: str, reference_bytes: bytes | None, current_bytes: bytes | None,
           alpha: float) -> dict:
-    from genesis_core.tabular.drift import drift_report
+    from genesis_core.tabular.releases.drift import drift_report
 
     return drift_report(load(reference_key, reference_bytes), load(current_key, current_bytes), alpha)
 
 
 def load(key: str, raw: bytes | None):
-    from genesis_core.tabular.ingest import read_table
-    from genesis_core.tabular.lineage import read_table_ref
+    from genesis_core.tabular.data.ingest import read_table
+    from genesis_core.tabular.releases.lineage import read_table_ref
 
     if raw is not None:
         return read_table(raw, key.split("|", 1)[1])[0]
@@ -135,7 +135,7 @@ with tab_drift:
     except (WorkbenchError, ValueError, OSError) as exc:
         show_error(exc)
         st.stop()
-    from genesis_core.tabular.drift import drift_figure, to_html
+    from genesis_core.tabular.releases.drift import drift_figure, to_html
 
     (st.warning if report["drifted"] else st.success)(report["summary"])
     whole = report["table"]

@@ -12,9 +12,9 @@ from app_pages.common import key_help, running_job_for, show_error, submit, synt
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import GENERATORS
 from genesis_core.store.files import atomic_write_bytes
-from genesis_core.tabular import schema as sch
-from genesis_core.tabular.demos import DEMOS, load_demo
-from genesis_core.tabular.ingest import TableError, read_table
+from genesis_core.tabular.data import schema as sch
+from genesis_core.tabular.data.demos import DEMOS, load_demo
+from genesis_core.tabular.data.ingest import TableError, read_table
 
 st.title("Synthetic data")
 st.write("Synthetic rows that keep the statistics and the ML utility of a table, with a report on how faithful "
@@ -82,7 +82,7 @@ with tab_new:
     candidates = []
     c1, c2, c3 = st.columns([3, 1, 1])
     if generator == "auto":
-        from genesis_core.tabular.auto import candidates_for
+        from genesis_core.tabular.single_table.auto import candidates_for
 
         candidates = c1.multiselect("Candidates", names, default=candidates_for(float(epsilon) if dp else 0.0),
                                     key="tab_candidates",
@@ -162,8 +162,8 @@ def typed_frames(run_dir: str, report_version: int):
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def correlations(run_dir: str, report_version: int):
-    from genesis_core.tabular.quality import column_kinds
-    from genesis_core.tabular.report import correlation_figure
+    from genesis_core.tabular.evaluation.quality import column_kinds
+    from genesis_core.tabular.evaluation.report import correlation_figure
 
     real, synth, schema = typed_frames(run_dir, report_version)
     return correlation_figure(real, synth, column_kinds(schema, synth.columns))
@@ -177,7 +177,7 @@ with tab_reports:
     curves = [r for r in workspace().list_runs(task="tabular_privacy_curve")
               if r.artifact_path("privacy_curve.json").exists()]
     if curves:
-        from genesis_core.tabular.report import privacy_curve_figure
+        from genesis_core.tabular.evaluation.report import privacy_curve_figure
 
         with st.expander(f"Quality against ε ({len(curves)} curve{'s' if len(curves) != 1 else ''})"):
             curve_run = st.selectbox("Curve", curves, format_func=lambda r: f"{r.name} · {r.id}", key="tab_curve_run")
@@ -241,7 +241,7 @@ with tab_reports:
         show_release()
 
     def show_release() -> None:
-        from genesis_core.store.releases import release_for_run
+        from genesis_core.tabular.releases.records import release_for_run
 
         release = release_for_run(workspace(), run.id)
         if release is None:
@@ -256,8 +256,8 @@ with tab_reports:
                      icon=":material/history:")
 
     def show_scores(report: dict) -> None:
-        from genesis_core.tabular.quality import column_kinds
-        from genesis_core.tabular.report import dcr_figure, distribution_figure
+        from genesis_core.tabular.evaluation.quality import column_kinds
+        from genesis_core.tabular.evaluation.report import dcr_figure, distribution_figure
 
         q, p = report["quality"], report["privacy"]
         cols = st.columns(5)
@@ -316,7 +316,7 @@ with tab_reports:
             show_text(report)
 
     def show_text(report: dict) -> None:
-        from genesis_core.tabular.text_quality import figures_table, length_figure
+        from genesis_core.tabular.evaluation.text import figures_table, length_figure
 
         entries = report.get("text") or []
         if not entries:

@@ -7,7 +7,7 @@ from plotly.subplots import make_subplots
 
 from app_pages.common import running_job_for, show_error, submit, workspace
 from app_pages.vision_common import dataset_form
-from genesis_core.vision.catalog import bottleneck_table, minimum_latent
+from genesis_core.vision.analysis.catalog import bottleneck_table, minimum_latent
 
 st.title("Bottleneck: how small can the latent be?")
 

@@ -64,14 +64,14 @@ def dataset_form(prefix: str) -> dict[str, Any] | None:
 @st.cache_resource(max_entries=12, show_spinner="Loading the model…")
 def cached_autoencoder(key: str, checkpoint: str):
     """`checkpoint` is part of the cache key, so a newer checkpoint of the same run loads afresh."""
-    from genesis_core.vision.catalog import load_autoencoder
+    from genesis_core.vision.analysis.catalog import load_autoencoder
 
     return load_autoencoder(key, workspace())
 
 
 def pick_autoencoder(label: str, key: str, entries=None, index: int = 0):
     """A selectbox over the trained autoencoders; returns (entry, model, task, checkpoint path) or None."""
-    from genesis_core.vision.catalog import list_autoencoders
+    from genesis_core.vision.analysis.catalog import list_autoencoders
 
     entries = list_autoencoders(workspace()) if entries is None else entries
     if not entries:

@@ -14,8 +14,8 @@ import torch
 from app_pages.common import key_help, running_job_for, show_error, submit, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.store.compare import curves, curves_figure, metric_table
-from genesis_core.vision.families import FAMILIES
-from genesis_core.vision import zoo as zoo_lib
+from genesis_core.vision.tasks.families import FAMILIES
+from genesis_core.vision.analysis import zoo as zoo_lib
 
 # GENESIS_FAMILY_ZOO shows another build (favorites/families-new-...) before it replaces the shipped one
 SHIPPED_ZOO = Path(os.environ.get("GENESIS_FAMILY_ZOO") or Path(__file__).resolve().parents[1] / "favorites" / "families")
@@ -180,7 +180,7 @@ with tab_compare:
                     st.image(grid, clamp=True)
 
         def sample_grid(run_id: str, checkpoint: str, seed: int):
-            from genesis_core.vision.explore import family_samples
+            from genesis_core.vision.analysis.explore import family_samples
             from genesis_core.vision.images import to_pil_grid
 
             m = loaded(run_id, checkpoint)
@@ -203,7 +203,7 @@ with tab_explore:
         st.stop()
     pick = st.selectbox("Model", range(len(sources)), format_func=lambda i: sources[i][0], key="fam_explore")
     _, source, stamp, folder = sources[pick]
-    from genesis_core.vision.explore import interpolate
+    from genesis_core.vision.analysis.explore import interpolate
     from genesis_core.vision.images import to_pil_grid
 
     try:

@@ -8,9 +8,9 @@ import streamlit as st
 
 from app_pages.common import show_error
 from app_pages.vision_common import grid_image, no_models_yet, pick_autoencoder, to_image
-from genesis_core.vision import analyses
-from genesis_core.vision import latent as L
-from genesis_core.vision.catalog import against_pca
+from genesis_core.vision.analysis import cached as analyses
+from genesis_core.vision.analysis import latent as L
+from genesis_core.vision.analysis.catalog import against_pca
 
 st.title("Latent explorer")
 picked = pick_autoencoder("Model", "latent_model")
@@ -170,7 +170,7 @@ if view == "Projection":
 
 # -- conditional ---------------------------------------------------------------------------------
 if view == "Classes: swap and probe":
-    from genesis_core.vision.conditional import class_swap, probe_model
+    from genesis_core.vision.analysis.conditional import class_swap, probe_model
 
     if entry.conditional:
         count = st.slider("Images", 2, 12, 8, key="swap_count")

@@ -13,7 +13,7 @@ from app_pages.vision_common import dataset_form, grid_image
 from genesis_core.training.loading import load_model
 from genesis_core.vision.corruptions import ALL_CORRUPTIONS, CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
 from genesis_core.vision.images import image_metrics
-from genesis_core.vision.restoration import EVAL_LEVELS, apply_scores, cycle_matrix, level_mismatch, psnr_vs_level
+from genesis_core.vision.tasks.restoration import EVAL_LEVELS, apply_scores, cycle_matrix, level_mismatch, psnr_vs_level
 
 st.title("Restoration")
 st.write("One network learns to undo noise, blur, masking and pixelation at any level in [0, 1]; it is told "

@@ -1,6 +1,6 @@
 """Images → Encoder/decoder swap: encoder A, decoder B and a translator fitted on anchor images; originals,
 B's own reconstructions and the swapped ones side by side; the error against the number of anchors and
-the matrix of all pairs. Every analysis is a cached core call (genesis_core.vision.analyses): the first
+the matrix of all pairs. Every analysis is a cached core call (genesis_core.vision.analysis.cached): the first
 swap shows in seconds, the curve and the matrix run on demand with progress, and any of them opened again
 (here or in the CLI) is instant."""
 
@@ -13,8 +13,8 @@ import torch
 from app_pages.common import show_error, workspace
 from app_pages.vision_common import cached_autoencoder, grid_image, no_models_yet, pick_autoencoder
 from genesis_core.errors import WorkbenchError
-from genesis_core.vision import analyses, stitching
-from genesis_core.vision.catalog import list_autoencoders
+from genesis_core.vision.analysis import cached as analyses, stitching
+from genesis_core.vision.analysis.catalog import list_autoencoders
 from genesis_core.vision.data import class_spread
 
 st.title("Encoder / decoder swap")

@@ -6,7 +6,7 @@ import streamlit as st
 from app_pages.common import estimate_text, key_help, show_error, submit, workspace
 from app_pages.vision_common import dataset_form, grid_image, pick_autoencoder
 from genesis_core.errors import WorkbenchError
-from genesis_core.vision.catalog import list_autoencoders
+from genesis_core.vision.analysis.catalog import list_autoencoders
 
 st.title("Train an image model")
 st.write("Autoencoders and VAEs learn a latent code of the images; class-conditional ones are also told the "
@@ -73,8 +73,8 @@ trained = list_autoencoders(workspace())
 if trained:
     picked = pick_autoencoder("Model", "prior_model", trained)
     if picked is not None and st.button("Score 1,000 prior samples", key="prior_score"):
-        from genesis_core.vision import analyses
-        from genesis_core.vision.conditional import prior_samples
+        from genesis_core.vision.analysis import cached as analyses
+        from genesis_core.vision.analysis.conditional import prior_samples
 
         entry, model, task, ckpt = picked
         try:

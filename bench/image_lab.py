@@ -47,7 +47,7 @@ def fit(ws: Workspace, cfg: dict):
 
 
 def bottleneck(ws: Workspace, target: float) -> None:
-    from genesis_core.vision.catalog import bottleneck_table, minimum_latent
+    from genesis_core.vision.analysis.catalog import bottleneck_table, minimum_latent
 
     run, _, seconds = fit(ws, {"task": "bottleneck_sweep"})
     table = bottleneck_table(run)
@@ -61,7 +61,7 @@ def bottleneck(ws: Workspace, target: float) -> None:
 
 
 def conditioning(ws: Workspace) -> None:
-    from genesis_core.vision.conditional import prior_sample_quality, probe_model
+    from genesis_core.vision.analysis.conditional import prior_sample_quality, probe_model
 
     rows = []
     for strategy in ("none", "onehot", "embedding", "bias", "film"):
@@ -83,7 +83,7 @@ def conditioning(ws: Workspace) -> None:
 
 
 def stitching(ws: Workspace) -> None:
-    from genesis_core.vision.stitching import anchor_curve
+    from genesis_core.vision.analysis.stitching import anchor_curve
 
     models = []
     for seed in (0, 1):
@@ -96,7 +96,7 @@ def stitching(ws: Workspace) -> None:
 
 
 def restoration(ws: Workspace) -> None:
-    from genesis_core.vision.restoration import psnr_vs_level
+    from genesis_core.vision.tasks.restoration import psnr_vs_level
 
     _, trainer, seconds = fit(ws, {"task": "image_restoration"})
     x = trainer.task.split.test_x[:500]

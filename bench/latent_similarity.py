@@ -29,9 +29,9 @@ def main() -> None:
     from genesis_core.registry import TASKS
     from genesis_core.store.workspace import Workspace
     from genesis_core.training.trainer import Trainer
-    from genesis_core.vision.latent import encode_images
-    from genesis_core.vision.similarity import similarity
-    from genesis_core.vision.tasks import pca_basis
+    from genesis_core.vision.analysis.latent import encode_images
+    from genesis_core.vision.analysis.similarity import similarity
+    from genesis_core.vision.tasks.autoencoders import pca_basis
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--steps", type=int, default=800)

@@ -27,9 +27,9 @@ KEYS = ["column_shapes", "step_marginals", "autocorrelation_similarity", "cross_
 
 
 def sequence_rows(datasets: list[str], epochs: int, timegan_epochs: int) -> list[dict]:
-    from genesis_core.tabular.demos import SEQUENCE_DEMOS, load_demo
-    from genesis_core.tabular.sequence_quality import sequence_report
-    from genesis_core.tabular.sequences import make_sequence_generator, prepare_sequences, split_sequences
+    from genesis_core.tabular.data.demos import SEQUENCE_DEMOS, load_demo
+    from genesis_core.tabular.evaluation.sequences import sequence_report
+    from genesis_core.tabular.sequential.generators import make_sequence_generator, prepare_sequences, split_sequences
 
     rows = []
     for name in datasets:
@@ -56,7 +56,7 @@ def sequence_rows(datasets: list[str], epochs: int, timegan_epochs: int) -> list
 
 
 def table_rows() -> list[dict]:
-    from genesis_core.tabular.multitable import read_tables, synthesize_tables, table_metadata, tables_report
+    from genesis_core.tabular.multi_table.related_tables import read_tables, synthesize_tables, table_metadata, tables_report
 
     tables, _ = read_tables(["demo:modechoice"])
     t0 = time.perf_counter()

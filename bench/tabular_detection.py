@@ -6,7 +6,7 @@ held-out one; its ideal beside it, 1 is copying) and the exact copies of trainin
 held-out real rows that equal a training row (on tables of few distinct values real rows repeat too). Side by side in one run, seeds
 interleaved:
 
-  autoregressive   the lab's column-autoregressive transformer (genesis_core/tabular/autoregressive.py)
+  autoregressive   the lab's column-autoregressive transformer (genesis_core/tabular/single_table/autoregressive.py)
   gaussian_copula  the lab's GaussianCopula (what `auto` chose on most of these tables before)
   sdv_gc           SDV's GaussianCopula used directly (its own metadata detection, defaults)
   sdv_tvae         SDV's TVAE used directly, --epochs epochs
@@ -35,11 +35,12 @@ from bench.tabular_lab import load  # noqa: E402
 def one(table: str, generator: str, seed: int, epochs: int) -> dict:
     import numpy as np
 
-    from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.generators import make_generator, sdv_used_directly
+    from genesis_core.tabular.data import schema as sch
+    from genesis_core.tabular.single_table.base import make_generator
+    from genesis_core.tabular.single_table.sdv import sdv_used_directly
     from genesis_core.tabular.pipeline import schema_for, split_holdout
-    from genesis_core.tabular.privacy import dcr_share
-    from genesis_core.tabular.quality import column_kinds, detection_auc, fidelity
+    from genesis_core.tabular.evaluation.privacy import dcr_share
+    from genesis_core.tabular.evaluation.quality import column_kinds, detection_auc, fidelity
 
     raw = load(table)
     train, holdout = split_holdout(raw, 0.2, seed)

@@ -45,7 +45,7 @@ def load(name: str):
     """Real tables that ship inside packages (offline)."""
     import statsmodels.api as sm
 
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
 
     if name in ("penguins", "wine", "fair"):
         return load_demo(name)
@@ -55,9 +55,10 @@ def load(name: str):
 
 
 def quality_rows(tables: list[str], generators: list[str], epochs: int) -> list[dict]:
-    from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.generators import make_generator, sdv_used_directly
-    from genesis_core.tabular.quality import fidelity
+    from genesis_core.tabular.data import schema as sch
+    from genesis_core.tabular.single_table.base import make_generator
+    from genesis_core.tabular.single_table.sdv import sdv_used_directly
+    from genesis_core.tabular.evaluation.quality import fidelity
 
     rows = []
     for table in tables:
@@ -121,9 +122,9 @@ def speed_rows(tables: list[str], repeats: int = 3) -> list[dict]:
 
 def dp_rows(tables: list[str], epsilon: float = 1.0) -> list[dict]:
     from genesis_core.registry import GENERATORS
-    from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.generators import make_generator
-    from genesis_core.tabular.quality import fidelity
+    from genesis_core.tabular.data import schema as sch
+    from genesis_core.tabular.single_table.base import make_generator
+    from genesis_core.tabular.evaluation.quality import fidelity
 
     rows = []
     for table in tables:

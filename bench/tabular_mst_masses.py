@@ -28,9 +28,9 @@ from bench.tabular_lab import load  # noqa: E402
 
 
 def main() -> None:
-    from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.generators import make_generator
-    from genesis_core.tabular.quality import fidelity
+    from genesis_core.tabular.data import schema as sch
+    from genesis_core.tabular.single_table.base import make_generator
+    from genesis_core.tabular.evaluation.quality import fidelity
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tables", default="randhie,fair,anes96")

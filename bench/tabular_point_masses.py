@@ -33,10 +33,10 @@ sys.path.insert(0, {root!r})
 raw = pd.read_csv(sys.argv[1])
 if sys.argv[2] == "lab":
     from genesis_core.tabular import schema as sch
-    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.single_table.base import make_generator
     make_generator("gaussian_copula", seed=0).fit(raw, sch.infer_schema(raw)).sample(len(raw))
 else:
-    from genesis_core.tabular.generators import sdv_used_directly
+    from genesis_core.tabular.single_table.base import sdv_used_directly
     sdv_used_directly(raw, "gaussian_copula")
 """
 

@@ -22,7 +22,7 @@ from bench.common import report
 
 
 def run(table: str, rows: int, seed: int, vocabulary_rows: int, budget: float) -> dict:
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
     from genesis_core.tabular.pipeline import synthesize
     from genesis_core.tabular.task import TabularSynthesisConfig
     from genesis_core.training.task import TrainerConfig

@@ -22,7 +22,7 @@ from genesis_core.config import from_dict  # noqa: E402
 from genesis_core.store.workspace import Workspace  # noqa: E402
 from genesis_core.training.task import TrainingTask  # noqa: E402
 from genesis_core.training.trainer import Trainer, seed_everything  # noqa: E402
-from genesis_core.vision.tasks import ImageAutoencoderConfig, ImageAutoencoderTask  # noqa: E402
+from genesis_core.vision.tasks.autoencoders import ImageAutoencoderConfig, ImageAutoencoderTask  # noqa: E402
 
 
 def bare_step_time(task: TrainingTask, steps: int) -> float:

@@ -30,8 +30,8 @@ from genesis_core.errors import WorkbenchError
 
 T = TypeVar("T")
 
-_TASK_MODULES = ["genesis_core.vision.tasks", "genesis_core.vision.restoration", "genesis_core.vision.families",
-                 "genesis_core.vision.density_families",
+_TASK_MODULES = ["genesis_core.vision.tasks.autoencoders", "genesis_core.vision.tasks.restoration", "genesis_core.vision.tasks.families",
+                 "genesis_core.vision.tasks.density_families",
                  "genesis_core.lm.task", "genesis_core.tabular.task", "genesis_core.av.task", "genesis_core.sweeps.driver",
                  "genesis_core.verify_task"]
 
@@ -88,16 +88,16 @@ class Registry(Generic[T]):
 TASKS: Registry[Any] = Registry("task", _TASK_MODULES)
 MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
-GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.generators", "genesis_core.tabular.dp",
-                                                   "genesis_core.tabular.mst", "genesis_core.tabular.autoregressive"])
-SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequences",
-                                                                     "genesis_core.tabular.timegan"])
+GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.single_table.sdv", "genesis_core.tabular.single_table.dp_tvae",
+                                                   "genesis_core.tabular.single_table.mst", "genesis_core.tabular.single_table.autoregressive"])
+SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequential.generators",
+                                                                     "genesis_core.tabular.sequential.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])
 TRACKERS: Registry[Any] = Registry("tracker", ["genesis_core.training.trackers"])
-COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.vision.cli", "genesis_core.lm.cli",
-                                                                 "genesis_core.tabular.cli", "genesis_core.tabular.releases_cli",
-                                                                 "genesis_core.sweeps.cli",
-                                                                 "genesis_core.jobs.cli", "genesis_core.service.cli",
+COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.cli.images", "genesis_core.cli.lm",
+                                                                 "genesis_core.cli.tabular", "genesis_core.cli.releases",
+                                                                 "genesis_core.cli.sweeps",
+                                                                 "genesis_core.cli.jobs", "genesis_core.cli.serve",
                                                                  "genesis_core.verify"])
 
 

@@ -123,7 +123,7 @@ def _tabular() -> str:
     import opacus
     import sdv
 
-    from genesis_core.tabular.mst import _mbi
+    from genesis_core.tabular.single_table.mst import _mbi
 
     _mbi()  # imported as MST imports it (JAX set up first)
 

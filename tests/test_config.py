@@ -124,8 +124,8 @@ def test_every_task_dump_documents_each_key_and_reads_back_to_the_defaults():
         assert yaml.safe_load(text) == defaults, name
         keys = [d.key for d in field_docs(cls)]
         assert len(keys) == len(set(keys))
-    from genesis_core.vision.restoration import ImageRestorationConfig
-    from genesis_core.vision.tasks import ImageAutoencoderConfig
+    from genesis_core.vision.tasks.restoration import ImageRestorationConfig
+    from genesis_core.vision.tasks.autoencoders import ImageAutoencoderConfig
 
     tracker = doc_for(ImageAutoencoderConfig, "trainer.tracker")
     assert tracker.allowed == "tensorboard | mlflow | wandb | none" and "MLflow" in tracker.description

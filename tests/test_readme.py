@@ -45,14 +45,14 @@ def test_the_readme_shows_genesis_commands():
 
 @pytest.mark.parametrize("line", readme_commands())
 def test_every_readme_command_parses(line):
-    from genesis_core.cli import parse
+    from genesis_core.cli.main import parse
 
     parse(argv_of(line))  # argparse exits (SystemExit) on anything it does not know
 
 
 @pytest.mark.parametrize("line", [c for c in readme_commands() if " ".join(argv_of(c)).startswith(CHEAP)])
 def test_the_cheap_readme_commands_run_as_written(line, tmp_path):
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
 
     assert GENESIS.exists(), "genesis_core is not installed in this environment (./workbench installs it)"
     load_demo("penguins").to_csv(tmp_path / "data.csv", index=False)

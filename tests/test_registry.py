@@ -25,7 +25,7 @@ def test_register_build_and_unknown_names():
 
 
 def test_factory_builds_a_model_from_config():
-    from genesis_core.vision.models import AutoencoderConfig
+    from genesis_core.vision.networks.autoencoders import AutoencoderConfig
 
     model = MODELS.build("autoencoder", AutoencoderConfig(arch="mlp", latent_dim=3, hidden=8), (1, 8, 8))
     assert model.encoder.net[-1].out_features == 3

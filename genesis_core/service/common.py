@@ -15,7 +15,7 @@ from fastapi import Request
 from genesis_core.service.auth import TokenChecker
 from genesis_core.service.ledger import Ledger
 from genesis_core.store.workspace import Workspace
-from genesis_core.tabular.ingest import MAX_BYTES
+from genesis_core.tabular.data.ingest import MAX_BYTES
 
 ECHO_CHARS = 40  # the most of a client's own input an error repeats
 

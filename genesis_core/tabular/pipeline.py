@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from genesis_core.store.files import atomic_write_text
-from genesis_core.tabular import schema as sch
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.ingest import (
+from genesis_core.tabular.data import schema as sch
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.data.ingest import (
     MIN_ROWS,
     TableError,
     TableInfo,
@@ -30,7 +30,7 @@ from genesis_core.tabular.ingest import (
     table_text,
     write_options_of,
 )
-from genesis_core.tabular.report import to_json
+from genesis_core.tabular.evaluation.report import to_json
 
 Progress = Callable[[float, int, str], None]
 
@@ -84,8 +84,8 @@ def split_holdout(raw: pd.DataFrame, fraction: float, seed: int = 0) -> tuple[pd
 
 
 def text_settings(config: Any):
-    """How the config asks free-text columns to be written (tabular/text_columns.py)."""
-    from genesis_core.tabular.text_columns import TextSettings
+    """How the config asks free-text columns to be written (tabular/text/columns.py)."""
+    from genesis_core.tabular.text.columns import TextSettings
 
     return TextSettings(mode=config.text_columns, steps=config.text_steps, budget_s=config.text_budget_s,
                         copy_chars=config.text_copy_chars, personal_data=config.personal_data,
@@ -102,7 +102,7 @@ def generator_options(name: str, config: Any) -> dict[str, Any]:
 
 
 def constraints_from(config: Any) -> list:
-    from genesis_core.tabular.generators import Inequality, Range
+    from genesis_core.tabular.single_table.constraints import Inequality, Range
 
     out = []
     for r in config.ranges:
@@ -116,9 +116,9 @@ def constraints_from(config: Any) -> list:
 
 def sample_with_conditions(gen, rows: int, conditions=(), seed: int = 0, constraints=(),
                            progress: Progress = lambda done, total, msg: None) -> tuple[pd.DataFrame, list[dict]]:
-    """`rows` rows of a fitted generator, each group of rows drawn given its condition (tabular/conditions.py),
+    """`rows` rows of a fitted generator, each group of rows drawn given its condition (tabular/single_table/conditions.py),
     mixed in a seeded order; and, per group, how many rows were asked for and how many hold the condition."""
-    from genesis_core.tabular.conditions import plan, report
+    from genesis_core.tabular.single_table.conditions import plan, report
 
     groups = plan(conditions, rows) if conditions else []
     if not groups:
@@ -141,7 +141,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     """Run the pipeline for a TabularSynthesisConfig; writes synthetic.csv, generator/ and (with
     `config.report`) report.json and report.html into `out_dir`. Returns the report (or its meta part)."""
     from genesis_core.registry import GENERATORS
-    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.single_table.base import make_generator
 
     if config.kind == "sequences":
         return synthesize_sequences(config, Path(out_dir), progress, stop)
@@ -152,19 +152,19 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     raw, info = read_source(config.source)
     schema = schema_for(raw, config.column_types, config.personal_data, info.number_formats)
     if config.conditions:  # before anything is fit: a condition on a column the table lacks is said at once
-        from genesis_core.tabular.conditions import check_against
+        from genesis_core.tabular.single_table.conditions import check_against
 
         check_against(config.conditions, raw, [c.name for c in schema if c.kind not in sch.NOT_SYNTHESISED])
     train, holdout = split_holdout(raw, config.holdout_fraction, config.trainer.seed)
     seed = config.trainer.seed
     leaderboard: list[dict[str, Any]] = []
-    from genesis_core.tabular.auto import CANDIDATE_SHARE, default_budget, final_epochs
+    from genesis_core.tabular.single_table.auto import CANDIDATE_SHARE, default_budget, final_epochs
 
     budget = config.auto_budget_s or default_budget(len(train), train.shape[1])
     budget_end = time.monotonic() + budget
     epochs = config.epochs
     if config.generator == "auto":
-        from genesis_core.tabular.auto import candidates_for, select_generator
+        from genesis_core.tabular.single_table.auto import candidates_for, select_generator
 
         candidates = candidates_for(config.epsilon, tuple(config.candidates))
         options = {n: generator_options(n, config) for n in candidates}
@@ -202,7 +202,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         if GENERATORS.get(name).private:
             raise ValueError(f"tuning {name} on this table would spend its privacy budget once per trial; tune on "
                              "public data, or leave tune at 0")
-        from genesis_core.tabular.auto import tune_generator
+        from genesis_core.tabular.single_table.auto import tune_generator
 
         options, tuning = tune_generator(train, schema, name, options, config.tune, budget * CANDIDATE_SHARE, seed,
                                          config.epochs, progress=lambda f, m: progress(f, 3, m), stop=stop)
@@ -243,7 +243,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         parts = 3 + bool(config.target) + bool(config.quasi_identifiers) + bool(gen.text_models)
         report.update(score(train, holdout, synth, schema, config, getattr(gen, "privacy", None),
                             tick=scoring_ticks(progress, stop, parts)))
-        from genesis_core.tabular.report import to_html
+        from genesis_core.tabular.evaluation.report import to_html
 
         typed = sch.prepare(train, schema), sch.prepare(synth, schema)
         atomic_write_text(out_dir / "report.html", to_html(report, *typed, schema))
@@ -257,8 +257,8 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
                          stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """The pipeline for sequences: synthetic.csv (`config.rows` sequences, default as many as the input has),
     generator/, report.json and report.html (quality and nearest-sequence privacy)."""
-    from genesis_core.tabular.sequence_quality import sequence_report, to_html
-    from genesis_core.tabular.sequences import (
+    from genesis_core.tabular.evaluation.sequences import sequence_report, to_html
+    from genesis_core.tabular.sequential.generators import (
         few_sequences_warning,
         make_sequence_generator,
         prepare_sequences,
@@ -298,7 +298,7 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
                        + f"; {n} synthetic sequences ({len(synth)} rows)."}
     report: dict[str, Any] = {"meta": meta}
     if config.report:
-        from genesis_core.tabular.sequence_quality import report_parts
+        from genesis_core.tabular.evaluation.sequences import report_parts
 
         report.update(sequence_report(train, synth, spec, holdout, seed=config.trainer.seed,
                                       tick=scoring_ticks(progress, stop, report_parts(train, spec, holdout),
@@ -313,8 +313,8 @@ def synthesize_sequences(config: Any, out_dir: Path, progress: Progress = lambda
 def synthesize_related(config: Any, out_dir: Path, progress: Progress = lambda done, total, msg: None,
                        stop: Callable[[], bool] = lambda: False) -> dict[str, Any]:
     """The pipeline for related tables: synthetic/<table>.csv, generator/, report.json and report.html."""
-    from genesis_core.tabular.generators import save_sdv
-    from genesis_core.tabular.multitable import (
+    from genesis_core.tabular.single_table.sdv import save_sdv
+    from genesis_core.tabular.multi_table.related_tables import (
         drop_orphans,
         read_tables,
         synthesize_tables,
@@ -358,8 +358,8 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame
           tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
     """The quality and privacy parts of the report, for frames as the user wrote them; `tick(what)` before each
     part (see `scoring_ticks`)."""
-    from genesis_core.tabular.privacy import privacy_report
-    from genesis_core.tabular.quality import quality_report
+    from genesis_core.tabular.evaluation.privacy import privacy_report
+    from genesis_core.tabular.evaluation.quality import quality_report
 
     t_train, t_synth = sch.prepare(train, schema), sch.prepare(synth, schema)
     t_hold = sch.prepare(holdout, schema) if holdout is not None else None
@@ -369,7 +369,7 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame
                              dp_statement, seed=seed, tick=tick)
     out = {"quality": quality, "privacy": privacy}
     if any(c.kind == "text" and c.name in synth.columns for c in schema):
-        from genesis_core.tabular.text_quality import text_report
+        from genesis_core.tabular.evaluation.text import text_report
 
         tick("text columns: lengths, n-grams, two-sample test, copies")
         out["text"] = text_report(train, holdout, synth, schema, seed=seed)
@@ -428,7 +428,7 @@ def report_frames(run: Any) -> tuple[pd.DataFrame, pd.DataFrame, list[sch.Column
 def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
     """More rows from a synthesis run's fitted generator, as a CSV in the run's artifacts. The file is the
     cache: asking again for the same rows and seed returns it at once."""
-    from genesis_core.tabular.generators import GeneratorError, TabularGenerator
+    from genesis_core.tabular.single_table.base import GeneratorError, TabularGenerator
 
     if rows < 1:
         raise GeneratorError("ask for at least one row")
@@ -440,7 +440,7 @@ def sample_more(run: Any, rows: int, seed: int = 1) -> Path:
     if meta.get("kind") == "tables":
         raise GeneratorError("related tables are sampled together: run the job again with another scale")
     if meta.get("kind") == "sequences":  # rows count sequences here
-        from genesis_core.tabular.sequences import SequenceGenerator
+        from genesis_core.tabular.sequential.generators import SequenceGenerator
 
         frame = SequenceGenerator.load(run.artifacts_dir / "generator").sample(rows, seed=seed)
     else:

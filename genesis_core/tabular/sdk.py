@@ -68,8 +68,8 @@ class SyntheticGenerator:
         """Fit to a DataFrame (or a CSV/Parquet path, or demo:NAME) through the pipeline `generate` runs: the report
         is scored and a release recorded in the workspace ($GENESIS_HOME)."""
         from genesis_core.store.workspace import Workspace
-        from genesis_core.tabular.generators import TabularGenerator
-        from genesis_core.tabular.lineage import record_release
+        from genesis_core.tabular.single_table.base import TabularGenerator
+        from genesis_core.tabular.releases.lineage import record_release
         from genesis_core.tabular.pipeline import synthesize
 
         with tempfile.TemporaryDirectory(prefix="genesis-sdk-") as tmp:
@@ -96,7 +96,7 @@ class SyntheticGenerator:
         if self._generator is None:
             raise SDKError("fit (or load) the generator before generating rows")
         if isinstance(conditions, (list, tuple)):
-            from genesis_core.tabular.conditions import parse_conditions
+            from genesis_core.tabular.single_table.conditions import parse_conditions
             from genesis_core.tabular.pipeline import sample_with_conditions
 
             parse_conditions(conditions)  # a malformed one is said before any row is drawn
@@ -126,7 +126,7 @@ class SyntheticGenerator:
 
     @classmethod
     def load(cls, path: str | Path) -> SyntheticGenerator:
-        from genesis_core.tabular.generators import TabularGenerator
+        from genesis_core.tabular.single_table.base import TabularGenerator
 
         path = Path(path)
         try:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 
 from genesis_core.registry import GENERATORS, TASKS
-from genesis_core.tabular import schema as sch
+from genesis_core.tabular.data import schema as sch
 from genesis_core.training.task import JobResult, JobTask, TaskConfigBase, TrainerConfig
 
 
@@ -19,7 +19,7 @@ class TabularSynthesisConfig(TaskConfigBase):
     candidates: tuple[str, ...] = ()  # auto: the generators to try (default: GaussianCopula, CTGAN, TVAE; with
     # epsilon, the private ones)
     auto_budget_s: float = 0.0  # auto and tune: seconds for the whole choice, the final fit included (0: sized to
-    # the table, see tabular/auto.py default_budget); a candidate still fitting at its share is stopped
+    # the table, see tabular/single_table/auto.py default_budget); a candidate still fitting at its share is stopped
     tune: int = 0  # Optuna trials of the chosen generator's hyperparameters, scored on held-out rows (0: none)
     epochs: int = 300  # CTGAN / TVAE / DP-TVAE
     epsilon: float = 0.0  # > 0 asks for differential privacy (only private generators are then allowed)
@@ -99,7 +99,7 @@ class TabularSynthesisConfig(TaskConfigBase):
         if self.personal_data not in ("replace", "drop"):
             raise ValueError("personal_data must be replace or drop")
         if self.conditions:
-            from genesis_core.tabular.conditions import parse_conditions
+            from genesis_core.tabular.single_table.conditions import parse_conditions
 
             parse_conditions(self.conditions)  # a malformed condition fails here, naming it
         if self.auto_budget_s < 0:
@@ -145,7 +145,7 @@ def _record(run, config: TabularSynthesisConfig, report: dict) -> dict:
     """The release record of a synthesis job (its run and job named in the lineage)."""
     from genesis_core.jobs.store import JobStore
     from genesis_core.store.workspace import Workspace
-    from genesis_core.tabular.lineage import record_release
+    from genesis_core.tabular.releases.lineage import record_release
 
     workspace = Workspace(run.dir.parent.parent)
     store = JobStore(workspace.jobs_db)
@@ -186,9 +186,9 @@ class PrivacyCurveTask(JobTask):
         import json
 
         from genesis_core.store.files import atomic_write_text
-        from genesis_core.tabular.generators import make_generator
+        from genesis_core.tabular.single_table.base import make_generator
         from genesis_core.tabular.pipeline import read_source, schema_for
-        from genesis_core.tabular.quality import fidelity
+        from genesis_core.tabular.evaluation.quality import fidelity
 
         cfg = self.config
         raw = read_source(cfg.source)[0]

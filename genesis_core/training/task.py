@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
-from genesis_core.training.loader import ResumableLoader
+from genesis_core.training.resumable import ResumableLoader
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Samplers of a trained epsilon-prediction diffusion model (genesis_core.vision.generative.Diffusion), chosen by name.
+"""Samplers of a trained epsilon-prediction diffusion model (genesis_core.vision.networks.diffusion.Diffusion), chosen by name.
 
   ancestral  DDPM's ancestral sampling (Ho et al. 2020): x_{t-1} drawn from the posterior q(x_{t-1} | x_t, x0_hat);
              over a sub-sequence of the T steps it is DDIM with eta = 1 (Song et al. 2021), which with all T steps

@@ -89,7 +89,7 @@ def server(workspace):
 def test_start_a_job_from_the_ui_and_watch_it_finish(server, workspace, page):
     from playwright.sync_api import expect
 
-    from genesis_core.vision.tasks import ImageAutoencoderConfig
+    from genesis_core.vision.tasks.autoencoders import ImageAutoencoderConfig
 
     # a deep link opens the page inside the app's frame (router, sidebar), not on its own
     page.goto(server + "/runs")

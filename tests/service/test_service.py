@@ -117,7 +117,7 @@ def test_bad_uploads_and_requests_get_one_sentence_and_a_4xx(tmp_path):
 
 
 def test_a_whole_synthesis_over_http_is_the_same_job_run_report_and_release(server):
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
 
     csv = load_demo("penguins").to_csv(index=False).encode()
     up = server.call("POST", "/v1/tables?name=penguins.csv", data=csv, headers={"Content-Type": "text/csv"})

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.generators import TabularGenerator, make_generator
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.single_table.base import TabularGenerator, make_generator
 from genesis_core.tabular.pipeline import schema_for
 
 FAST = {"max_steps": 150, "eval_every": 25}

@@ -22,7 +22,7 @@ def test_generate_report_and_audit(workspace, tmp_path):
     assert report["privacy"]["dp"]["epsilon_total"] <= 2.0 + 1e-6 and report["meta"]["generator"] == "dp_tvae"
 
     real = tmp_path / "real.csv"
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
     load_demo("penguins").to_csv(real, index=False)
     html = tmp_path / "r.html"
     rep = cli("report", "-r", str(real), "-s", str(out), "--target", "species", "--quasi-identifiers", "island,sex",
@@ -44,7 +44,7 @@ def test_generate_report_and_audit(workspace, tmp_path):
 
 @pytest.mark.slow
 def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(workspace, tmp_path, capsys):
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
 
     out = tmp_path / "p.csv"
     quick = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--no-report")
@@ -61,7 +61,7 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
     assert auto.returncode == 0, auto.stderr
     lines = [line for line in auto.stdout.splitlines() if line.startswith("auto:")]
     assert len(lines) == 2 and all("quality" in line for line in lines)
-    from genesis_core.cli import main  # the refusal happens before any fit: in-process, no second interpreter
+    from genesis_core.cli.main import main  # the refusal happens before any fit: in-process, no second interpreter
 
     assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "mst", "--epsilon", "1", "--tune", "2"]) == 2
     assert "spend its privacy budget once per trial" in capsys.readouterr().err
@@ -70,7 +70,7 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
 def test_generate_draws_rows_given_conditions_and_counts_them(workspace, tmp_path, capsys):
     import pandas as pd
 
-    from genesis_core.cli import main
+    from genesis_core.cli.main import main
 
     out = tmp_path / "cond.csv"
     assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "-n", "200",
@@ -88,9 +88,9 @@ def test_generate_draws_rows_given_conditions_and_counts_them(workspace, tmp_pat
 def test_the_python_interface_fits_generates_reports_saves_and_loads(workspace, tmp_path):
     """Seed 003's interface: SyntheticGenerator(method, privacy).fit(df) runs the pipeline `generate` runs (a
     release is recorded), generates rows (also given conditions), reports, saves and loads."""
-    from genesis_core.store.releases import list_releases
+    from genesis_core.tabular.releases.records import list_releases
     from genesis_core.tabular import PrivacyConfig, SyntheticGenerator
-    from genesis_core.tabular.demos import load_demo
+    from genesis_core.tabular.data.demos import load_demo
 
     df = load_demo("penguins")
     gen = SyntheticGenerator(method="gaussian_copula", privacy=PrivacyConfig(holdout_fraction=0.2)).fit(df)

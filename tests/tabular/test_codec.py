@@ -7,10 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesis_core.tabular.codec import TableCodec, looks_copied, snap_to_grid
-from genesis_core.tabular.generators import make_generator
-from genesis_core.tabular.ingest import read_table
-from genesis_core.tabular.schema import infer_schema
+from genesis_core.tabular.data.codec import TableCodec, looks_copied, snap_to_grid
+from genesis_core.tabular.single_table.base import make_generator
+from genesis_core.tabular.data.ingest import read_table
+from genesis_core.tabular.data.schema import infer_schema
 
 
 def quirky_table(n=400, seed=0) -> pd.DataFrame:

@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from genesis_core.cli import main
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.drift import drift_report
+from genesis_core.cli.main import main
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.releases.drift import drift_report
 
 
 @pytest.mark.parametrize("name", ["penguins", "fair", "wine"])
@@ -86,7 +86,7 @@ def test_every_synthesis_writes_a_release_and_releases_diff_and_evidence(workspa
 
 
 def test_a_damaged_release_record_is_listed_as_damaged_never_used(workspace, capsys):
-    from genesis_core.store.releases import releases_dir
+    from genesis_core.tabular.releases.records import releases_dir
 
     (releases_dir(workspace) / "rel-20260101-deadbeef.json").write_text("{not json")
     assert main(["releases", "list"]) == 0
@@ -97,7 +97,7 @@ def test_a_damaged_release_record_is_listed_as_damaged_never_used(workspace, cap
 
 
 def test_safe_harbor_finds_identifier_columns_by_type_and_name():
-    from genesis_core.tabular.evidence import safe_harbor
+    from genesis_core.tabular.releases.evidence import safe_harbor
 
     found = {r["identifier"]: r for r in safe_harbor([
         {"column": "patient_id", "kind": "id"}, {"column": "email", "kind": "pii", "pii": "email"},
@@ -114,8 +114,8 @@ def test_tables_with_no_common_column_are_refused_and_partial_overlap_counts_eve
     import pandas as pd
     import pytest
 
-    from genesis_core.tabular.drift import drift_report
-    from genesis_core.tabular.ingest import TableError
+    from genesis_core.tabular.releases.drift import drift_report
+    from genesis_core.tabular.data.ingest import TableError
 
     a = pd.DataFrame({"x": range(50), "y": [i % 3 for i in range(50)]})
     b = pd.DataFrame({"u": range(50), "v": [i % 4 for i in range(50)]})

@@ -4,19 +4,14 @@ import shutil
 import numpy as np
 import pytest
 
-from genesis_core.tabular import schema as sch
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.generators import (
-    GeneratorError,
-    Inequality,
-    Range,
-    TabularGenerator,
-    make_generator,
-    sdv_used_directly,
-)
+from genesis_core.tabular.data import schema as sch
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.single_table.base import GeneratorError, TabularGenerator, make_generator
+from genesis_core.tabular.single_table.constraints import Inequality, Range
+from genesis_core.tabular.single_table.sdv import sdv_used_directly
 from genesis_core.tabular.pipeline import split_holdout
-from genesis_core.tabular.privacy import enforce_k_anonymity, k_anonymity, privacy_report
-from genesis_core.tabular.quality import column_kinds, quality_report
+from genesis_core.tabular.evaluation.privacy import enforce_k_anonymity, k_anonymity, privacy_report
+from genesis_core.tabular.evaluation.quality import column_kinds, quality_report
 
 
 def demo(name):
@@ -149,8 +144,8 @@ def test_pairs_below_sdmetrics_threshold_are_scored_and_a_missing_pair_trend_say
     shapes alone. A text-only partner leaves one modelled column: no pair at all, said so."""
     import pandas as pd
 
-    from genesis_core.tabular.quality import fidelity
-    from genesis_core.tabular.schema import ColumnSpec
+    from genesis_core.tabular.evaluation.quality import fidelity
+    from genesis_core.tabular.data.schema import ColumnSpec
 
     rng = np.random.default_rng(0)
     real = pd.DataFrame({"x": rng.normal(size=300), "y": rng.normal(size=300)})
@@ -174,7 +169,7 @@ def test_l_diversity_is_enforced_with_what_it_changed_counted_by_hand():
     import pandas as pd
 
     from genesis_core.errors import WorkbenchError
-    from genesis_core.tabular.privacy import enforce_l_diversity, k_anonymity
+    from genesis_core.tabular.evaluation.privacy import enforce_l_diversity, k_anonymity
 
     df = pd.DataFrame({"zip": ["1000"] * 4 + ["2000"] * 3 + ["3000"] * 3,
                        "age": [30, 31, 32, 33, 40, 41, 42, 50, 51, 52],
@@ -193,7 +188,7 @@ def test_l_diversity_is_enforced_with_what_it_changed_counted_by_hand():
 def test_privacy_audit_enforces_l_from_the_terminal(workspace, tmp_path, capsys):
     import pandas as pd
 
-    from genesis_core.cli import main
+    from genesis_core.cli.main import main
 
     real, synth, out = tmp_path / "real.csv", tmp_path / "synth.csv", tmp_path / "released.csv"
     penguins = load_demo("penguins")
@@ -203,7 +198,7 @@ def test_privacy_audit_enforces_l_from_the_terminal(workspace, tmp_path, capsys)
                  "--sensitive", "species", "--enforce-l", "2", "-o", str(out)]) == 0
     printed = capsys.readouterr().out
     released = pd.read_csv(out)
-    from genesis_core.tabular.privacy import k_anonymity
+    from genesis_core.tabular.evaluation.privacy import k_anonymity
 
     assert "l=2" in printed and k_anonymity(released, ["island", "sex"], "species")["l"] >= 2
     assert main(["privacy-audit", "-r", str(real), "-s", str(synth), "--enforce-l", "2"]) == 2

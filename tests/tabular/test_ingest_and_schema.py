@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesis_core.tabular.ingest import TableError, read_table
-from genesis_core.tabular.schema import apply_overrides, infer_schema, prepare, sdv_metadata
+from genesis_core.tabular.data.ingest import TableError, read_table
+from genesis_core.tabular.data.schema import apply_overrides, infer_schema, prepare, sdv_metadata
 
 
 @pytest.mark.parametrize("content, message", [

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesis_core.tabular import schema as sch
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.dp_domain import cdp_delta, cdp_rho, private_range
-from genesis_core.tabular.generators import TabularGenerator, make_generator
-from genesis_core.tabular.quality import fidelity
+from genesis_core.tabular.data import schema as sch
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.single_table.privacy_accounting import cdp_delta, cdp_rho, private_range
+from genesis_core.tabular.single_table.base import TabularGenerator, make_generator
+from genesis_core.tabular.evaluation.quality import fidelity
 
 
 def test_zcdp_conversion_is_tight_and_safe():

@@ -7,16 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.ingest import TableError
-from genesis_core.tabular.sequence_quality import (
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.tabular.data.ingest import TableError
+from genesis_core.tabular.evaluation.sequences import (
     acf_similarity,
     cross_correlation_similarity,
     discriminative_score,
     nearest_sequence_privacy,
     predictive_scores,
 )
-from genesis_core.tabular.sequences import SequenceGenerator, make_sequence_generator, prepare_sequences
+from genesis_core.tabular.sequential.generators import SequenceGenerator, make_sequence_generator, prepare_sequences
 from tests.test_cli import cli
 
 
@@ -129,7 +129,7 @@ def test_par_from_the_cli_keeps_context_constant_and_writes_a_report(workspace, 
 
 @pytest.mark.slow
 def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path):
-    from genesis_core.tabular.demos import load_demo_tables
+    from genesis_core.tabular.data.demos import load_demo_tables
 
     folder = tmp_path / "tables"
     folder.mkdir()
@@ -157,7 +157,7 @@ def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path):
 
 
 def test_related_tables_name_orphans_and_check_parent_keys():
-    from genesis_core.tabular.multitable import drop_orphans, table_metadata
+    from genesis_core.tabular.multi_table.related_tables import drop_orphans, table_metadata
 
     parents = pd.DataFrame({"pid": range(20), "size": np.arange(20) % 3})
     children = pd.DataFrame({"cid": range(60), "pid": np.r_[np.arange(58) % 20, 99, 98], "v": np.arange(60.0)})

@@ -14,19 +14,14 @@ import pytest
 import torch
 
 from genesis_core.lm.bytes import BOS, EOS
-from genesis_core.tabular import schema as sch
-from genesis_core.tabular.demos import load_demo
-from genesis_core.tabular.text_columns import (
-    IGNORE,
-    TextColumnModel,
-    TextModelConfig,
-    TextSettings,
-    Vocabulary,
-    build_text_model,
-    plan_text_columns,
-    training_windows,
-)
-from genesis_core.tabular.text_privacy import (
+from genesis_core.tabular.data import schema as sch
+from genesis_core.tabular.data.demos import load_demo
+from genesis_core.lm.loader import IGNORE
+from genesis_core.tabular.text.model import TextColumnModel, TextModelConfig, build_text_model
+from genesis_core.tabular.text.columns import TextSettings, plan_text_columns
+from genesis_core.tabular.text.vocabulary import Vocabulary
+from genesis_core.tabular.text.windows import training_windows
+from genesis_core.tabular.text.privacy import (
     CopyIndex,
     find_personal_data,
     longest_shared_run,
@@ -140,7 +135,7 @@ def reviews_run(tmp_path_factory):
 
 
 def test_a_review_table_round_trips_with_text_that_fits_the_column(reviews_run):
-    from genesis_core.tabular.ingest import read_table
+    from genesis_core.tabular.data.ingest import read_table
 
     report, tmp = reviews_run
     synth = read_table(str(tmp / "out" / "synthetic.csv"))[0]
@@ -169,7 +164,7 @@ def test_a_review_table_round_trips_with_text_that_fits_the_column(reviews_run):
 
 
 def test_a_saved_generator_writes_text_again(reviews_run):
-    from genesis_core.tabular.generators import TabularGenerator
+    from genesis_core.tabular.single_table.base import TabularGenerator
 
     _, tmp = reviews_run
     gen = TabularGenerator.load(tmp / "out" / "generator")
@@ -182,7 +177,7 @@ def test_a_saved_generator_writes_text_again(reviews_run):
 
 
 def test_long_summaries_and_their_missing_share_follow_the_breaches_table(tmp_path):
-    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.single_table.base import make_generator
 
     breaches = load_demo("breaches")
     schema = sch.infer_schema(breaches)
@@ -196,7 +191,7 @@ def test_long_summaries_and_their_missing_share_follow_the_breaches_table(tmp_pa
 
 
 def test_a_very_long_cell_is_learned_in_windows_and_capped(tmp_path):
-    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.single_table.base import make_generator
 
     rng = np.random.default_rng(0)
     words = ["alpha", "beta", "gamma", "delta", "omega"]
@@ -214,9 +209,9 @@ def test_a_very_long_cell_is_learned_in_windows_and_capped(tmp_path):
 
 def test_a_fit_with_text_reports_one_span_that_never_moves_backwards():
     """The table model and the text models are parts of one fit: the share reported only grows."""
-    from genesis_core.tabular.generators import make_generator
+    from genesis_core.tabular.single_table.base import make_generator
     from genesis_core.tabular.pipeline import schema_for
-    from genesis_core.tabular.text_columns import TextSettings
+    from genesis_core.tabular.text.columns import TextSettings
 
     frame = load_demo("reviews").head(120)
     schema = schema_for(frame)

@@ -9,7 +9,7 @@ from genesis_core.config import from_dict
 from genesis_core.registry import TASKS
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.training.callbacks import Callback
-from genesis_core.training.loader import TensorLoader
+from genesis_core.training.resumable import TensorLoader
 from genesis_core.training.trainer import Trainer
 
 

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from genesis_core.vision.dit import DiT
-from genesis_core.vision.generative import Diffusion
+from genesis_core.vision.networks.dit import DiT
+from genesis_core.vision.networks.diffusion import Diffusion
 from genesis_core.vision.samplers import SAMPLERS, network_evaluations
 from tests.vision.helpers import beats_noise, train_family
 
@@ -109,7 +109,7 @@ def test_dit_diffusion_beats_noise_and_each_sampler_scores(workspace):
              "sampler": "ode"}
     task, tr = train_family("image_diffusion", 300, model, lr=2e-3)
     beats_noise(tr.last_eval, 0.85)  # 0.73 of noise's FD on one CPU, below 0.7 on another: the margin is the claim
-    from genesis_core.vision.explore import sampler_curve
+    from genesis_core.vision.analysis.explore import sampler_curve
 
     rows = sampler_curve(task, tr.model, steps=(4, 20), n=100)
     assert [(r["sampler"], r["steps"]) for r in rows] == [(s, k) for s in ("ancestral", "ddim", "ode") for k in (4, 20)]

@@ -3,8 +3,8 @@ and instabilities become events."""
 
 import torch
 
-from genesis_core.vision.density_families import EnergyWatch
-from genesis_core.vision.energy import EBM
+from genesis_core.vision.tasks.density_families import EnergyWatch
+from genesis_core.vision.networks.energy import EBM
 from tests.vision.helpers import beats_noise, train_family
 
 

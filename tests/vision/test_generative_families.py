@@ -9,7 +9,9 @@ import torch
 
 from genesis_core.config import from_dict
 from genesis_core.registry import TASKS
-from genesis_core.vision.generative import VQVAE, Diffusion, Flow, slerp
+from genesis_core.vision.networks.vqvae import VQVAE
+from genesis_core.vision.networks.diffusion import Diffusion, slerp
+from genesis_core.vision.networks.flow import Flow
 from tests.vision.helpers import beats_noise
 from tests.vision.helpers import train_family as train
 
@@ -33,7 +35,7 @@ def test_gan_beats_noise_logs_both_losses_and_warns_on_collapse(workspace):
     beats_noise(tr.last_eval, 0.9)  # a GAN this small and short is far from done, but it is past noise
     _, logged = task.training_step(tr.model, (task.split.train_x[:32], task.split.train_y[:32]))
     assert {"d_loss", "g_loss"} <= set(logged)  # both losses on the curves
-    from genesis_core.vision.families import CollapseWarning
+    from genesis_core.vision.tasks.families import CollapseWarning
 
     events = []
 

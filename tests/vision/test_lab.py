@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from genesis_core.store.workspace import Workspace
-from genesis_core.vision import catalog
-from genesis_core.vision.conditional import class_swap, probe_model
+from genesis_core.vision.analysis import catalog
+from genesis_core.vision.analysis.conditional import class_swap, probe_model
 from genesis_core.vision.data import load_split
 from genesis_core.vision.images import psnr_from_mse
-from genesis_core.vision.restoration import level_mismatch, psnr_vs_level
-from genesis_core.vision.stitching import anchor_curve, stitch, stitching_matrix
+from genesis_core.vision.tasks.restoration import level_mismatch, psnr_vs_level
+from genesis_core.vision.analysis.stitching import anchor_curve, stitch, stitching_matrix
 from tests.vision.helpers import config, train
 
 
@@ -114,7 +114,7 @@ def test_restoration_beats_identity_and_mismatch_matrix_peaks_near_the_truth(wor
 
 
 def test_a_network_learns_to_apply_an_artistic_corruption_and_to_reverse_it(workspace):
-    from genesis_core.vision.restoration import apply_scores, cycle_matrix
+    from genesis_core.vision.tasks.restoration import apply_scores, cycle_matrix
 
     run, trainer = train(workspace, config("image_restoration", steps=200, corruptions=["posterise", "swirl"],
                                            direction="both", model={"channels": 16, "blocks": 3}))

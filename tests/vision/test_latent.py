@@ -2,7 +2,7 @@ import pytest
 import torch
 from torchcodec.decoders import VideoDecoder
 
-from genesis_core.vision.latent import (
+from genesis_core.vision.analysis.latent import (
     animation_gif,
     animation_mp4,
     interpolate,
@@ -79,8 +79,8 @@ def test_the_class_of_each_interpolation_frame_is_one_rule_for_page_and_cli():
     import inspect
     from pathlib import Path
 
-    from genesis_core.vision import cli
-    from genesis_core.vision import latent as L
+    from genesis_core.cli import images as cli
+    from genesis_core.vision.analysis import latent as L
 
     assert L.class_path(3, 7, 5).tolist() == [3, 3, 7, 7, 7]
     assert L.class_path(3, 7, 6).tolist() == [3, 3, 3, 7, 7, 7]
@@ -89,8 +89,8 @@ def test_the_class_of_each_interpolation_frame_is_one_rule_for_page_and_cli():
 
 
 def test_prior_samples_of_a_conditional_vae_are_scored_beside_real_images_and_noise(workspace, capsys):
-    from genesis_core.cli import main
-    from genesis_core.vision.conditional import prior_sample_quality, prior_samples
+    from genesis_core.cli.main import main
+    from genesis_core.vision.analysis.conditional import prior_sample_quality, prior_samples
     from tests.vision.helpers import config, train
 
     run, trainer = train(workspace, config(steps=150, name="cvae", model={"latent_dim": 8, "channels": 8,
@@ -111,7 +111,7 @@ def test_prior_samples_of_a_conditional_vae_are_scored_beside_real_images_and_no
 
 
 def test_a_plain_autoencoder_samples_a_gaussian_fitted_to_its_codes(workspace):
-    from genesis_core.vision.conditional import prior_samples
+    from genesis_core.vision.analysis.conditional import prior_samples
     from tests.vision.helpers import config, train
 
     _, trainer = train(workspace, config(steps=40, name="ae", model={"latent_dim": 4, "channels": 8}))

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from genesis_core.vision.maf import MAF, MADE
+from genesis_core.vision.networks.maf import MAF, MADE
 from tests.vision.helpers import beats_noise, train_family
 
 
@@ -39,7 +39,7 @@ def test_maf_beats_noise_and_reports_bits_per_dim(workspace):
     task, tr = train_family("image_maf", 300, {"layers": 3, "hidden": 128}, lr=2e-3)
     beats_noise(tr.last_eval)
     assert tr.last_eval["eval/test_bits_per_dim"] < 8.0
-    from genesis_core.vision.explore import interpolate
+    from genesis_core.vision.analysis.explore import interpolate
 
     frames = interpolate(task, tr.model.eval(), task.split.test_x[0], task.split.test_x[1], 4)
     assert frames.shape == (4, 1, 8, 8)

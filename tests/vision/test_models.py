@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genesis_core.vision.models import CONDITIONING, Autoencoder, AutoencoderConfig, autoencoder_loss
+from genesis_core.vision.networks.autoencoders import CONDITIONING, Autoencoder, AutoencoderConfig, autoencoder_loss
 
 
 @pytest.mark.parametrize("arch", ["conv", "mlp"])

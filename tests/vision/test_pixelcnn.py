@@ -6,7 +6,7 @@ import math
 import pytest
 import torch
 
-from genesis_core.vision.autoregressive import ImagePixelCNN, PixelCNN
+from genesis_core.vision.networks.pixelcnn import ImagePixelCNN, PixelCNN
 from tests.vision.helpers import beats_noise, train_family
 
 

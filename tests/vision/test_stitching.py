@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from genesis_core.vision.stitching import available_translators, fit_translator
+from genesis_core.vision.analysis.stitching import available_translators, fit_translator
 
 
 def test_translators_recover_the_maps_they_model():

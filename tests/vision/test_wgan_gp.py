@@ -4,8 +4,8 @@ to a direct computation, and the generator updated on one step in n_critic."""
 import pytest
 import torch
 
-from genesis_core.vision.generative import GAN
-from genesis_core.vision.losses import WeightedLoss, gradient_penalty
+from genesis_core.vision.networks.gan import GAN
+from genesis_core.vision.networks.losses import WeightedLoss, gradient_penalty
 from tests.vision.helpers import beats_noise, train_family
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from genesis_core.training.loading import load_model
-from genesis_core.vision import zoo as zoo_lib
+from genesis_core.vision.analysis import zoo as zoo_lib
 
 SHIPPED = Path(__file__).resolve().parents[2] / "favorites" / "families"
 

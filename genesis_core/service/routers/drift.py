@@ -17,9 +17,9 @@ router = APIRouter(prefix="/v1/drift", tags=["drift"])
 
 @router.post("", summary="drift of one table from another (stored tables, demos or releases)")
 def drift(body: DriftRequest, svc: Service = Depends(service)):
-    from genesis_core.tabular.drift import drift_report
-    from genesis_core.tabular.lineage import read_table_ref
-    from genesis_core.tabular.report import to_json
+    from genesis_core.tabular.releases.drift import drift_report
+    from genesis_core.tabular.releases.lineage import read_table_ref
+    from genesis_core.tabular.evaluation.report import to_json
 
     frames = {}
     for field in ("reference", "current"):

@@ -32,10 +32,10 @@ def as_numbers(frame, columns: list[str]):
 
 def _columns_of(svc: Service, table: str) -> list[str]:
     if table.startswith("demo:"):
-        from genesis_core.tabular.demos import load_demo
+        from genesis_core.tabular.data.demos import load_demo
 
         return [str(c) for c in load_demo(table[len("demo:"):]).columns]
-    from genesis_core.tabular.uploads import get_table
+    from genesis_core.tabular.data.uploads import get_table
 
     return [c["column"] for c in get_table(svc.ws, table)["schema"]]
 
@@ -57,7 +57,7 @@ def synthesize(body: SynthesisRequest, svc: Service = Depends(service),
                idempotency_key: str | None = Header(None, max_length=200)):
     from genesis_core.jobs import api
     from genesis_core.jobs.store import JobStore
-    from genesis_core.tabular.uploads import table_source
+    from genesis_core.tabular.data.uploads import table_source
 
     if body.rows > svc.limits.max_rows:
         raise ApiError(413, f"{clip(body.rows)} rows asked for; one request may ask for at most "
@@ -98,7 +98,7 @@ def synthesize(body: SynthesisRequest, svc: Service = Depends(service),
 
 def _synthesis(svc: Service, run_id: str, release_by_run: dict[str, dict] | None = None) -> dict[str, Any]:
     from genesis_core.jobs import api
-    from genesis_core.store.releases import release_for_run
+    from genesis_core.tabular.releases.records import release_for_run
 
     run = svc.ws.get_run(run_id)
     if run.task != "tabular_synthesis":
@@ -112,7 +112,7 @@ def _synthesis(svc: Service, run_id: str, release_by_run: dict[str, dict] | None
 
 @router.get("", summary="syntheses, newest first")
 def syntheses(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), svc: Service = Depends(service)):
-    from genesis_core.store.releases import list_releases
+    from genesis_core.tabular.releases.records import list_releases
 
     runs = svc.ws.list_runs(task="tabular_synthesis")
     found = page([r.id for r in runs if not r.damaged], limit, offset)
@@ -155,7 +155,7 @@ def report(run_id: str, svc: Service = Depends(service)):
                                         "record", response_class=StreamingResponse)
 def stream(run_id: str, rows: int = Query(1000, ge=1), seed: int = Query(1, ge=0, le=SEED_MAX),
            format: str = Query("ndjson", pattern="^(ndjson|sse)$"), svc: Service = Depends(service)):
-    from genesis_core.tabular.generators import TabularGenerator
+    from genesis_core.tabular.single_table.base import TabularGenerator
 
     if rows > svc.limits.max_rows:
         raise ApiError(413, f"{clip(rows)} rows asked for; one request may stream at most {svc.limits.max_rows}.")

@@ -18,7 +18,7 @@ CHUNK_FLUSH = 1 << 20  # bytes gathered before a write
 @router.post("", status_code=201, summary="upload a CSV or Parquet table (the body is the file)")
 async def upload_table(request: Request, name: str = Query("", description="the file's name", max_length=200),
                        svc: Service = Depends(service)):
-    from genesis_core.tabular.uploads import incoming_dir, put_table_file
+    from genesis_core.tabular.data.uploads import incoming_dir, put_table_file
 
     if svc.uploads.locked():
         raise ApiError(429, f"{svc.limits.max_uploads} tables are being uploaded now, the most at once; "
@@ -46,13 +46,13 @@ async def upload_table(request: Request, name: str = Query("", description="the 
 
 @router.get("", summary="stored tables, newest first")
 def tables(limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0), svc: Service = Depends(service)):
-    from genesis_core.tabular.uploads import list_tables
+    from genesis_core.tabular.data.uploads import list_tables
 
     return page(list_tables(svc.ws), limit, offset)
 
 
 @router.get("/{table_id}", summary="a stored table's record and schema")
 def table(table_id: str, svc: Service = Depends(service)):
-    from genesis_core.tabular.uploads import get_table
+    from genesis_core.tabular.data.uploads import get_table
 
     return get_table(svc.ws, table_id)

@@ -1,0 +1,2 @@
+"""`genesis ...` (or `python -m genesis_core`): one module per command group.
+"""

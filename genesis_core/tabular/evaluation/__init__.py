@@ -1,0 +1,2 @@
+"""How good and how private synthetic data is: quality, privacy, sequences, text, the report.
+"""

@@ -1,0 +1,2 @@
+"""Related tables joined by keys, synthesised together.
+"""

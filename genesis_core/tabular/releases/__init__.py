@@ -1,0 +1,2 @@
+"""Versioned releases of synthetic data: records, lineage, compliance evidence, drift.
+"""

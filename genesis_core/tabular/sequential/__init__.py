@@ -1,0 +1,2 @@
+"""Sequences (rows of an entity in order): PAR and TimeGAN behind one interface.
+"""

@@ -1,0 +1,246 @@
+"""`auto`, measured rather than guessed: every candidate generator is fit on most of the training rows in a
+process of its own, scored on the rest (rows it never saw), within a time budget; the best one wins and the
+leaderboard says why.
+
+The score is the mean of two figures on those rows, each 1 at best: SDMetrics' quality score (marginals and
+pairs), and the detection score 1 - 2 * max(0, AUC - 0.5), where AUC is a gradient-boosted classifier's at
+telling the candidate's rows from the real rows it never saw (0.5: it cannot). A generator whose rows pass the
+pairwise checks but not a classifier (a copula, often) no longer wins on quality alone.
+
+A candidate still running when the budget is spent is stopped and listed as over budget; one that fails is
+listed with its error. Candidates run two at a time (or one on a single core).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+import traceback
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+
+from genesis_core.errors import WorkbenchError, one_sentence
+from genesis_core.tabular.data.schema import ColumnSpec, prepare, schema_from_dicts, schema_to_dicts
+
+DEFAULT_CANDIDATES = ("gaussian_copula", "autoregressive", "ctgan", "tvae")  # page, CLI and API alike
+PRIVATE_CANDIDATES = ("dp_tvae",)
+VALIDATION_SHARE = 0.2
+CANDIDATE_SHARE = 0.5  # of the budget, for the candidates; the rest is the winner's fit on every row
+
+
+def default_budget(rows: int, columns: int) -> float:
+    """A budget that fits the table: 60 s plus 0.02 s per cell, at most 600 s (400 x 8: 124 s)."""
+    return float(min(600.0, 60.0 + 0.02 * rows * columns))
+
+
+def final_epochs(result: dict[str, Any], epochs: int, rows_full: int, rows_fit: int, remaining_s: float) -> int:
+    """Epochs for the winner's fit on every row so that it ends within `remaining_s`: its candidate's fit time,
+    scaled by rows, tells the time per epoch (epochs are only cut, never added)."""
+    fit_s = float(result.get("fit_s") or 0.0)
+    if fit_s <= 0 or remaining_s <= 0:
+        return epochs
+    projected = fit_s * rows_full / max(rows_fit, 1)
+    if projected <= remaining_s:
+        return epochs
+    return max(1, int(epochs * remaining_s / projected))
+
+
+class AutoError(WorkbenchError, ValueError):
+    """No candidate could be fit and scored."""
+
+
+def candidates_for(epsilon: float, names: tuple[str, ...] = ()) -> list[str]:
+    from genesis_core.registry import GENERATORS
+
+    if names:
+        unknown = [n for n in names if n not in GENERATORS]
+        if unknown:
+            raise AutoError(f"unknown candidate generator {unknown[0]!r}; known: {', '.join(GENERATORS.names())}")
+        chosen = list(names)
+    else:
+        chosen = [n for n in (PRIVATE_CANDIDATES if epsilon > 0 else DEFAULT_CANDIDATES) if n in GENERATORS]
+        if epsilon > 0 and "mst" in GENERATORS:
+            chosen.insert(0, "mst")
+    if epsilon > 0:
+        public = [n for n in chosen if not GENERATORS.get(n).private]
+        if public:
+            raise AutoError(f"epsilon {epsilon:g} asks for differential privacy, but {public[0]} is not private")
+    return chosen
+
+
+def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows: list[dict], fit_rows: np.ndarray,
+                     seed: int, epochs: int) -> dict[str, Any]:
+    """In the candidate's own process: fit on `fit_rows`, sample, score against the other rows."""
+    from genesis_core.tabular.single_table.base import make_generator
+    from genesis_core.tabular.evaluation.quality import column_kinds, detection_auc, fidelity
+
+    schema = schema_from_dicts(schema_rows)
+    mask = np.zeros(len(frame), bool)
+    mask[fit_rows] = True
+    fit, val = frame[mask].reset_index(drop=True), frame[~mask].reset_index(drop=True)
+    t0 = time.time()
+    gen = make_generator(name, seed=seed, epochs=epochs, **options).fit(fit, schema)
+    fit_s = time.time() - t0
+    synth = gen.sample(max(len(val), 200), seed=seed)
+    t_val, t_synth = prepare(val, schema), prepare(synth, schema)
+    scores = fidelity(t_val, t_synth, schema, seed)
+    cols = [c for c in t_val.columns if c in t_synth.columns]
+    auc = detection_auc(t_val[cols], t_synth[cols], column_kinds(schema, cols), seed)
+    detection = 1.0 - 2.0 * max(0.0, auc - 0.5) if auc == auc else None
+    parts = [v for v in (scores["quality_score"], detection) if v is not None]
+    return {"score": float(np.mean(parts)) if parts else None, "quality_score": scores["quality_score"],
+            "detection_auc": auc if auc == auc else None, "column_shapes": scores["column_shapes"],
+            "column_pair_trends": scores["column_pair_trends"], "fit_s": fit_s}
+
+
+def _child(conn, *args) -> None:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+        conn.send({"status": "scored", **_score_candidate(*args)})
+    except Exception as exc:  # reported on the leaderboard, one sentence
+        traceback.print_exc()
+        conn.send({"status": "failed", "error": one_sentence(exc)})
+    finally:
+        conn.close()
+
+
+def _launch(ctx, name: str, options: dict, frame: pd.DataFrame, rows: list[dict], fit_rows: np.ndarray, seed: int,
+            epochs: int):
+    parent, child = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs), daemon=True)
+    proc.start()
+    child.close()
+    return proc, parent, time.monotonic()
+
+
+def _poll(job, deadline: float, stop: Callable[[], bool]) -> dict[str, Any] | None:
+    """The result of a candidate's process once it has one (or is out of time, or cancelled); else None."""
+    proc, conn, started = job
+    result = None
+    if conn.poll():
+        try:
+            result = conn.recv()
+        except EOFError:
+            result = {"status": "failed", "error": "the candidate's process ended without a result"}
+    elif not proc.is_alive():
+        result = {"status": "failed", "error": f"the candidate's process died (exit code {proc.exitcode})"}
+    elif time.monotonic() > deadline or stop():
+        proc.terminate()
+        result = {"status": "cancelled" if stop() else "over budget",
+                  "error": f"still fitting after {time.monotonic() - started:.0f} s"}
+    if result is not None:
+        proc.join(timeout=5)
+        conn.close()
+        result["seconds"] = round(time.monotonic() - started, 1)
+    return result
+
+
+def _split(frame: pd.DataFrame, seed: int, what: str) -> np.ndarray:
+    if len(frame) < 10:
+        raise AutoError(f"{what} needs at least 10 rows to score on rows a model never saw; the table has "
+                        f"{len(frame)}: choose a generator")
+    order = np.random.default_rng(seed).permutation(len(frame))
+    return np.sort(order[int(round(len(frame) * VALIDATION_SHARE)):])
+
+
+def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: list[str], options: dict[str, dict],
+                     budget_s: float = 600.0, seed: int = 0, epochs: int = 300,
+                     progress: Callable[[float, str], None] = lambda f, m: None,
+                     stop: Callable[[], bool] = lambda: False) -> tuple[str, list[dict[str, Any]]]:
+    """(the best candidate, the leaderboard: every candidate with its scores or why it has none)."""
+    fit_rows = _split(frame, seed, "auto")
+    ctx = mp.get_context("spawn")
+    parallel = max(1, min(2, os.cpu_count() or 1))
+    pending = list(candidates)
+    running: dict[str, Any] = {}
+    board: dict[str, dict[str, Any]] = {}
+    start = time.monotonic()
+    deadline = start + budget_s
+    rows = schema_to_dicts(schema)
+    said = 0.0
+    while pending or running:
+        while pending and len(running) < parallel and time.monotonic() < deadline:
+            name = pending.pop(0)
+            running[name] = _launch(ctx, name, options.get(name, {}), frame, rows, fit_rows, seed, epochs)
+        if pending and time.monotonic() >= deadline:  # never started: the budget went to the others
+            for name in pending:
+                board[name] = {"generator": name, "status": "over budget", "error": "not started within the budget",
+                               "seconds": 0.0}
+            pending.clear()
+        for name, job in list(running.items()):
+            result = _poll(job, deadline, stop)
+            if result is None:
+                continue
+            del running[name]
+            board[name] = {"generator": name, **result}
+        now = time.monotonic()
+        if now - said >= 1.0 or not (pending or running):  # a line every second: the count and the clock move
+            said = now
+            elapsed = now - start
+            share = max(len(board) / len(candidates), min(elapsed / max(budget_s, 1e-9), 1.0) * 0.99)
+            scored = ", ".join(f"{n} {r['score']:.3f}" if r.get("score") is not None
+                               else f"{n} {r['status']}" for n, r in board.items())
+            progress(share, f"auto: {len(board)}/{len(candidates)} candidates done"
+                            + (f" ({scored})" if scored else "")
+                            + (f"; fitting {', '.join(running)} on {len(fit_rows)} rows" if running else "")
+                            + f"; {elapsed:.0f} of {budget_s:.0f} s")
+        if stop():
+            pending.clear()
+        time.sleep(0.2)
+    leaderboard = sorted(board.values(), key=lambda r: -(r.get("score") if r.get("score") is not None else -1))
+    scored = [r for r in leaderboard if r.get("score") is not None]
+    if not scored:
+        reasons = "; ".join(f"{r['generator']}: {r.get('error', r['status'])}" for r in leaderboard)
+        raise AutoError(f"no candidate could be fit and scored ({reasons})")
+    return scored[0]["generator"], leaderboard
+
+
+def tune_generator(frame: pd.DataFrame, schema: list[ColumnSpec], name: str, options: dict, trials: int,
+                   budget_s: float = 600.0, seed: int = 0, epochs: int = 300,
+                   progress: Callable[[float, str], None] = lambda f, m: None,
+                   stop: Callable[[], bool] = lambda: False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`trials` Optuna (TPE) trials of a generator's hyperparameters (its `search_space`), each fit on most of
+    the rows in a process of its own and scored on the rest. Returns (the best options, with "epochs" when it
+    was tuned; every trial). The first trial is the generator's defaults, so tuning never ends worse than not
+    tuning."""
+    import optuna
+
+    from genesis_core.registry import GENERATORS
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cls = GENERATORS.get(name)
+    fit_rows = _split(frame, seed, "tuning")
+    ctx = mp.get_context("spawn")
+    rows = schema_to_dicts(schema)
+    deadline = time.monotonic() + budget_s
+    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed))
+    study.enqueue_trial({}, skip_if_exists=True)
+    table: list[dict[str, Any]] = []
+    for i in range(trials):
+        if stop() or time.monotonic() > deadline:
+            break
+        trial = study.ask()
+        params = cls.search_space(trial, len(fit_rows)) if i > 0 else {}
+        rest = {k: v for k, v in params.items() if k != "epochs"}
+        job = _launch(ctx, name, {**options, **rest}, frame, rows, fit_rows, seed, int(params.get("epochs", epochs)))
+        result = None
+        while result is None:
+            result = _poll(job, deadline, stop)
+            time.sleep(0.2)
+        score = result.get("quality_score")
+        study.tell(trial, score if score is not None else float("-inf"))
+        table.append({"trial": i + 1, **params, **{k: result.get(k) for k in ("quality_score", "status", "seconds")}})
+        progress((i + 1) / trials, f"tune {name}: trial {i + 1}/{trials} " +
+                 (f"scored {score:.3f}" if score is not None else result["status"]))
+    scored = [r for r in table if r.get("quality_score") is not None]
+    if not scored:
+        return dict(options), table
+    best = max(scored, key=lambda r: r["quality_score"])
+    params = {k: v for k, v in best.items() if k not in ("trial", "quality_score", "status", "seconds")}
+    return {**options, **params}, table

@@ -1,0 +1,2 @@
+"""The image lab's networks, one file per family (pure nn.Modules with their losses).
+"""
