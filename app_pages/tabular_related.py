@@ -11,6 +11,8 @@ from app_pages.common import running_job_for, show_error, submit, synthesis_repo
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import SEQUENCE_GENERATORS
 from genesis_core.store.files import atomic_write_bytes
+from genesis_core.tabular.task import kind_of
+from genesis_core.tabular.data.uploads import display_name, store_read_table, table_source
 from genesis_core.tabular.data.demos import SEQUENCE_DEMOS, TABLE_DEMOS, load_demo, load_demo_tables
 from genesis_core.tabular.data.ingest import TableError, read_table, read_written_table
 
@@ -32,11 +34,10 @@ def upload_table(label: str, key: str):
     except TableError as exc:
         show_error(exc)
         return None, None
-    path = workspace().upload_path(upload.name)
-    atomic_write_bytes(path, upload.getvalue())
+    stored = store_read_table(workspace(), upload.getvalue(), raw, info, upload.name)
     for w in info.warnings:
         st.warning(w)
-    return str(path), raw
+    return table_source(workspace(), stored["id"]), raw
 
 
 with tab_seq:
@@ -77,7 +78,7 @@ with tab_seq:
             count = c2.number_input("Synthetic sequences (0: as many as the input)", 0, 1_000_000, 0, key="seq_n")
             holdout = c3.slider("Sequences held out for the floor and privacy", 0.0, 0.5, 0.2, 0.05, key="seq_hold")
             if st.button("Synthesise sequences", type="primary", key="seq_submit"):
-                submit({"task": "tabular_synthesis", "name": f"sequences {source.split('/')[-1]} ({generator})",
+                submit({"task": "tabular_synthesis", "name": f"sequences {display_name(source)} ({generator})",
                         "source": source, "sequence_key": key, "sequence_index": index, "generator": generator,
                         "epochs": int(epochs), "rows": int(count), "holdout_fraction": float(holdout)})
 
@@ -103,7 +104,7 @@ with tab_tables:
                 show_error(exc)
                 tables = None
             else:
-                for u in uploads:
+                for u in uploads:  # kept under their own names: a file's name is its table's name
                     path = workspace().upload_path(u.name)
                     atomic_write_bytes(path, u.getvalue())
                     sources.append(str(path))
@@ -139,7 +140,7 @@ def fmt(value) -> str:
 
 with tab_reports:
     runs = [r for r in workspace().list_runs(task="tabular_synthesis")
-            if r.config().get("sequence_key") or r.config().get("sources")]
+            if kind_of(r.config()) != "table"]
     if not runs:
         st.info("No sequences or related tables synthesised yet: start one in the first two tabs.")
         st.stop()

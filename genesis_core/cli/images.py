@@ -20,6 +20,7 @@ from pathlib import Path
 
 from genesis_core.errors import CLIError
 from genesis_core.cli.actions import add_actions
+from genesis_core.cli.output import print_frame
 from genesis_core.registry import COMMANDS
 from genesis_core.store.files import atomic_write_bytes
 
@@ -79,9 +80,6 @@ def _need(value: str | None, what: str) -> str:
     return value
 
 
-def _print_table(df) -> None:
-    print(df.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-
 
 def cmd_images(args: argparse.Namespace) -> int:
     import pandas as pd
@@ -101,7 +99,7 @@ def cmd_images(args: argparse.Namespace) -> int:
             return 0
         if args.action == "bottleneck":
             table = catalog.bottleneck_table(ws.get_run(_need(args.model, "a sweep run id")))
-            _print_table(table.drop(columns=["step"]))
+            print_frame(table.drop(columns=["step"]))
             ae, pca = catalog.minimum_latent(table, args.target), catalog.minimum_latent(table, args.target, "pca_psnr_db")
             print(f"smallest latent reaching {args.target:g} dB: {ae if ae else 'none tried'} "
                   f"(PCA: {pca if pca else 'none tried'})")
@@ -119,19 +117,19 @@ def cmd_images(args: argparse.Namespace) -> int:
                 from genesis_core.vision.tasks.restoration import apply_scores, cycle_matrix
 
                 print(f"{args.kind} applied by the network vs the exact procedure, PSNR (dB) on 300 test images")
-                _print_table(pd.DataFrame([apply_scores(loaded.model, x, args.kind, lv) for lv in EVAL_LEVELS]))
+                print_frame(pd.DataFrame([apply_scores(loaded.model, x, args.kind, lv) for lv in EVAL_LEVELS]))
                 if "reverse" not in loaded.model.directions:
                     return 0
                 kinds = list(loaded.model.kinds)
                 print("apply (rows) -> reverse (columns) cycle at level 0.5, PSNR (dB) vs the clean images")
-                _print_table(pd.DataFrame(cycle_matrix(loaded.model, x, 0.5), index=kinds, columns=kinds)
+                print_frame(pd.DataFrame(cycle_matrix(loaded.model, x, 0.5), index=kinds, columns=kinds)
                              .reset_index(names="applied"))
             print(f"{args.kind}: PSNR (dB) on 300 test images; classical = {CLASSICAL_FILTERS[args.kind]}")
-            _print_table(pd.DataFrame(psnr_vs_level(loaded.model, x, args.kind))[
+            print_frame(pd.DataFrame(psnr_vs_level(loaded.model, x, args.kind))[
                 ["level", "restored_psnr_db", "identity_psnr_db", "classical_psnr_db", "restored_ssim"]])
             m = level_mismatch(loaded.model, x, args.kind)
             print("level mismatch (rows: level told, columns: true level), PSNR dB")
-            _print_table(pd.DataFrame(m, index=EVAL_LEVELS, columns=[f"{lv:g}" for lv in EVAL_LEVELS])
+            print_frame(pd.DataFrame(m, index=EVAL_LEVELS, columns=[f"{lv:g}" for lv in EVAL_LEVELS])
                          .reset_index(names="told"))
             return 0
         if args.action == "stitch":

@@ -18,14 +18,9 @@ from typing import Any
 
 from genesis_core import __version__
 from genesis_core.errors import CLIError, WorkbenchError
+from genesis_core.cli.output import follow, table
 from genesis_core.formatting import format_eta, format_time
 from genesis_core.registry import COMMANDS
-
-
-def _table(rows: list[list[Any]], header: list[str]) -> str:
-    cells = [header] + [[str(c) for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in cells)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -39,37 +34,6 @@ def load_task_config(path: str | None, overrides: list[str], task: str | None) -
     if task:
         data["task"] = task
     return apply_overrides(data, overrides)
-
-
-def follow(job_id: str, ws) -> int:
-    """Show a job's progress as a terminal bar until it ends; Ctrl-C detaches (the job keeps running)."""
-    from tqdm import tqdm
-
-    from genesis_core.jobs import api
-
-    bar = tqdm(total=1, unit="step", dynamic_ncols=True, file=sys.stderr)
-
-    def update(job):
-        bar.total = max(job.total, 1)
-        bar.set_description(job.status + (" (cancelling)" if job.status == "running" and job.cancel_requested else
-                                          f" · {job.phase[:50]}" if job.phase else ""))
-        if job.metrics.get("loss") is not None:
-            bar.set_postfix(loss=f"{job.metrics['loss']:.4g}", refresh=False)
-        bar.update(job.step - bar.n)
-
-    try:
-        job = api.wait(job_id, ws, on_update=update)
-    except KeyboardInterrupt:
-        bar.close()
-        print(f"\ndetached; the job keeps running. Watch it with: genesis jobs show {job_id}")
-        return 0
-    bar.close()
-    print(f"job {job.id}: {job.status}" + (f" — {job.error}" if job.error else ""))
-    metrics = {k: v for k, v in job.metrics.items() if k.startswith("eval/")}
-    if metrics:
-        print("  " + ", ".join(f"{k} = {v:.4g}" for k, v in metrics.items()))
-    print(f"  run: {job.run_id}")
-    return 0 if job.status == "succeeded" else 1
 
 
 def train_foreground(config: dict[str, Any]) -> int:
@@ -178,7 +142,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
                  + (" (cancelling)" if j.status == "running" and j.cancel_requested else ""), f"{j.progress:.0%}",
                  f"{j.step}/{j.total}", format_eta(j.eta_s), format_time(j.created), j.run_id,
                  (j.phase[:40] or "-") if j.status == "running" else "-"] for j in jobs]
-        print(_table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN", "NOW"]) if rows
+        print(table(rows, ["JOB", "TASK", "STATUS", "PROGRESS", "STEP", "ETA", "CREATED", "RUN", "NOW"]) if rows
               else "no jobs")
         if rows:
             for slot in api.slots(ws):
@@ -229,7 +193,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         rows = [[("★ " if r.favorite else "") + r.id, r.task or "-", r.meta.get("name") or "-",
                  ",".join(r.tags) or "-", format_time(r.meta.get("created")),
                  f"damaged: {r.damaged}" if r.damaged else "ok"] for r in runs]
-        print(_table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED", "STATE"]) if rows else "no runs")
+        print(table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED", "STATE"]) if rows else "no runs")
         return 0
     if not args.run_id:
         raise CLIError(f"runs {args.action} needs a run id")

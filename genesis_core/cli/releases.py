@@ -16,6 +16,8 @@ import json
 import sys
 
 from genesis_core.errors import CLIError
+from genesis_core.cli.output import table
+from genesis_core.formatting import number
 from genesis_core.registry import COMMANDS
 
 
@@ -74,11 +76,11 @@ def cmd_releases(args: argparse.Namespace) -> int:
         if not rows:
             print("no releases yet: every synthesis (`genesis generate`, the page, the HTTP API) writes one")
             return 0
-        from genesis_core.cli.main import _table
 
-        print(_table([[r["id"], format_time(r["created"]), f"{r['dataset']} v{r['version']}",
+        print(table([[r["id"], format_time(r["created"]), f"{r['dataset']} v{r['version']}",
                        r["input"]["sha256"][:12], r["generator"], r["output"].get("rows", ""),
-                       _fig(r["figures"].get("eval/quality_score")), _fig(r["figures"].get("eval/epsilon")),
+                       number(r["figures"].get("eval/quality_score"), ".3f", "-"),
+                       number(r["figures"].get("eval/epsilon"), ".3f", "-"),
                        r["lineage"].get("parent") or "-"] for r in rows],
                      ["RELEASE", "CREATED", "DATASET", "INPUT SHA256", "GENERATOR", "ROWS", "QUALITY", "EPSILON",
                       "PARENT"]))
@@ -101,7 +103,7 @@ def cmd_releases(args: argparse.Namespace) -> int:
     else:
         print(report["disclaimer"])
         for r in report["gdpr_recital_26"]:
-            value = "not measured" if r["value"] is None else _fig(r["value"])
+            value = "not measured" if r["value"] is None else number(r["value"], ".3f", "-")
             print(f"GDPR 26 {r['risk']:<13} {r['measure']:<48} {value:>12}  {r['reading']}")
         print("HIPAA Safe Harbor identifiers found: " + ("; ".join(report["identifiers_found"]) or "none by type or name"))
         for x in report["not_covered"]:
@@ -109,12 +111,6 @@ def cmd_releases(args: argparse.Namespace) -> int:
         if args.output:
             print(f"evidence: {args.output}")
     return 0
-
-
-def _fig(v) -> str:
-    if v is None:
-        return "-"
-    return f"{v:.3f}" if isinstance(v, float) else str(v)
 
 
 def describe_diff(diff: dict) -> str:

@@ -17,6 +17,7 @@ import json
 
 from genesis_core.errors import CLIError
 from genesis_core.cli.actions import add_actions
+from genesis_core.formatting import number
 from genesis_core.registry import COMMANDS
 
 
@@ -52,7 +53,7 @@ def spec_from_file(path: str, overrides: list[str]) -> dict:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from genesis_core.cli.main import follow
+    from genesis_core.cli.output import follow
     from genesis_core.jobs import api
     from genesis_core.registry import task_config
     from genesis_core.store.workspace import Workspace
@@ -127,7 +128,7 @@ def show(ws, sweep_id: str) -> None:
     keys = ["trial", "state", "value", *spec.space, "job"]
     print("  ".join(f"{k:>14}" for k in keys))
     for row in rows:
-        print("  ".join(f"{_fmt(row.get(k)):>14}" for k in keys))
+        print("  ".join(f"{number(row.get(k), '.4g', '-'):>14}" for k in keys))
     done = [r for r in rows if r["state"] == "complete" and r["value"] is not None]
     if done:
         best = (max if spec.direction == "maximize" else min)(done, key=lambda r: r["value"])
@@ -136,7 +137,3 @@ def show(ws, sweep_id: str) -> None:
         print("config: " + json.dumps(trial_config(spec, params)))
 
 
-def _fmt(v) -> str:
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return "-" if v is None else str(v)

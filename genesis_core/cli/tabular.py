@@ -33,6 +33,7 @@ import tempfile
 from pathlib import Path
 
 from genesis_core.errors import CLIError, WorkbenchError, one_sentence
+from genesis_core.formatting import number
 from genesis_core.registry import COMMANDS
 
 
@@ -163,11 +164,9 @@ def print_figures(report: dict) -> None:
 
         print(f"text column {entry['column']!r} (synthetic | reference: {entry['reference_name']}):")
         for row in figures_table(entry):
-            print(f"  {row['figure']:<68} {_num(row['synthetic']):>9} | {_num(row['reference (real)']):>9}")
+            synthetic, real = number(row["synthetic"], ".3f"), number(row["reference (real)"], ".3f")
+            print(f"  {row['figure']:<68} {synthetic:>9} | {real:>9}")
 
-
-def _num(v) -> str:
-    return "–" if v is None or v != v else (f"{v:.3f}" if isinstance(v, float) else str(v))
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

@@ -11,9 +11,21 @@ from genesis_core.tabular.data import schema as sch
 from genesis_core.training.task import JobResult, JobTask, TaskConfigBase, TrainerConfig
 
 
+KINDS = ("table", "sequences", "tables")
+
+
+def kind_of(config: dict) -> str:
+    """What a synthesis config (as saved with a run, old or new) synthesises: table, sequences or tables."""
+    if config.get("kind") in KINDS:
+        return config["kind"]
+    return "tables" if config.get("sources") else "sequences" if config.get("sequence_key") else "table"
+
+
 @dataclass(frozen=True)
 class TabularSynthesisConfig(TaskConfigBase):
     task: str = "tabular_synthesis"
+    kind: str = ""  # what is synthesised: table (one table) | sequences (sequence_key given) | tables (related
+    # tables, sources given); "" : read off those fields, as configs saved before the kind was explicit are
     source: str = "demo:penguins"  # demo:NAME, or a CSV/Parquet path (the page stores uploads in the workspace)
     generator: str = "auto"  # auto (measured on held-out rows), or a registered generator (gaussian_copula, ...)
     candidates: tuple[str, ...] = ()  # auto: the generators to try (default: GaussianCopula, CTGAN, TVAE; with
@@ -59,15 +71,20 @@ class TabularSynthesisConfig(TaskConfigBase):
     scale: float = 1.0  # related tables: synthetic rows per real row of each table
     trainer: TrainerConfig = field(default_factory=lambda: TrainerConfig(steps=1, tensorboard=False, device="cpu"))
 
-    @property
-    def kind(self) -> str:
-        return "tables" if self.sources else "sequences" if self.sequence_key else "table"
-
     def __post_init__(self) -> None:
         from genesis_core.registry import SEQUENCE_GENERATORS
 
         if self.sources and self.sequence_key:
             raise ValueError("sequences and related tables are two tasks: give sequence_key or sources, not both")
+        implied = kind_of({"sources": self.sources, "sequence_key": self.sequence_key})
+        if not self.kind:
+            object.__setattr__(self, "kind", implied)
+        elif self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {', '.join(KINDS)}")
+        elif self.kind != implied:
+            raise ValueError({"table": "kind table synthesises one table: leave sequence_key and sources empty",
+                              "sequences": "kind sequences needs sequence_key (the column naming each row's entity)",
+                              "tables": "kind tables needs sources (the related tables' files)"}[self.kind])
         if self.kind == "sequences":
             if self.generator != "auto" and self.generator not in SEQUENCE_GENERATORS:
                 raise ValueError(f"generator {self.generator!r} does not make sequences; use auto or one of "

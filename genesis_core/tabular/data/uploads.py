@@ -1,4 +1,5 @@
-"""Tables handed to the workspace (over HTTP, or by a script): stored under `tables/`, named by their content.
+"""Tables handed to the workspace (on a page, over HTTP, or by a script): stored under `tables/`, named by their
+content.
 
 A table is read and checked (`ingest.read_table`) before anything is written, so a bad file leaves nothing
 behind; the same bytes uploaded twice are the same table (its id is its sha256), which makes retries safe.
@@ -54,6 +55,12 @@ def _record(frame, info, digest: str, size: int, name: str) -> dict[str, Any]:
 def put_table(workspace, raw: bytes, name: str = "", max_bytes: int = MAX_BYTES) -> dict[str, Any]:
     """Check and store a CSV or Parquet file's bytes; returns its record (id, rows, columns, schema, warnings)."""
     frame, info = read_table(raw, name, max_bytes=max_bytes)
+    return store_read_table(workspace, raw, frame, info, name)
+
+
+def store_read_table(workspace, raw: bytes, frame, info, name: str = "") -> dict[str, Any]:
+    """Store a table its caller has already read and checked (`read_table` gave `frame` and `info` for these
+    bytes), as a page does to show it: the one store of tables for the pages, the service and scripts."""
     digest = hashlib.sha256(raw).hexdigest()
     if (tables_dir(workspace) / f"tbl-{digest[:16]}.json").is_file():
         return get_table(workspace, f"tbl-{digest[:16]}")
@@ -148,6 +155,20 @@ def table_source(workspace, ref: str) -> str:
     if not path.is_file():
         raise UploadNotFoundError(f"table {ref!r} lost its file; upload it again.")
     return str(path)
+
+
+def display_name(source: str) -> str:
+    """A synthesis source as a person named it: a stored table's upload name, else the file's name (or demo:NAME)."""
+    if source.startswith("demo:"):
+        return source
+    path = Path(source)
+    record = path.with_suffix(".json")
+    if path.parent.name == "tables" and record.is_file():
+        try:
+            return str(json.loads(record.read_text(encoding="utf-8")).get("name") or path.name)
+        except (OSError, ValueError):
+            pass
+    return path.name
 
 
 if __name__ == "__main__":

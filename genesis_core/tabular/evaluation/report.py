@@ -13,6 +13,7 @@ import pandas as pd
 
 from genesis_core.tabular.data.encoding import numeric
 from genesis_core.tabular.data.schema import ColumnSpec
+from genesis_core.tabular.evaluation.html import page, table
 
 TOP_CATEGORIES = 20  # categorical charts show the most common categories of the real data and "other"
 
@@ -112,20 +113,6 @@ def to_json(report: dict[str, Any]) -> str:
     return json.dumps(clean(report), indent=2, default=str)
 
 
-def _table(rows: list[dict], columns: list[str], headers: list[str] | None = None) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in (headers or columns))
-    body = "".join("<tr>" + "".join(f"<td>{_fmt(r.get(c))}</td>" for c in columns) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
-def _fmt(v) -> str:
-    if v is None or (isinstance(v, float) and np.isnan(v)):
-        return "–"
-    if isinstance(v, float):
-        return f"{v:.4g}"
-    return html.escape(str(v))
-
-
 def headline(quality: dict[str, Any]) -> list[dict[str, Any]]:
     """The quality figures with their full labels."""
     return [{"figure": label, "value": quality.get(key)} for key, label in LABELS.items() if key in quality]
@@ -145,22 +132,22 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
         u = q["utility"]
         utility = (f"<h2>ML utility: {html.escape(u['target'])} ({u['task']}, {u['metric']})</h2>"
                    f"<p>{html.escape(u.get('test_rows', ''))}. {html.escape(u.get('note', ''))}</p>"
-                   + _table([u], ["trtr", "tstr", "constant_baseline", "trts", "importance_rank_corr"],
+                   + table([u], ["trtr", "tstr", "constant_baseline", "trts", "importance_rank_corr"],
                             ["train real, test real", "train synthetic, test real", "constant model (baseline)",
                              "train real, test synthetic", "feature-importance rank correlation"]))
     extra = ""
     if p.get("k_anonymity"):
-        extra += "<h3>k-anonymity of the release</h3>" + _table([p["k_anonymity"]], list(p["k_anonymity"]))
+        extra += "<h3>k-anonymity of the release</h3>" + table([p["k_anonymity"]], list(p["k_anonymity"]))
     board = ""
     if meta.get("leaderboard"):
         board = ("<h2>Auto: the candidates, scored on rows they never saw</h2><p>Score: the mean of the quality "
                  "score and the detection score 1 - 2 max(0, AUC - 0.5) of a classifier telling the candidate's rows "
                  "from those real rows.</p>"
-                 + _table(meta["leaderboard"], ["generator", "status", "score", "quality_score", "detection_auc",
+                 + table(meta["leaderboard"], ["generator", "status", "score", "quality_score", "detection_auc",
                                                 "column_shapes", "column_pair_trends", "fit_s", "seconds", "error"]))
     if meta.get("tuning"):
         keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
-        board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + _table(meta["tuning"], keys)
+        board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + table(meta["tuning"], keys)
     notes = "".join(f"<li>{html.escape(w)}</li>" for w in meta.get("warnings", []))
     text = ""
     if report.get("text"):
@@ -170,29 +157,23 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
             examples = [{"real": r, "synthetic": s} for r, s in zip(entry["examples"]["real"],
                                                                      entry["examples"]["synthetic"])]
             text += (f"<h3>{html.escape(entry['column'])}</h3><p>Reference: {html.escape(entry['reference_name'])}."
-                     "</p>" + _table(figures_table(entry), ["figure", "synthetic", "reference (real)", "ideal"])
-                     + (_table(entry["fits_row"], ["column", "real_accuracy", "synthetic_accuracy", "majority_share"])
+                     "</p>" + table(figures_table(entry), ["figure", "synthetic", "reference (real)", "ideal"])
+                     + (table(entry["fits_row"], ["column", "real_accuracy", "synthetic_accuracy", "majority_share"])
                         if entry["fits_row"] else "")
-                     + _table(examples, ["real", "synthetic"])
+                     + table(examples, ["real", "synthetic"])
                      + length_figure(entry).to_html(full_html=False, include_plotlyjs=False))
         text = ("<h2>Text columns</h2><p>Written by a byte language model per column, conditioned on the row. The "
                 "text model is not differentially private.</p>" + text)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Synthetic data report</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
-th{{background:#f3f3f3}}</style></head><body>
-<h1>Synthetic data report</h1>
-<p>{html.escape(meta.get('summary', ''))}</p>{f'<ul>{notes}</ul>' if notes else ''}
-<h2>Columns: what was done with each</h2>{_table(meta.get('columns', []), ['column', 'kind', 'what', 'why'])}
+    return page("Synthetic data report", f"""<p>{html.escape(meta.get('summary', ''))}</p>{f'<ul>{notes}</ul>' if notes else ''}
+<h2>Columns: what was done with each</h2>{table(meta.get('columns', []), ['column', 'kind', 'what', 'why'])}
 {board}
-<h2>Quality</h2>{_table(headline(q), ["figure", "value"])}
-<h3>Column shapes</h3>{_table(q["columns"], ["column", "metric", "score"])}
+<h2>Quality</h2>{table(headline(q), ["figure", "value"])}
+<h3>Column shapes</h3>{table(q["columns"], ["column", "metric", "score"])}
 <h3>Column pair trends</h3>{f"<p>{html.escape(q['column_pair_trends_note'])}</p>" if q.get("column_pair_trends_note") else ""}
-{_table(q["pairs"][:80], ["a", "b", "metric", "score", "real", "synthetic", "counted"])}
+{table(q["pairs"][:80], ["a", "b", "metric", "score", "real", "synthetic", "counted"])}
 {utility}
 <h2>Privacy</h2>{f"<p>{html.escape(p['note'])}</p>" if p.get("note") else ""}
-{_table(p.get("verdicts", []), ["measure", "value", "ideal", "verdict", "sentence"])}{extra}
+{table(p.get("verdicts", []), ["measure", "value", "ideal", "verdict", "sentence"])}{extra}
 <h3>Differential privacy</h3><pre>{html.escape(json.dumps(p["dp"], indent=2, default=str))}</pre>
 <h2>Figures</h2>{plots}
-{text}
-</body></html>"""
+{text}""")

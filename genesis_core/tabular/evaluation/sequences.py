@@ -335,21 +335,15 @@ def figure(real: pd.DataFrame, synth: pd.DataFrame, spec: SequenceSpec, per_side
 def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, spec: SequenceSpec) -> str:
     import html
 
+    from genesis_core.tabular.evaluation.html import page, table
+
     q, p = report["quality"], report["privacy"]
     ref = q.get("reference", {})
-
-    def cell(v):
-        return f"<td>{v:.3f}</td>" if v is not None else "<td>-</td>"
-
-    rows = "<tr><th></th><th>synthetic</th><th>held-out real (the floor)</th></tr>" + "".join(
-        f"<tr><td>{html.escape(label)}</td>{cell(q[key])}{cell(ref.get(key))}</tr>"
-        for key, label, _ in FIGURES if q.get(key) is not None)
-    prows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v:.3f}</td></tr>" for k, v in p.items()
-                    if isinstance(v, (int, float)))
+    quality = [{"figure": label, "synthetic": q[key], "held-out real (the floor)": ref.get(key)}
+               for key, label, _ in FIGURES if q.get(key) is not None]
+    privacy = [{"measure": k, "value": v} for k, v in p.items() if isinstance(v, (int, float))]
     note = f"<p>{html.escape(p['note'])}</p>" if p.get("note") else ""
     plot = figure(real, synth, spec).to_html(full_html=False, include_plotlyjs="inline")
     summary = html.escape(report.get("meta", {}).get("summary", ""))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Synthetic sequences</title></head><body "
-            f"style='font-family:sans-serif;max-width:1100px;margin:auto'><h1>Synthetic sequences</h1><p>{summary}</p>"
-            f"<h2>Quality</h2><table>{rows}</table><h2>Privacy</h2><table>{prows}</table>{note}"
-            f"<h2>Real and synthetic sequences</h2>{plot}</body></html>")
+    return page("Synthetic sequences", f"<p>{summary}</p><h2>Quality</h2>{table(quality, spec='.3f')}"
+                f"<h2>Privacy</h2>{table(privacy, spec='.3f')}{note}<h2>Real and synthetic sequences</h2>{plot}")

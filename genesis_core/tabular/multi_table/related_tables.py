@@ -200,17 +200,8 @@ def tables_report(real: dict[str, pd.DataFrame], synth: dict[str, pd.DataFrame],
 
 
 def to_html(report: dict[str, Any]) -> str:
-    def table(rows: list[dict]) -> str:
-        if not rows:
-            return ""
-        keys = list(rows[0])
-        head = "".join(f"<th>{html.escape(k)}</th>" for k in keys)
-        body = "".join("<tr>" + "".join(f"<td>{v:.3f}</td>" if isinstance(v, float) else f"<td>{html.escape(str(v))}</td>"
-                                        for v in (r.get(k) for k in keys)) + "</tr>" for r in rows)
-        return f"<table border='1' cellpadding='4'><tr>{head}</tr>{body}</table>"
+    from genesis_core.tabular.evaluation.html import page, table
 
     summary = html.escape(report.get("meta", {}).get("summary", ""))
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>Synthetic related tables</title></head>"
-            f"<body style='font-family:sans-serif;max-width:1100px;margin:auto'><h1>Synthetic related tables</h1>"
-            f"<p>{summary}</p><h2>Keys</h2>{table(report['relationships'])}<h2>Each table</h2>"
-            f"{table(report['tables'])}</body></html>")
+    return page("Synthetic related tables", f"<p>{summary}</p><h2>Keys</h2>{table(report['relationships'], spec='.3f')}"
+                f"<h2>Each table</h2>{table(report['tables'], spec='.3f')}")

@@ -215,21 +215,17 @@ def drift_figure(report: dict[str, Any]):
 
 
 def to_html(report: dict[str, Any]) -> str:
-    from genesis_core.tabular.evaluation.report import _table
+    from genesis_core.tabular.evaluation.html import page, table
 
     fig = drift_figure(report).to_html(full_html=False, include_plotlyjs="inline")
     whole = report["table"]
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Drift report</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
-th{{background:#f3f3f3}}</style></head><body>
-<h1>Drift report</h1><p>{html.escape(report['summary'])}</p>
+    return page("Drift report", f"""<p>{html.escape(report['summary'])}</p>
 <p>Reference {report['reference_rows']} rows, current {report['current_rows']} rows; {html.escape(report['correction'])}
 at α = {report['alpha']:g}. Removed columns: {html.escape(', '.join(report['columns_removed']) or 'none')}; new columns:
 {html.escape(', '.join(report['columns_added']) or 'none')}.</p>
-<h2>Whole table: classifier two-sample test</h2>{_table([whole], ['test', 'auc', 'p_value', 'drifted'])}
-<h2>Columns</h2>{_table(report['columns'], ['column', 'kind', 'test', 'p_value', 'p_adjusted', 'effect',
+<h2>Whole table: classifier two-sample test</h2>{table([whole], ['test', 'auc', 'p_value', 'drifted'])}
+<h2>Columns</h2>{table(report['columns'], ['column', 'kind', 'test', 'p_value', 'p_adjusted', 'effect',
                                             'missing_reference', 'missing_current', 'drifted', 'why'],
                         ['column', 'kind', 'test', 'p', 'p (BH)', 'effect', 'missing (ref)', 'missing (cur)',
                          'drifted', 'why'])}
-{fig}</body></html>"""
+{fig}""")

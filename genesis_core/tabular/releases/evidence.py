@@ -153,22 +153,17 @@ def evidence(release: dict[str, Any]) -> dict[str, Any]:
 
 
 def to_html(report: dict[str, Any]) -> str:
-    from genesis_core.tabular.evaluation.report import _table
+    from genesis_core.tabular.evaluation.html import page, table
 
     harbor = [{"identifier": r["identifier"], "found": "yes" if r["found"] else "no",
                "columns": "; ".join(r["columns"])} for r in report["hipaa_safe_harbor"]]
     missing = "".join(f"<li>{html.escape(x)}</li>" for x in report["not_covered"])
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>Compliance evidence</title>
-<style>body{{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0}}td,th{{border:1px solid #ccc;padding:.3em .6em;text-align:left}}
-th{{background:#f3f3f3}}.note{{background:#fff4e5;padding:.6em;border-left:4px solid #e69500}}</style></head><body>
-<h1>Compliance evidence: release {html.escape(report['release'])}</h1>
+    return page(f"Compliance evidence: release {report['release']}", f"""
 <p class="note">{html.escape(report['disclaimer'])}</p>
 <p>{html.escape(report['dataset'])} v{report['version']} (input sha256 {report['input_sha256'][:16]}…), generator
 {html.escape(report['generator'])}. {html.escape(report['privacy_statement'])}</p>
 <h2>GDPR Recital 26: singling out, linkability, inference</h2>
-{_table(report['gdpr_recital_26'], ['risk', 'measure', 'value', 'reading'])}
-<h2>HIPAA Safe Harbor: the 18 identifiers</h2>{_table(harbor, ['identifier', 'found', 'columns'])}
+{table(report['gdpr_recital_26'], ['risk', 'measure', 'value', 'reading'])}
+<h2>HIPAA Safe Harbor: the 18 identifiers</h2>{table(harbor, ['identifier', 'found', 'columns'])}
 <h2>Not covered</h2><ul>{missing}</ul>
-<details><summary>JSON</summary><pre>{html.escape(json.dumps(report, indent=2, default=str))}</pre></details>
-</body></html>"""
+<details><summary>JSON</summary><pre>{html.escape(json.dumps(report, indent=2, default=str))}</pre></details>""")

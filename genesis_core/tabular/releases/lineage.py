@@ -19,6 +19,8 @@ def input_fields(config: Any) -> tuple[str, dict[str, Any]]:
     """(the dataset's name, {source, sha256, ...}) of a synthesis's input; several tables hash together."""
     import hashlib
 
+    from genesis_core.tabular.data.uploads import display_name
+
     sources = list(config.sources) if getattr(config, "sources", ()) else [config.source]
     digests, names = [], []
     for source in sources:
@@ -33,22 +35,9 @@ def input_fields(config: Any) -> tuple[str, dict[str, Any]]:
             names.append(Path(source).name)
         else:
             digests.append(sha256_file(source))
-            names.append(_uploaded_name(Path(source)))
+            names.append(display_name(source))
     digest = digests[0] if len(digests) == 1 else hashlib.sha256("".join(digests).encode()).hexdigest()
     return " + ".join(names), {"source": sources[0] if len(sources) == 1 else sources, "sha256": digest}
-
-
-def _uploaded_name(path: Path) -> str:
-    """A file's name, or the name it was uploaded under when it is a stored table (tabular/data/uploads.py)."""
-    record = path.with_suffix(".json")
-    if path.parent.name == "tables" and record.is_file():
-        try:
-            import json
-
-            return str(json.loads(record.read_text(encoding="utf-8")).get("name") or path.name)
-        except (OSError, ValueError):
-            pass
-    return path.name
 
 
 def record_release(workspace, config: Any, report: dict[str, Any], synthetic: Path, run: str = "", job: str = "",

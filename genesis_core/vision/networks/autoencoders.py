@@ -223,6 +223,7 @@ class LinearPathDecoder(nn.Module):
 class Autoencoder(nn.Module):
     """An encoder and a decoder; a VAE when `config.variational`; class-conditional decoder when
     `config.conditioning` is not "none"."""
+    latent_path = "the encoder's mean, a straight line between the latents"  # how the explorer goes from one image to another through the latent
 
     def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int], num_classes: int = 10,
                  pca: tuple[torch.Tensor, torch.Tensor] | None = None):

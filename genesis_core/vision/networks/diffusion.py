@@ -73,6 +73,7 @@ class UNet(nn.Module):
 
 
 class Diffusion(nn.Module):
+    latent_path = 'DDIM inversion of both images, slerp between their noises'  # how the explorer goes from one image to another through the latent
     def __init__(self, image_shape: tuple[int, int, int], width: int = 16, num_classes: int = 0, steps: int = 1000,
                  p_uncond: float = 0.1, net: nn.Module | None = None):
         super().__init__()

@@ -120,6 +120,7 @@ class PixelFlow(nn.Module):
     """What the two exact-likelihood flows (Flow, MAF) share: forward maps [0, 1] pixels to a standard normal latent
     with its log-determinant, inverse maps back; from those, the log density, bits per dim on 256 levels (bounded
     through uniform dequantisation) and the Encodes protocol."""
+    latent_path = "the flow's exact inverse, a straight line between the latents"  # how the explorer goes from one image to another through the latent
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log density (nats) of dequantised pixels x in [0, 1]^D."""

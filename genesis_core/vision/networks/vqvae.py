@@ -15,6 +15,7 @@ from genesis_core.vision.networks import losses
 
 
 class VQVAE(nn.Module):
+    latent_path = "the codes of one image replaced, a growing share at a time, by the other's"  # how the explorer goes from one image to another through the latent
     def __init__(self, image_shape, codes: int = 64, code_dim: int = 16, width: int = 64, beta: float = 0.25,
                  prior_net: nn.Module | None = None):
         super().__init__()

@@ -38,7 +38,12 @@ from genesis_core.vision.networks.losses import WeightedLoss
 from genesis_core.vision.protocols import ExactLikelihood, held_out_bits_per_dim
 from genesis_core.vision.tasks.autoencoders import ImageDataConfig, ImageTask
 
-FAMILIES = ("image_diffusion", "image_gan", "image_flow", "image_maf", "image_vqvae", "image_pixelcnn", "image_ebm")
+def family_tasks() -> dict[str, str]:
+    """Every registered generative family: its task name -> its title. A family appears on the pages by registering
+    a GenerativeTask, with no list to edit."""
+    from genesis_core.registry import TASKS
+
+    return {name: TASKS.get(name).title for name in TASKS.names() if issubclass(TASKS.get(name), GenerativeTask)}
 
 
 def _trainer(**kw) -> Any:
@@ -162,7 +167,7 @@ class DiffusionConfig(TaskConfigBase):
 class DiffusionTask(GenerativeTask):
     config_cls = DiffusionConfig
     family = "diffusion"
-    title = "Image diffusion (DDPM / DDIM)"
+    title = "Image diffusion (U-Net or DiT; DDPM / DDIM)"
     description = ("Denoising diffusion with a U-Net or a DiT; ancestral, DDIM or ODE sampling; optional "
                    "classifier-free guidance.")
 
@@ -247,7 +252,7 @@ class CollapseWarning(Callback):
 class GANTask(GenerativeTask):
     config_cls = GANConfig
     family = "gan"
-    title = "Image GAN"
+    title = "Image GAN (spectral norm or WGAN-GP)"
     description = "A DCGAN-style GAN: spectral norm and the logistic loss, or WGAN-GP; collapse is watched."
 
     def build_model(self) -> nn.Module:
@@ -315,7 +320,7 @@ class ExactLikelihoodTask(GenerativeTask):
 class FlowTask(ExactLikelihoodTask):
     config_cls = FlowConfig
     family = "flow"
-    title = "Image flow (exact likelihood)"
+    title = "Image flow (coupling, exact likelihood)"
     description = "An affine-coupling normalising flow: exact log-likelihood in bits per dim, exact inversion."
 
     def build_model(self) -> nn.Module:
