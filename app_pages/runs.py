@@ -8,40 +8,122 @@ import yaml
 from app_pages.common import STATUS_ICONS, show_error, workspace
 from genesis_core.formatting import format_time
 from genesis_core.jobs.api import list_jobs
-from genesis_core.store.compare import MAX_RUNS, X_AXES, common_keys, config_table, curves, curves_figure, metric_table
+from genesis_core.store.compare import (
+    MAX_RUNS,
+    MIN_SMOOTHED_POINTS,
+    X_AXES,
+    common_keys,
+    config_table,
+    curves,
+    curves_figure,
+    final_table,
+    group_curves,
+    group_figure,
+    group_of,
+    grouped_final,
+    headline_metric,
+    metric_table,
+    panels_figure,
+    parallel_figure,
+    scatter_figure,
+    title_of,
+)
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import filter_runs
 
 st.title("Runs")
 ws = workspace()
 
-def compare(chosen) -> None:
-    """Overlaid curves, the config keys that differ, the latest metrics; CSV downloads of both tables."""
-    st.subheader(f"Comparing {len(chosen)} runs")
+def compare(selected) -> None:
+    """Panels of several metrics (raw faint, smoothed on top) or groups with bands, hyperparameters against final
+    metrics, the config keys that differ; the view (query, metrics, grouping, x) kept in the page's URL."""
+    from genesis_core.store.run_query import QueryError, filter_runs as query_runs
+
+    url = st.query_params
+    st.subheader(f"Comparing {len(selected)} runs")
+    query = st.text_input("Query", url.get("q", ""), key="cmp_query",
+                          placeholder="eval/psnr_db > 20 and model.latent_dim <= 16",
+                          help="clauses joined by 'and': a final metric or a config key (dotted), an operator "
+                               "(< <= > >= = !=) and a value; also task, name, tag, id")
+    try:
+        chosen = query_runs(selected, query)
+    except QueryError as exc:
+        show_error(exc)
+        chosen = selected
+    if not chosen:
+        st.info(f"None of the {len(selected)} selected runs matches the query.")
+        return
+    if len(chosen) < len(selected):
+        st.caption(f"{len(chosen)} of the {len(selected)} selected runs match the query.")
     keys = common_keys(chosen)
     if not keys:
         st.info("None of these runs has logged metrics yet.")
         return
-    c1, c2, c3, c4 = st.columns([3, 2, 2, 1])
-    key = c1.selectbox("Metric", keys, key="cmp_key")
-    x = c2.radio("x-axis", X_AXES, horizontal=True, key="cmp_x")
-    smoothing = c3.slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="cmp_smooth")
-    log_y = c4.toggle("log y", key="cmp_logy")
-    frame = curves(chosen, key, x, smoothing)
-    if frame.empty:
-        st.caption(f"No run logged {key} on this x-axis.")
-    else:
-        st.plotly_chart(curves_figure(frame, key, x, log_y), key="cmp_fig")
-    only = st.toggle("Differences only", True, key="cmp_diff")
-    configs = config_table(chosen, differences_only=only)
-    st.markdown("**Config**")
-    st.dataframe(configs, hide_index=True)
-    metrics = metric_table(chosen)
-    st.markdown("**Latest metrics** (click a column to sort)")
-    st.dataframe(metrics, hide_index=True)
-    d1, d2 = st.columns(2)
-    d1.download_button("Metrics (CSV)", metrics.to_csv(index=False), "runs_metrics.csv", "text/csv", key="cmp_dl_m")
-    d2.download_button("Config (CSV)", configs.to_csv(index=False), "runs_config.csv", "text/csv", key="cmp_dl_c")
+    wanted = [k for k in url.get("m", "").split(",") if k in keys] or [headline_metric(chosen, keys)]
+    differing = [c for c in config_table(chosen).columns if c not in ("run", "id")]
+    c1, c2 = st.columns([3, 2])
+    metrics = c1.multiselect("Metrics (a panel each)", keys, wanted, key="cmp_keys",
+                             help="the first is the runs' headline figure (their best_metric) where they log it")
+    by_default = url.get("by", "none")
+    by = c2.selectbox("Group by (mean and min-max band)", ["none", *differing], key="cmp_by",
+                      index=(["none", *differing].index(by_default) if by_default in ["none", *differing] else 0))
+    c1, c2, c3 = st.columns([3, 2, 1])
+    x = c1.radio("x-axis", X_AXES, horizontal=True, key="cmp_x",
+                 index=X_AXES.index(url["x"]) if url.get("x") in X_AXES else 0)
+    smoothing = c2.slider("Smoothing (EMA)", 0.0, 0.99, 0.6, 0.01, key="cmp_smooth",
+                          help=f"series of fewer than {MIN_SMOOTHED_POINTS} points are drawn raw; the raw series is "
+                               "always drawn faint beneath, and each run's last logged value is marked")
+    log_y = c3.toggle("log y", key="cmp_logy")
+    url.update({"x": x, "by": by, "m": ",".join(metrics)} | ({"q": query} if query else {}))
+    if not query and "q" in url:
+        del url["q"]
+    group = "" if by == "none" else by
+    if len(metrics) == 1:
+        frame = curves(chosen, metrics[0], x, smoothing)
+        title = title_of(metrics[0], chosen, frame)
+        if frame.empty:
+            st.caption(f"No run logged {metrics[0]} on this x-axis.")
+        elif group:
+            grouped = group_curves(frame, group_of(chosen, group))
+            st.plotly_chart(group_figure(grouped, metrics[0], x, group, log_y, title), key="cmp_fig")
+        else:
+            st.plotly_chart(curves_figure(frame, metrics[0], x, log_y, title), key="cmp_fig")
+    elif metrics:
+        st.plotly_chart(panels_figure(chosen, metrics, x, smoothing, group, tuple(metrics) if log_y else ()),
+                        key="cmp_panels")
+    finals = final_table(chosen)
+    numeric_metrics = [k for k in finals.columns if k not in ("run", "id", "task", *differing)
+                       and pd.api.types.is_numeric_dtype(finals[k])]
+    tab_params, tab_tables = st.tabs(["Hyperparameters and results", "Tables"])
+    with tab_params:
+        if not differing or not numeric_metrics:
+            st.caption("Parallel coordinates need a config key that differs between the runs and a final metric.")
+        else:
+            dims = st.multiselect("Axes", differing + numeric_metrics,
+                                  differing[:4] + [m for m in metrics if m in numeric_metrics][:2], key="cmp_dims")
+            colour = st.selectbox("Colour by", numeric_metrics, key="cmp_colour",
+                                  index=numeric_metrics.index(metrics[0]) if metrics and metrics[0] in numeric_metrics
+                                  else 0)
+            if dims:
+                st.plotly_chart(parallel_figure(finals, dims, colour), key="cmp_parallel")
+                st.caption("Drag along an axis to brush: only the runs inside every brushed range stay lit.")
+            s1, s2 = st.columns(2)
+            param = s1.selectbox("Hyperparameter", differing, key="cmp_sc_x")
+            metric = s2.selectbox("Final metric", numeric_metrics, key="cmp_sc_y")
+            st.plotly_chart(scatter_figure(finals, param, metric), key="cmp_scatter")
+            if group and metric:
+                st.dataframe(grouped_final(finals, group, metric), hide_index=True)
+    with tab_tables:
+        only = st.toggle("Differences only", True, key="cmp_diff")
+        configs = config_table(chosen, differences_only=only)
+        st.markdown("**Config**")
+        st.dataframe(configs, hide_index=True)
+        latest = metric_table(chosen)
+        st.markdown("**Latest metrics** (click a column to sort)")
+        st.dataframe(latest, hide_index=True)
+        d1, d2 = st.columns(2)
+        d1.download_button("Metrics (CSV)", latest.to_csv(index=False), "runs_metrics.csv", "text/csv", key="cmp_dl_m")
+        d2.download_button("Config (CSV)", configs.to_csv(index=False), "runs_config.csv", "text/csv", key="cmp_dl_c")
 
 
 if "runs_deleted" in st.session_state:

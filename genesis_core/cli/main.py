@@ -19,7 +19,7 @@ from typing import Any
 from genesis_core import __version__
 from genesis_core.errors import CLIError, WorkbenchError
 from genesis_core.cli.output import follow, table
-from genesis_core.formatting import format_eta, format_time
+from genesis_core.formatting import format_eta, format_time, number
 from genesis_core.registry import COMMANDS
 
 
@@ -195,6 +195,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                  f"damaged: {r.damaged}" if r.damaged else "ok"] for r in runs]
         print(table(rows, ["RUN", "TASK", "NAME", "TAGS", "CREATED", "STATE"]) if rows else "no runs")
         return 0
+    if args.action == "compare":
+        return compare_runs(ws, args)
     if not args.run_id:
         raise CLIError(f"runs {args.action} needs a run id")
     run = ws.get_run(args.run_id)
@@ -220,6 +222,45 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{run.id}: {'not ' if args.off else ''}a favorite")
         return 0
     raise CLIError(f"unknown runs action {args.action}")
+
+
+def compare_runs(ws, args: argparse.Namespace) -> int:
+    """`runs compare RUN... [--query Q] [--metric NAME] [--group-by KEY] [--plot out.html]`: the final table (grouped
+    when asked), and the panels as one HTML file."""
+    from genesis_core.store.compare import common_keys, final_table, grouped_final, headline_metric, panels_figure
+    from genesis_core.store.run_query import filter_runs
+
+    runs = [ws.get_run(r) for r in args.runs] if args.runs else ws.list_runs()
+    runs = filter_runs(runs, args.query or "")
+    if not runs:
+        raise CLIError("no run to compare" + (" matches the query" if args.query else ""))
+    keys = common_keys(runs)
+    if not keys:
+        raise CLIError("none of these runs has logged metrics yet")
+    metric = args.metric or headline_metric(runs, keys)
+    if metric not in keys:
+        raise CLIError(f"no run logged {metric!r}; logged: {', '.join(keys[:12])}")
+    config_keys = [args.group_by] if args.group_by else None
+    finals = final_table(runs, config_keys)
+    if args.group_by:
+        grouped = grouped_final(finals, args.group_by, metric)
+        print(f"{metric} by {args.group_by} ({len(runs)} runs)")
+        print(table([[g[args.group_by], g["runs"], number(g["mean"]), number(g["std"]), number(g["min"]),
+                      number(g["max"])] for g in grouped.to_dict("records")],
+                    [args.group_by, "RUNS", "MEAN", "STD", "MIN", "MAX"]))
+    else:
+        shown = [c for c in finals.columns if c not in ("run", "id", "task") and not c.startswith(("eval/", "loss"))
+                 and c != metric][:4]
+        print(table([[r["id"], *(number(r.get(c)) for c in shown), number(r.get(metric))]
+                     for r in finals.to_dict("records")], ["RUN", *shown, metric]))
+    if args.plot:
+        from genesis_core.store.files import atomic_write_text
+
+        panels = [metric, *[k for k in keys if k != metric and k.startswith("eval/")][:3]]
+        fig = panels_figure(runs, panels, args.x, args.smoothing, args.group_by or "")
+        atomic_write_text(Path(args.plot), fig.to_html(include_plotlyjs="inline"))
+        print(f"panels of {', '.join(panels)} written to {args.plot}")
+    return 0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,6 +352,16 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Mark a run as a favorite, or unmark it with --off.")
     rf.add_argument("run_id", **run_id)
     rf.add_argument("--off", action="store_true", help="unmark instead")
+    rc = runs.add_parser("compare", help="compare runs: final metrics (grouped by a config key), panels as HTML",
+                         description="Compare runs (default: all) by their final metrics, grouped by a config key "
+                                     "into mean, std, min and max; --plot writes the curves as panels to an HTML file.")
+    rc.add_argument("runs", nargs="*", metavar="RUN_ID", help="the runs (default: every run, filtered by --query)")
+    rc.add_argument("--query", help="e.g. 'eval/psnr_db > 20 and model.latent_dim <= 16'")
+    rc.add_argument("--metric", help="the metric (default: the runs' headline, their trainer.best_metric)")
+    rc.add_argument("--group-by", dest="group_by", metavar="KEY", help="a config key, dotted (e.g. trainer.seed)")
+    rc.add_argument("--plot", metavar="OUT.html", help="write the panels (raw and smoothed curves) to this file")
+    rc.add_argument("--x", choices=["step", "wall time (s)", "tokens", "relative time (%)"], default="step")
+    rc.add_argument("--smoothing", type=float, default=0.6, help="EMA weight (series under 50 points stay raw)")
     r.set_defaults(func=cmd_runs, run_id=None, value=None, task=None, tag=None, favorites=False, off=False, yes=False)
 
     for name in COMMANDS.names():  # the labs' own subcommands

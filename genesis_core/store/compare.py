@@ -1,6 +1,8 @@
-"""Comparing runs (up to a hundred at once): one metric's curves overlaid on a shared x (step, wall time or
-tokens), smoothed and drawn from at most a few hundred points each; the config keys that differ; the
-latest metrics side by side, ready for CSV."""
+"""Comparing runs (up to a hundred at once), as W&B's and Aim's run explorers do: curves of several metrics on a
+shared x (step, wall time, tokens, relative time) with the raw series faint under the smoothed one; runs grouped
+by a config key into a mean with a min-max band; final metrics against hyperparameters (parallel coordinates, a
+scatter); a query over config values and final metrics; the config keys that differ; tables ready for CSV.
+Figure builders live here, beside the run store; the Runs page and `genesis runs compare` lay them out."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import Run
 
 MAX_RUNS = 100
-X_AXES = ("step", "wall time (s)", "tokens")
+X_AXES = ("step", "wall time (s)", "tokens", "relative time (%)")
+MIN_SMOOTHED_POINTS = 50  # a shorter series (an evaluation every few hundred steps) is drawn unsmoothed
 
 
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -70,8 +73,9 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
 
 
 def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, max_points: int = 500) -> pd.DataFrame:
-    """Long frame (run, id, x, value): `key` of each run on the chosen x, smoothed, at most `max_points` rows
-    per run (even steps through the run, the last one kept)."""
+    """Long frame (run, id, x, value, raw): `key` of each run on the chosen x, `value` smoothed (a series of fewer
+    than MIN_SMOOTHED_POINTS is left raw), at most `max_points` rows per run (even steps through the run, the last
+    one kept)."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}")
     parts = []
@@ -80,9 +84,13 @@ def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, m
         s = reader.series(key)
         if s.empty:
             continue
-        s = s.assign(value=ema(s["value"].to_numpy(dtype=float), smoothing))
+        raw = s["value"].to_numpy(dtype=float)
+        s = s.assign(raw=raw, value=ema(raw, smoothing) if len(raw) >= MIN_SMOOTHED_POINTS else raw)
         if x == "wall time (s)":
             s["x"] = s["wall"] - float(s["wall"].min())
+        elif x == "relative time (%)":
+            span = float(s["wall"].max() - s["wall"].min()) or 1.0
+            s["x"] = (s["wall"] - float(s["wall"].min())) / span * 100
         elif x == "tokens":
             tokens = reader.series("tokens").set_index("step")["value"]
             s["x"] = s["step"].map(tokens)
@@ -93,21 +101,210 @@ def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, m
             idx = np.unique(np.r_[np.linspace(0, len(s) - 1, max_points).astype(int), len(s) - 1])
             s = s.iloc[idx]
         parts.append(pd.DataFrame({"run": r.name or r.id, "id": r.id, "x": s["x"].to_numpy(),
-                                   "value": s["value"].to_numpy()}))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "id", "x", "value"])
+                                   "value": s["value"].to_numpy(), "raw": s["raw"].to_numpy()}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "id", "x", "value", "raw"])
 
 
-def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False):
+def without(runs: list[Run], key: str) -> list[Run]:
+    """The runs that never logged `key` (what a figure of "2 of 3 runs" leaves out, by name)."""
+    return [r for r in runs if MetricsReader(r.metrics_path).series(key).empty]
+
+
+def title_of(key: str, runs: list[Run], frame: pd.DataFrame) -> str:
+    """"KEY of N runs", saying which runs are missing and why."""
+    shown = frame["id"].nunique() if len(frame) else 0
+    if shown == len(runs):
+        return f"{key} of {shown} runs"
+    missing = [r.name or r.id for r in without(runs, key)]
+    why = f"{', '.join(missing[:3])}{' …' if len(missing) > 3 else ''} logged no {key}" if missing else \
+        "the others have no value on this x-axis"
+    return f"{key} of {shown} of {len(runs)} runs ({why})"
+
+
+def headline_metric(runs: list[Run], keys: list[str]) -> str:
+    """The metric a comparison opens on: the runs' own headline (trainer.best_metric) where they log it, else the
+    most shared evaluation figure, else the most shared key."""
+    for r in runs:
+        best = (r.config().get("trainer") or {}).get("best_metric")
+        if best and best in keys:
+            return best
+    evals = [k for k in keys if k.startswith("eval/")]
+    return (evals or keys)[0]
+
+
+def _add_curve(fig, part: pd.DataFrame, name: str, color: str, row=None, col=None, legend: bool = True) -> None:
+    import plotly.graph_objects as go
+
+    where = {"row": row, "col": col} if row else {}
+    short = len(part) <= 30
+    if not np.allclose(part["raw"].to_numpy(), part["value"].to_numpy(), equal_nan=True):
+        fig.add_trace(go.Scattergl(x=part["x"], y=part["raw"], mode="lines", line={"color": color, "width": 1},
+                                   opacity=0.25, name=f"{name} (raw)", legendgroup=name, showlegend=False,
+                                   hoverinfo="skip"), **where)
+    fig.add_trace(go.Scattergl(x=part["x"], y=part["value"], mode="lines+markers" if short else "lines",
+                               line={"color": color}, name=name, legendgroup=name, showlegend=legend), **where)
+    last = part.iloc[-1]  # the last logged value, drawn raw: smoothing never hides where a run ended
+    fig.add_trace(go.Scattergl(x=[last["x"]], y=[last["raw"]], mode="markers", marker={"color": color, "size": 7},
+                               name=f"{name} (last)", legendgroup=name, showlegend=False,
+                               hovertemplate=f"{name}<br>last: %{{y:.4g}}<extra></extra>"), **where)
+
+
+def _colors(n: int) -> list[str]:
+    import plotly.express as px
+
+    palette = px.colors.qualitative.Plotly + px.colors.qualitative.D3 + px.colors.qualitative.Set2
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False, title: str | None = None):
+    """Each run's smoothed curve over its raw one (faint), its last logged value marked."""
     import plotly.graph_objects as go
 
     fig = go.Figure()
-    for (name, run_id), part in frame.groupby(["run", "id"], sort=False):
-        fig.add_trace(go.Scattergl(x=part["x"], y=part["value"], mode="lines+markers" if len(part) <= 30 else "lines",
-                                   name=f"{name} · {run_id[-4:]}"))  # markers: a curve of one point shows
-    fig.update_layout(title=f"{key} of {frame['id'].nunique()} runs", xaxis_title=x, yaxis_title=key,
-                      yaxis_type="log" if log_y else "linear", height=460, margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    if "raw" not in frame:
+        frame = frame.assign(raw=frame["value"])
+    groups = list(frame.groupby(["run", "id"], sort=False)) if len(frame) else []
+    for ((name, run_id), part), color in zip(groups, _colors(len(groups))):
+        _add_curve(fig, part, f"{name} · {run_id[-4:]}", color)
+    fig.update_layout(title=title or f"{key} of {frame['id'].nunique() if len(frame) else 0} runs", xaxis_title=x,
+                      yaxis_title=key, yaxis_type="log" if log_y else "linear", height=460,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
     if log_y:
         from genesis_core.formatting import log_ticks
 
         fig.update_yaxes(**log_ticks(frame["value"]))
     return fig
+
+
+def group_of(runs: list[Run], by: str) -> dict[str, str]:
+    """Run id -> its value of the config key `by` (dotted, e.g. model.latent_dim), as text; "–" where unset."""
+    return {r.id: str(flatten(r.config()).get(by, "–")) for r in runs}
+
+
+def group_curves(frame: pd.DataFrame, groups: dict[str, str]) -> pd.DataFrame:
+    """Per group and x: the mean of its runs' (smoothed) values with the min and max as a band, and how many runs
+    had a value there. Runs are interpolated onto the group's shared x within their own range, never beyond it."""
+    out = []
+    if frame.empty:
+        return pd.DataFrame(columns=["group", "x", "mean", "low", "high", "n"])
+    frame = frame.assign(group=frame["id"].map(groups))
+    for group, part in frame.groupby("group", sort=True):
+        grid = np.unique(part["x"].to_numpy(dtype=float))
+        rows = []
+        for _, run in part.groupby("id"):
+            xs, ys = run["x"].to_numpy(dtype=float), run["value"].to_numpy(dtype=float)
+            order = np.argsort(xs)
+            xs, ys = xs[order], ys[order]
+            y = np.interp(grid, xs, ys)
+            y[(grid < xs[0]) | (grid > xs[-1])] = np.nan
+            rows.append(y)
+        stack = np.vstack(rows)
+        n = np.sum(~np.isnan(stack), axis=0)
+        with np.errstate(all="ignore"):
+            mean = np.nanmean(stack, axis=0)
+            low, high = np.nanmin(stack, axis=0), np.nanmax(stack, axis=0)
+        out.append(pd.DataFrame({"group": group, "x": grid, "mean": mean, "low": low, "high": high, "n": n}))
+    return pd.concat(out, ignore_index=True)
+
+
+def group_figure(grouped: pd.DataFrame, key: str, x: str, by: str, log_y: bool = False, title: str | None = None):
+    """Each group's mean line over its min-max band, coloured by group."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    _add_groups(fig, grouped, by)
+    fig.update_layout(title=title or f"{key} by {by}", xaxis_title=x, yaxis_title=key, height=460,
+                      yaxis_type="log" if log_y else "linear", margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig
+
+
+def _add_groups(fig, grouped: pd.DataFrame, by: str, row=None, col=None, legend: bool = True) -> None:
+    import plotly.graph_objects as go
+
+    where = {"row": row, "col": col} if row else {}
+    names = list(dict.fromkeys(grouped["group"]))
+    for group, color in zip(names, _colors(len(names))):
+        g = grouped[grouped["group"] == group]
+        runs = int(g["n"].max())
+        label = f"{by} = {group} ({runs} run{'s' if runs != 1 else ''})"
+        fig.add_trace(go.Scatter(x=np.r_[g["x"], g["x"][::-1]], y=np.r_[g["high"], g["low"][::-1]], fill="toself",
+                                 fillcolor=color, opacity=0.2, line={"width": 0}, hoverinfo="skip",
+                                 name=f"{label} min-max", legendgroup=label, showlegend=False), **where)
+        fig.add_trace(go.Scatter(x=g["x"], y=g["mean"], mode="lines", line={"color": color}, name=label,
+                                 legendgroup=label, showlegend=legend), **where)
+
+
+def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: float = 0.0, by: str = "",
+                  log_y: tuple[str, ...] = (), columns: int = 2, max_points: int = 500):
+    """Several metrics at once, a panel each: runs (raw faint, smoothed on top, last value marked) or, with `by`,
+    the groups' means and bands."""
+    from plotly.subplots import make_subplots
+
+    rows = (len(keys) + columns - 1) // columns
+    fig = make_subplots(rows=rows, cols=min(columns, len(keys)), subplot_titles=keys, vertical_spacing=0.12 / rows)
+    groups = group_of(runs, by) if by else {}
+    order = {r.id: i for i, r in enumerate(runs)}
+    colors = _colors(len(runs))
+    for i, key in enumerate(keys):
+        row, col = i // columns + 1, i % columns + 1
+        frame = curves(runs, key, x, smoothing, max_points)
+        if by:
+            _add_groups(fig, group_curves(frame, groups), by, row, col, legend=i == 0)
+        else:
+            for (name, run_id), part in frame.groupby(["run", "id"], sort=False):
+                _add_curve(fig, part, f"{name} · {run_id[-4:]}", colors[order[run_id]], row, col, legend=i == 0)
+        if key in log_y:
+            fig.update_yaxes(type="log", row=row, col=col)
+        fig.update_xaxes(title_text=x, row=row, col=col)
+    fig.update_layout(height=320 * rows + 60, margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    return fig
+
+
+def final_table(runs: list[Run], config_keys: list[str] | None = None, prefix: str = "") -> pd.DataFrame:
+    """One row per run: its config keys (default: those that differ) and its final metrics."""
+    configs = config_table(runs) if config_keys is None else pd.DataFrame(
+        [{"run": r.name or r.id, "id": r.id, **{k: flatten(r.config()).get(k) for k in config_keys}} for r in runs])
+    metrics = metric_table(runs, prefix).drop(columns=["run"])
+    return configs.merge(metrics, on="id", how="left")
+
+
+def parallel_figure(table: pd.DataFrame, dimensions: list[str], color: str | None = None):
+    """Parallel coordinates (brushable axes) over config keys and final metrics; text columns become ordered
+    categories, each tick labelled."""
+    import plotly.graph_objects as go
+
+    dims = []
+    for d in dimensions:
+        values = table[d]
+        numeric = pd.to_numeric(values, errors="coerce")
+        if numeric.notna().sum() == values.notna().sum() and values.notna().any():
+            dims.append({"label": d, "values": numeric.to_numpy()})
+        else:
+            cats = sorted(values.astype(str).unique())
+            dims.append({"label": d, "values": values.astype(str).map({c: i for i, c in enumerate(cats)}).to_numpy(),
+                         "tickvals": list(range(len(cats))), "ticktext": cats})
+    line = {}
+    if color and color in table:
+        c = pd.to_numeric(table[color], errors="coerce")
+        line = {"color": c.to_numpy(), "colorscale": "Viridis", "showscale": True, "colorbar": {"title": color}}
+    fig = go.Figure(go.Parcoords(dimensions=dims, line=line))
+    fig.update_layout(height=420, margin={"l": 60, "r": 60, "t": 50, "b": 20})
+    return fig
+
+
+def scatter_figure(table: pd.DataFrame, param: str, metric: str):
+    """One hyperparameter against one final metric, a point per run (hover: the run)."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure(go.Scatter(x=table[param], y=table[metric], mode="markers", text=table["run"],
+                               hovertemplate="%{text}<br>" + param + " = %{x}<br>" + metric + " = %{y:.4g}<extra></extra>"))
+    fig.update_layout(xaxis_title=param, yaxis_title=metric, height=380, margin={"l": 10, "r": 10, "t": 30, "b": 10})
+    return fig
+
+
+def grouped_final(table: pd.DataFrame, by: str, metric: str) -> pd.DataFrame:
+    """The final `metric` per group of `by`: runs, mean, standard deviation, min and max."""
+    values = pd.to_numeric(table[metric], errors="coerce")
+    frame = pd.DataFrame({by: table[by].astype(str), metric: values}).dropna()
+    out = frame.groupby(by)[metric].agg(runs="count", mean="mean", std="std", min="min", max="max").reset_index()
+    return out

@@ -1,6 +1,10 @@
-"""Comparing runs: overlaid curves on three x-axes, config differences, latest metrics; fast at 100 runs."""
+"""Comparing runs: curves on every x-axis, raw beside smoothed, groups with bands, queries, parallel coordinates,
+config differences, latest metrics, the terminal's compare; fast at 100 runs."""
 
 import time
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import numpy as np
 
@@ -45,3 +49,140 @@ def test_a_hundred_runs_compare_in_seconds(workspace):
     metric_table(runs)
     config_table(runs)
     assert frame["id"].nunique() == 100 and time.perf_counter() - t0 < 10
+
+
+def seeded_runs(workspace, seeds=(0, 1, 2), widths=(8, 16), points=120):
+    """Runs of a small sweep: a config key that differs (model.latent_dim) and seeds, each with a loss curve and a
+    final PSNR that the width sets (plus the seed's offset)."""
+    runs = []
+    for width in widths:
+        for seed in seeds:
+            run = workspace.create_run("image_autoencoder", {
+                "task": "image_autoencoder", "model": {"latent_dim": width},
+                "trainer": {"seed": seed, "best_metric": "eval/psnr_db"}})
+            w = MetricsWriter(run.metrics_path)
+            for step in range(1, points + 1):
+                w.log_scalars(step, {"loss": width / (step + seed)}, wall=100.0 + step)
+            for k, step in enumerate(range(20, points + 1, 20)):
+                w.log_scalars(step, {"eval/psnr_db": 10.0 + width + seed + k})
+            w.close()
+            runs.append(run)
+    return runs
+
+
+def test_short_series_stay_raw_and_every_curve_ends_on_its_last_logged_value(workspace):
+    from genesis_core.store.compare import MIN_SMOOTHED_POINTS, curves, curves_figure
+
+    runs = seeded_runs(workspace, seeds=(0,), widths=(8,))
+    evals = curves(runs, "eval/psnr_db", smoothing=0.9)
+    assert len(evals) < MIN_SMOOTHED_POINTS and (evals["value"] == evals["raw"]).all()  # 6 points: not smoothed
+    loss = curves(runs, "loss", smoothing=0.9)
+    assert not np.allclose(loss["value"], loss["raw"])  # 120 points: smoothed, the raw kept beside it
+    fig = curves_figure(loss, "loss", "step")
+    names = [t.name for t in fig.data]
+    assert any(n.endswith("(raw)") for n in names)
+    last = next(t for t in fig.data if t.name.endswith("(last)"))
+    assert last.y[0] == loss["raw"].iloc[-1] == 8 / 120  # the real final value, not the smoothed one
+
+
+def test_a_title_says_which_runs_lack_the_metric_and_the_headline_is_the_best_metric(workspace):
+    from genesis_core.store.compare import common_keys, curves, headline_metric, title_of
+
+    runs = seeded_runs(workspace, seeds=(0,), widths=(8, 16))
+    bare = workspace.create_run("image_autoencoder", {"task": "image_autoencoder"}, name="no-evals")
+    w = MetricsWriter(bare.metrics_path)
+    w.log_scalars(1, {"loss": 1.0})
+    w.close()
+    chosen = [*runs, bare]
+    assert headline_metric(chosen, common_keys(chosen)) == "eval/psnr_db"  # not "eval/..." by alphabet, nor loss
+    title = title_of("eval/psnr_db", chosen, curves(chosen, "eval/psnr_db"))
+    assert title.startswith("eval/psnr_db of 2 of 3 runs") and "no-evals logged no eval/psnr_db" in title
+
+
+def test_groups_draw_the_mean_of_their_seeds_inside_a_min_max_band(workspace):
+    from genesis_core.store.compare import curves, group_curves, group_figure, group_of
+
+    runs = seeded_runs(workspace)
+    frame = curves(runs, "eval/psnr_db")
+    grouped = group_curves(frame, group_of(runs, "model.latent_dim"))
+    assert set(grouped["group"]) == {"8", "16"} and (grouped["n"] == 3).all()
+    at = grouped.set_index(["group", "x"])
+    # seeds 0, 1, 2 add 0, 1, 2 to 10 + width + k: the mean adds 1, the band spans +0 .. +2
+    assert at.loc[("8", 20.0), "mean"] == 19.0 and at.loc[("8", 20.0), "low"] == 18.0
+    assert at.loc[("16", 120.0), "high"] == 10 + 16 + 2 + 5
+    assert (grouped["low"] <= grouped["mean"]).all() and (grouped["mean"] <= grouped["high"]).all()
+    fig = group_figure(grouped, "eval/psnr_db", "step", "model.latent_dim")
+    assert [t.name for t in fig.data if t.fill != "toself"] == ["model.latent_dim = 16 (3 runs)",
+                                                                "model.latent_dim = 8 (3 runs)"]
+
+
+def test_a_group_band_never_reaches_beyond_its_runs():
+    import pandas as pd
+
+    from genesis_core.store.compare import group_curves
+
+    frame = pd.DataFrame({"run": ["a"] * 3 + ["b"] * 2, "id": ["a"] * 3 + ["b"] * 2,
+                          "x": [0, 1, 2, 0, 1], "value": [1.0, 2.0, 3.0, 5.0, 6.0], "raw": [0.0] * 5})
+    g = group_curves(frame, {"a": "g", "b": "g"}).set_index("x")
+    assert g.loc[2.0, "n"] == 1 and g.loc[2.0, "mean"] == 3.0  # b ended at x = 1: not extrapolated
+    assert g.loc[1.0, "n"] == 2 and g.loc[1.0, "mean"] == 4.0
+
+
+@given(threshold=st.floats(17, 40), width=st.sampled_from([8, 16, 32]),
+       op=st.sampled_from(["<", "<=", ">", ">=", "=", "!="]))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_query_selects_exactly_the_runs_its_clauses_describe(tmp_path_factory, threshold, width, op):
+    import operator
+
+    from genesis_core.store.run_query import filter_runs
+    from genesis_core.store.workspace import Workspace
+
+    ws = _QUERY_WS.get("ws")
+    if ws is None:
+        ws = _QUERY_WS["ws"] = Workspace(tmp_path_factory.mktemp("query"))
+        _QUERY_WS["runs"] = seeded_runs(ws, seeds=(0, 1), widths=(8, 16, 32), points=40)
+    runs = _QUERY_WS["runs"]
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq,
+               "!=": operator.ne}[op]
+    query = f"eval/psnr_db {op} {threshold} and model.latent_dim <= {width}"
+    expected = [r for r in runs if compare(10.0 + r.config()["model"]["latent_dim"] + r.config()["trainer"]["seed"] + 1,
+                                           threshold) and r.config()["model"]["latent_dim"] <= width]
+    assert [r.id for r in filter_runs(runs, query)] == [r.id for r in expected]
+
+
+_QUERY_WS: dict = {}
+
+
+def test_a_malformed_query_is_one_sentence_naming_the_clause():
+    import pytest
+
+    from genesis_core.store.run_query import QueryError, parse
+
+    with pytest.raises(QueryError, match="cannot read 'psnr is high'"):
+        parse("eval/psnr_db > 3 and psnr is high")
+    with pytest.raises(QueryError, match="needs a number"):
+        parse("task > autoencoder")
+    assert parse("") == [] and parse("task = image_autoencoder")[0].value == "image_autoencoder"
+
+
+def test_parallel_coordinates_and_the_terminal_compare(workspace, capsys, tmp_path):
+    from genesis_core.cli.main import main
+    from genesis_core.store.compare import final_table, parallel_figure
+
+    runs = seeded_runs(workspace)
+    finals = final_table(runs)
+    assert {"model.latent_dim", "trainer.seed", "eval/psnr_db"} <= set(finals.columns)
+    fig = parallel_figure(finals.assign(kind=["conv", "mlp"] * 3), ["model.latent_dim", "kind", "eval/psnr_db"],
+                          "eval/psnr_db")
+    dims = fig.data[0].dimensions
+    assert dims[1].ticktext == ("conv", "mlp") and list(dims[2].values) == finals["eval/psnr_db"].tolist()
+    out = tmp_path / "panels.html"
+    assert main(["runs", "compare", "--group-by", "model.latent_dim", "--plot", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "eval/psnr_db by model.latent_dim (6 runs)" in printed
+    row16 = next(line for line in printed.splitlines() if line.startswith("16 "))
+    assert row16.split()[1:3] == ["3", "32"]  # 3 runs; final 10 + 16 + seed + 5 averages 32
+    html = out.read_text()
+    assert "plotly" in html and "psnr_db" in html and "model.latent_dim = 16 (3 runs)" in html  # grouped panels
+    assert main(["runs", "compare", "--query", "eval/psnr_db > 1000"]) != 0
+    assert "no run to compare matches the query" in capsys.readouterr().err

@@ -119,3 +119,24 @@ def test_home_names_every_lab_and_links_its_pages(workspace):
     text = " ".join(m.value for m in at.markdown)
     for words in ("generative family", "Sequences", "Sweep"):
         assert words in text, words
+
+
+def test_runs_page_compares_panels_groups_queries_and_keeps_the_view_in_the_url(workspace):
+    from tests.store.test_compare import seeded_runs
+
+    seeded_runs(workspace)  # two widths x three seeds
+    at = app("app_pages/runs.py")
+    at.session_state["runs_table"] = {"selection": {"rows": list(range(6)), "columns": []}}
+    at.run()
+    assert not at.exception and at.subheader[0].value == "Comparing 6 runs"
+    assert at.multiselect(key="cmp_keys").value == ["eval/psnr_db"]  # the runs' best_metric, not the alphabet's first
+    at.selectbox(key="cmp_by").set_value("model.latent_dim").run()
+    fig = at.get("plotly_chart")[0].proto.spec
+    assert "model.latent_dim = 8 (3 runs)" in fig and "model.latent_dim = 16 (3 runs)" in fig
+    at.text_input(key="cmp_query").set_value("eval/psnr_db > 30").run()
+    assert any("3 of the 6 selected runs match the query" in c.value for c in at.caption)
+    assert at.query_params["q"] == "eval/psnr_db > 30"  # the view is in the URL, to share or reopen
+    at.multiselect(key="cmp_keys").set_value(["eval/psnr_db", "loss"]).run()
+    assert not at.exception and at.query_params["m"] == "eval/psnr_db,loss"
+    at.text_input(key="cmp_query").set_value("psnr is high").run()
+    assert not at.exception and "cannot read 'psnr is high'" in at.error[0].value
