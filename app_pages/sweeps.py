@@ -98,7 +98,12 @@ def live() -> None:
 
         figures = [("History", vis.plot_optimization_history), ("Parallel coordinates", vis.plot_parallel_coordinate)]
         if len(done) >= 3:
-            figures.append(("Parameter importances", vis.plot_param_importances))
+            from optuna.importance import FanovaImportanceEvaluator
+
+            def importances(study):
+                return vis.plot_param_importances(study, evaluator=FanovaImportanceEvaluator(seed=0))
+
+            figures.append(("Parameter importances (fANOVA)", importances))
         for tab, (title, plot) in zip(st.tabs([t for t, _ in figures]), figures):
             with tab:
                 try:

@@ -33,6 +33,7 @@ def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_pat
     out = cli("sweep", "run", str(path), "--wait", timeout=scaled(400))
     assert out.returncode == 0, out.stderr
     assert "best: trial" in out.stdout and '"latent_dim"' in out.stdout
+    assert "parameter importance (fANOVA" in out.stdout and "trainer.lr" in out.stdout.split("importance")[-1]
     (sweep,) = workspace.list_runs(task="sweep")
     trials = [r for r in workspace.list_runs() if f"sweep:{sweep.id}" in r.tags]
     assert len(trials) == 3  # none lost, none duplicated
@@ -58,3 +59,16 @@ def test_a_bad_sweep_file_fails_before_anything_starts_naming_the_key(workspace,
     out = cli("sweep", "run", str(path))
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
     assert not api.list_jobs(workspace)
+
+
+def test_parameter_importance_finds_the_parameter_the_metric_depends_on():
+    import optuna
+
+    from genesis_core.sweeps.driver import param_importances
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    assert param_importances(study) == {}
+    study.optimize(lambda t: (t.suggest_float("x", -1, 1) ** 2) + 0.0 * t.suggest_float("noise", -1, 1), n_trials=40)
+    importances = param_importances(study)
+    assert set(importances) == {"x", "noise"} and importances["x"] > 0.9

@@ -112,7 +112,7 @@ def _summary(run) -> dict | None:
 def show(ws, sweep_id: str) -> None:
     """The trials so far (from the study itself, so a running sweep shows them too) and the best one."""
     from genesis_core.config import from_dict
-    from genesis_core.sweeps.driver import open_study, trials_table
+    from genesis_core.sweeps.driver import open_study, param_importances, trials_table
     from genesis_core.sweeps.spec import SweepConfig, trial_config
 
     run = ws.get_run(sweep_id)
@@ -135,5 +135,9 @@ def show(ws, sweep_id: str) -> None:
         params = {k: best[k] for k in spec.space}
         print(f"best: trial {best['trial']}, {spec.metric} = {best['value']:.4g}, params {params}")
         print("config: " + json.dumps(trial_config(spec, params)))
+    importances = param_importances(study)
+    if importances:
+        print("parameter importance (fANOVA, share of the metric's variance): "
+              + ", ".join(f"{k} {v:.2f}" for k, v in importances.items()))
 
 
