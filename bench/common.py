@@ -31,4 +31,6 @@ def report(name: str, rows: list[dict], extra: dict | None = None) -> Path:
 
 
 def _fmt(v) -> str:
-    return f"{v:.4g}" if isinstance(v, float) else str(v)
+    from genesis_core.formatting import number
+
+    return number(v, dash="None")

@@ -1,5 +1,5 @@
 import sys
 
-from genesis_core.cli.main import main
+from genesis_core.cli import main
 
 sys.exit(main())

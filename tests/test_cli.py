@@ -83,7 +83,7 @@ def _walk(parser, path=()):
 def test_every_option_of_every_command_has_help_text():
     import argparse
 
-    from genesis_core.cli.main import build_parser
+    from genesis_core.cli.commands import build_parser
 
     missing = [f"{' '.join(path)} {'/'.join(a.option_strings) or a.dest}"
                for path, parser in _walk(build_parser()) for a in parser._actions
@@ -97,7 +97,7 @@ def test_every_option_of_every_command_has_help_text():
     (["lm", "sample"], "--prompt", "--margin"), (["sweep", "run"], "--backend", "SWEEP_ID"),
 ])
 def test_every_labs_action_has_its_own_help(command, shown, hidden, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     with pytest.raises(SystemExit):
         main([*command, "--help"])
@@ -108,7 +108,7 @@ def test_every_labs_action_has_its_own_help(command, shown, hidden, capsys):
 def test_jobs_and_runs_actions_have_their_own_help(capsys):
     import pytest
 
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     with pytest.raises(SystemExit):
         main(["jobs", "list", "--help"])
@@ -120,7 +120,7 @@ def test_jobs_and_runs_actions_have_their_own_help(capsys):
 
 
 def test_config_prints_yaml_toml_or_json_that_read_back(tmp_path, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
     from genesis_core.config import read_mapping
 
     for fmt in ("yaml", "toml", "json"):

@@ -6,7 +6,7 @@ from tests.timeouts import scaled
 
 
 def test_core_imports_without_streamlit():
-    code = ("import sys, genesis_core, genesis_core.jobs.api, genesis_core.training.trainer, genesis_core.cli.main;"
+    code = ("import sys, genesis_core, genesis_core.jobs.api, genesis_core.training.trainer, genesis_core.cli.commands;"
             "from genesis_core.registry import load_plugins; load_plugins();"
             "print('streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=scaled(120))

@@ -45,7 +45,7 @@ def test_the_readme_shows_genesis_commands():
 
 @pytest.mark.parametrize("line", readme_commands())
 def test_every_readme_command_parses(line):
-    from genesis_core.cli.main import parse
+    from genesis_core.cli.commands import parse
 
     parse(argv_of(line))  # argparse exits (SystemExit) on anything it does not know
 

@@ -3,7 +3,7 @@ line and exit code, and the Home page's button running the same checks as a job.
 
 import json
 
-from genesis_core.cli.main import main
+from genesis_core.cli.commands import main
 from genesis_core.jobs import api
 from genesis_core.verify import TASK_RUNS, Check, run_checks
 from tests.timeouts import scaled

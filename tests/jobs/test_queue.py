@@ -39,7 +39,7 @@ def test_slots_name_their_holder_and_a_change_on_the_page_starts_what_fits(works
 
 
 def test_jobs_slots_from_the_terminal(workspace, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     assert main(["jobs", "slots", "--set", "cpu/train=3"]) == 0
     out = capsys.readouterr().out

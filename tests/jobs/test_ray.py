@@ -74,7 +74,7 @@ def test_a_killed_ray_worker_is_noticed_and_resumes_from_its_checkpoint(workspac
 
 
 def test_ray_stop_stops_only_this_workspaces_instance(workspace, cluster, tmp_path, monkeypatch, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
     from genesis_core.jobs.backends import _reachable
     from genesis_core.store.workspace import Workspace
 

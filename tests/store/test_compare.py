@@ -166,7 +166,7 @@ def test_a_malformed_query_is_one_sentence_naming_the_clause():
 
 
 def test_parallel_coordinates_and_the_terminal_compare(workspace, capsys, tmp_path):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
     from genesis_core.store.compare import final_table, parallel_figure
 
     runs = seeded_runs(workspace)

@@ -77,7 +77,7 @@ def test_a_malformed_run_json_is_listed_as_damaged_and_the_rest_still_show(tmp_p
 
 
 def test_runs_list_shows_a_damaged_run_instead_of_a_traceback(workspace, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     bad = workspace.create_run("t", {})
     (bad.dir / "run.json").write_text('{"created": "x"}')

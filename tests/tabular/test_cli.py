@@ -61,7 +61,7 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
     assert auto.returncode == 0, auto.stderr
     lines = [line for line in auto.stdout.splitlines() if line.startswith("auto:")]
     assert len(lines) == 2 and all("quality" in line for line in lines)
-    from genesis_core.cli.main import main  # the refusal happens before any fit: in-process, no second interpreter
+    from genesis_core.cli.commands import main  # the refusal happens before any fit: in-process, no second interpreter
 
     assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "mst", "--epsilon", "1", "--tune", "2"]) == 2
     assert "spend its privacy budget once per trial" in capsys.readouterr().err
@@ -70,7 +70,7 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
 def test_generate_draws_rows_given_conditions_and_counts_them(workspace, tmp_path, capsys):
     import pandas as pd
 
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     out = tmp_path / "cond.csv"
     assert main(["generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "-n", "200",

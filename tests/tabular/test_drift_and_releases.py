@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from genesis_core.cli.main import main
+from genesis_core.cli.commands import main
 from genesis_core.tabular.data.demos import load_demo
 from genesis_core.tabular.releases.drift import drift_report
 

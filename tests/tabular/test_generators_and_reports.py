@@ -188,7 +188,7 @@ def test_l_diversity_is_enforced_with_what_it_changed_counted_by_hand():
 def test_privacy_audit_enforces_l_from_the_terminal(workspace, tmp_path, capsys):
     import pandas as pd
 
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     real, synth, out = tmp_path / "real.csv", tmp_path / "synth.csv", tmp_path / "released.csv"
     penguins = load_demo("penguins")

@@ -133,7 +133,7 @@ def test_every_column_comes_back_as_it_was_written(case, seed):
 @settings(max_examples=6, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(tables())
 def test_generate_writes_every_column_as_it_was_written(workspace, tmp_path_factory, case):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     columns, raw, delimiter = case
     folder = tmp_path_factory.mktemp("gen")

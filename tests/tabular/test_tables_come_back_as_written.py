@@ -11,7 +11,7 @@ import stat
 import pandas as pd
 import pytest
 
-from genesis_core.cli.main import main
+from genesis_core.cli.commands import main
 
 
 def generate(tmp_path, name: str, content: str | bytes, *extra: str) -> tuple[int, bytes, str]:

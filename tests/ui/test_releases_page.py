@@ -1,7 +1,7 @@
 """The Releases and drift page under AppTest: releases written by real syntheses, their diff, evidence, and drift
 between a demo table and a release's rows."""
 
-from genesis_core.cli.main import main
+from genesis_core.cli.commands import main
 from tests.ui.pages import open_page
 
 

@@ -35,7 +35,7 @@ def test_image_analyses_from_the_terminal(workspace, tmp_path):
 
 
 def test_images_restore_prints_apply_scores_and_the_cycle_for_a_two_way_network(workspace, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
 
     both, _ = train(workspace, config("image_restoration", steps=20, corruptions=["posterise", "halftone"],
                                       direction="both", model={"channels": 8, "blocks": 1}))

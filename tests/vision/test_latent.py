@@ -89,7 +89,7 @@ def test_the_class_of_each_interpolation_frame_is_one_rule_for_page_and_cli():
 
 
 def test_prior_samples_of_a_conditional_vae_are_scored_beside_real_images_and_noise(workspace, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
     from genesis_core.vision.analysis.conditional import prior_sample_quality, prior_samples
     from tests.vision.helpers import config, train
 

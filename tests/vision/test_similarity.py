@@ -40,7 +40,7 @@ def test_mutual_knn_is_one_for_the_same_space_and_near_chance_for_unrelated_code
 
 
 def test_images_similarity_cli_prints_both_matrices(workspace, capsys):
-    from genesis_core.cli.main import main
+    from genesis_core.cli.commands import main
     from tests.vision.helpers import config, train
 
     a = train(workspace, config(steps=60, name="a", model={"latent_dim": 6, "channels": 8}))[0]
