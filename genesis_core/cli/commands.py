@@ -360,7 +360,8 @@ def build_parser() -> argparse.ArgumentParser:
     rc.add_argument("--metric", help="the metric (default: the runs' headline, their trainer.best_metric)")
     rc.add_argument("--group-by", dest="group_by", metavar="KEY", help="a config key, dotted (e.g. trainer.seed)")
     rc.add_argument("--plot", metavar="OUT.html", help="write the panels (raw and smoothed curves) to this file")
-    rc.add_argument("--x", choices=["step", "wall time (s)", "tokens", "relative time (%)"], default="step")
+    rc.add_argument("--x", choices=["step", "wall time (s)", "tokens", "relative time (%)"], default="step",
+                    help="the panels' x-axis (default: step)")
     rc.add_argument("--smoothing", type=float, default=0.6, help="EMA weight (series under 50 points stay raw)")
     r.set_defaults(func=cmd_runs, run_id=None, value=None, task=None, tag=None, favorites=False, off=False, yes=False)
 
