@@ -61,15 +61,16 @@ def common_keys(runs: list[Run]) -> list[str]:
 
 
 def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
-    """Debiased exponential moving average (TensorBoard's smoothing); 0 leaves the values as they are."""
+    """Debiased exponential moving average (TensorBoard's smoothing); 0 leaves the values as they are. One linear
+    filter for the running sum and one for its weight, so 10,000 points cost no Python loop."""
     if smoothing <= 0 or len(values) == 0:
         return values
-    out, last, weight = np.empty(len(values)), 0.0, 0.0
-    for i, v in enumerate(values):
-        last = smoothing * last + (1 - smoothing) * v
-        weight = smoothing * weight + (1 - smoothing)
-        out[i] = last / weight
-    return out
+    from scipy.signal import lfilter
+
+    values = np.asarray(values, dtype=float)
+    last = lfilter([1 - smoothing], [1, -smoothing], values)
+    weight = 1 - smoothing ** np.arange(1, len(values) + 1)
+    return last / weight
 
 
 def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, max_points: int = 500) -> pd.DataFrame:
@@ -132,21 +133,22 @@ def headline_metric(runs: list[Run], keys: list[str]) -> str:
     return (evals or keys)[0]
 
 
-def _add_curve(fig, part: pd.DataFrame, name: str, color: str, row=None, col=None, legend: bool = True) -> None:
+def _curve_traces(part: pd.DataFrame, name: str, color: str, legend: bool = True) -> list:
+    """A run's traces: its raw series faint (when smoothing changed it), the smoothed one, its last logged value."""
     import plotly.graph_objects as go
 
-    where = {"row": row, "col": col} if row else {}
-    short = len(part) <= 30
-    if not np.allclose(part["raw"].to_numpy(), part["value"].to_numpy(), equal_nan=True):
-        fig.add_trace(go.Scattergl(x=part["x"], y=part["raw"], mode="lines", line={"color": color, "width": 1},
-                                   opacity=0.25, name=f"{name} (raw)", legendgroup=name, showlegend=False,
-                                   hoverinfo="skip"), **where)
-    fig.add_trace(go.Scattergl(x=part["x"], y=part["value"], mode="lines+markers" if short else "lines",
-                               line={"color": color}, name=name, legendgroup=name, showlegend=legend), **where)
-    last = part.iloc[-1]  # the last logged value, drawn raw: smoothing never hides where a run ended
-    fig.add_trace(go.Scattergl(x=[last["x"]], y=[last["raw"]], mode="markers", marker={"color": color, "size": 7},
+    x, raw, value = part["x"].to_numpy(), part["raw"].to_numpy(), part["value"].to_numpy()
+    traces = []
+    if not np.allclose(raw, value, equal_nan=True):
+        traces.append(go.Scattergl(x=x, y=raw, mode="lines", line={"color": color, "width": 1}, opacity=0.25,
+                                   name=f"{name} (raw)", legendgroup=name, showlegend=False, hoverinfo="skip"))
+    traces.append(go.Scattergl(x=x, y=value, mode="lines+markers" if len(part) <= 30 else "lines",
+                               line={"color": color}, name=name, legendgroup=name, showlegend=legend))
+    # the last logged value, drawn raw: smoothing never hides where a run ended
+    traces.append(go.Scattergl(x=[x[-1]], y=[raw[-1]], mode="markers", marker={"color": color, "size": 7},
                                name=f"{name} (last)", legendgroup=name, showlegend=False,
-                               hovertemplate=f"{name}<br>last: %{{y:.4g}}<extra></extra>"), **where)
+                               hovertemplate=f"{name}<br>last: %{{y:.4g}}<extra></extra>"))
+    return traces
 
 
 def _colors(n: int) -> list[str]:
@@ -164,8 +166,8 @@ def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False, ti
     if "raw" not in frame:
         frame = frame.assign(raw=frame["value"])
     groups = list(frame.groupby(["run", "id"], sort=False)) if len(frame) else []
-    for ((name, run_id), part), color in zip(groups, _colors(len(groups))):
-        _add_curve(fig, part, f"{name} · {run_id[-4:]}", color)
+    fig.add_traces([t for ((name, run_id), part), color in zip(groups, _colors(len(groups)))
+                    for t in _curve_traces(part, f"{name} · {run_id[-4:]}", color)])
     fig.update_layout(title=title or f"{key} of {frame['id'].nunique() if len(frame) else 0} runs", xaxis_title=x,
                       yaxis_title=key, yaxis_type="log" if log_y else "linear", height=460,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
@@ -211,27 +213,28 @@ def group_figure(grouped: pd.DataFrame, key: str, x: str, by: str, log_y: bool =
     """Each group's mean line over its min-max band, coloured by group."""
     import plotly.graph_objects as go
 
-    fig = go.Figure()
-    _add_groups(fig, grouped, by)
+    fig = go.Figure(_group_traces(grouped, by))
     fig.update_layout(title=title or f"{key} by {by}", xaxis_title=x, yaxis_title=key, height=460,
                       yaxis_type="log" if log_y else "linear", margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
 
 
-def _add_groups(fig, grouped: pd.DataFrame, by: str, row=None, col=None, legend: bool = True) -> None:
+def _group_traces(grouped: pd.DataFrame, by: str, legend: bool = True) -> list:
+    """Each group's min-max band and mean line."""
     import plotly.graph_objects as go
 
-    where = {"row": row, "col": col} if row else {}
+    traces = []
     names = list(dict.fromkeys(grouped["group"]))
     for group, color in zip(names, _colors(len(names))):
         g = grouped[grouped["group"] == group]
         runs = int(g["n"].max())
         label = f"{by} = {group} ({runs} run{'s' if runs != 1 else ''})"
-        fig.add_trace(go.Scatter(x=np.r_[g["x"], g["x"][::-1]], y=np.r_[g["high"], g["low"][::-1]], fill="toself",
+        traces.append(go.Scatter(x=np.r_[g["x"], g["x"][::-1]], y=np.r_[g["high"], g["low"][::-1]], fill="toself",
                                  fillcolor=color, opacity=0.2, line={"width": 0}, hoverinfo="skip",
-                                 name=f"{label} min-max", legendgroup=label, showlegend=False), **where)
-        fig.add_trace(go.Scatter(x=g["x"], y=g["mean"], mode="lines", line={"color": color}, name=label,
-                                 legendgroup=label, showlegend=legend), **where)
+                                 name=f"{label} min-max", legendgroup=label, showlegend=False))
+        traces.append(go.Scatter(x=g["x"], y=g["mean"], mode="lines", line={"color": color}, name=label,
+                                 legendgroup=label, showlegend=legend))
+    return traces
 
 
 def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: float = 0.0, by: str = "",
@@ -249,10 +252,12 @@ def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: 
         row, col = i // columns + 1, i % columns + 1
         frame = curves(runs, key, x, smoothing, max_points)
         if by:
-            _add_groups(fig, group_curves(frame, groups), by, row, col, legend=i == 0)
+            traces = _group_traces(group_curves(frame, groups), by, legend=i == 0)
         else:
-            for (name, run_id), part in frame.groupby(["run", "id"], sort=False):
-                _add_curve(fig, part, f"{name} · {run_id[-4:]}", colors[order[run_id]], row, col, legend=i == 0)
+            traces = [t for (name, run_id), part in frame.groupby(["run", "id"], sort=False)
+                      for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[order[run_id]], legend=i == 0)]
+        if traces:  # one call per panel: adding traces one by one to a subplot grid is slow at 100 runs
+            fig.add_traces(traces, rows=row, cols=col)
         if key in log_y:
             fig.update_yaxes(type="log", row=row, col=col)
         fig.update_xaxes(title_text=x, row=row, col=col)

@@ -186,3 +186,15 @@ def test_parallel_coordinates_and_the_terminal_compare(workspace, capsys, tmp_pa
     assert "plotly" in html and "psnr_db" in html and "model.latent_dim = 16 (3 runs)" in html  # grouped panels
     assert main(["runs", "compare", "--query", "eval/psnr_db > 1000"]) != 0
     assert "no run to compare matches the query" in capsys.readouterr().err
+
+
+@given(values=st.lists(st.floats(-1e6, 1e6), min_size=1, max_size=300), smoothing=st.floats(0.0, 0.999))
+@settings(max_examples=60, deadline=None)
+def test_the_filtered_ema_is_tensorboards_debiased_running_average(values, smoothing):
+    out = ema(np.array(values), smoothing)
+    last = weight = 0.0
+    for i, v in enumerate(values):  # the definition, one value at a time
+        last = smoothing * last + (1 - smoothing) * v
+        weight = smoothing * weight + (1 - smoothing)
+        expected = v if smoothing <= 0 else last / weight
+        assert abs(out[i] - expected) <= 1e-6 * max(1.0, abs(expected))
