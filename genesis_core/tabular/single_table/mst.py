@@ -14,7 +14,7 @@ data challenge) on the `mbi` package (Private-PGM, Apache-2.0).
   5. sample along the tree (a root, then each column given its parent), numbers uniformly within their bin
 
 Budget: (epsilon, delta) becomes rho-zCDP (tight conversion); 10% of rho buys the ranges of numerical
-columns the user did not declare (noisy histograms over fixed cells, dp_domain.private_range); the category
+columns the user did not declare (noisy histograms over fixed cells, privacy_accounting.private_range); the category
 thresholds add at most half of delta. With categories "public", category sets and observed ranges are
 declared public instead, and the DP statement says so. The saved model is the fitted tree marginals (safetensors) and the bins (JSON): no rows.
 """
