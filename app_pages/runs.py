@@ -158,9 +158,19 @@ table = pd.DataFrame({
     "created": [format_time(r.meta.get("created")) for r in runs],
 })
 event = st.dataframe(table, hide_index=True, on_select="rerun", selection_mode="multi-row", key="runs_table")
-st.caption(f"Select one run for its details, or several (up to {MAX_RUNS}) to compare them.")
+st.caption(f"Select one run for its details, or several (up to {MAX_RUNS}) to compare them, or compare every listed "
+           "run at once.")
+every = st.toggle(f"Compare every listed run (the first {MAX_RUNS})", st.query_params.get("all") == "1",
+                  key="runs_all", disabled=len(runs) < 2)
+if every:
+    st.query_params["all"] = "1"
+elif "all" in st.query_params:
+    del st.query_params["all"]
 rows = event.selection.rows if event is not None else []
 wanted = st.query_params.get("run")
+if every and len(runs) > 1:
+    compare(runs[:MAX_RUNS])
+    st.stop()
 if len(rows) > 1:
     compare([runs[i] for i in rows[:MAX_RUNS]])
     st.stop()

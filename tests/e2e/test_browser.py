@@ -242,3 +242,41 @@ def test_a_new_users_findings_progress_forward_pair_trends_explained_drift_refus
     expect(page.get_by_text("the two tables share no column")).to_be_visible(timeout=scaled(60_000))
     expect(page.get_by_text("Columns drifted")).to_have_count(0)
     page.screenshot(path=str(workspace.root / "drift-refused.png"), full_page=True)
+
+
+def test_runs_compare_in_chromium_bands_raw_lines_and_the_query_show_what_the_data_says(server, workspace, page):
+    """Issue 37 in a real browser: six runs (two widths x three seeds) opened from a shared URL, grouped into bands,
+    then each run's raw line and last value, then a query that keeps the wider runs."""
+    import re
+
+    from playwright.sync_api import expect
+
+    from tests.store.test_compare import seeded_runs
+
+    seeded_runs(workspace)
+    page.goto(f"{server}/runs?all=1&m=eval/psnr_db&by=model.latent_dim")
+    expect(page.get_by_role("heading", name="Comparing 6 runs")).to_be_visible(timeout=scaled(60_000))
+    chart = page.locator(".st-key-cmp_fig .js-plotly-plot, [data-testid='stPlotlyChart'] .js-plotly-plot").first
+    expect(page.get_by_text("model.latent_dim = 16 (3 runs)")).to_be_visible(timeout=scaled(30_000))
+    traces = chart.evaluate("p => p._fullData.map(t => ({name: t.name, fill: t.fill || '', y: Array.from(t.y)}))")
+    means = {t["name"]: t["y"] for t in traces if t["fill"] != "toself"}
+    # seeds 0, 1, 2 of width 16 end at 10 + 16 + seed + 5: their mean 32, their band 31 .. 33
+    assert means["model.latent_dim = 16 (3 runs)"][-1] == 32.0
+    band = next(t["y"] for t in traces if t["fill"] == "toself" and "16" in t["name"])
+    assert max(band) == 33.0 and min(band) == 10 + 16 + 0 + 0
+    page.goto(f"{server}/runs?all=1&m=loss&by=none")
+    expect(page.get_by_role("heading", name="Comparing 6 runs")).to_be_visible(timeout=scaled(60_000))
+    expect(page.get_by_text(re.compile(r"^loss of 6 runs$"))).to_be_visible(timeout=scaled(30_000))
+    traces = page.locator(".js-plotly-plot").first.evaluate(
+        "p => p._fullData.map(t => ({name: t.name, y: Array.from(t.y)}))")  # decoded arrays
+    raw = [t for t in traces if t["name"].endswith("(raw)")]
+    last = [t for t in traces if t["name"].endswith("(last)")]
+    assert len(raw) == 6 and len(last) == 6  # 120 points each: smoothed, with the raw series drawn beneath
+    for r, end in zip(raw, last):
+        assert end["y"] == [r["y"][-1]]  # each run's last logged value, not the smoothed one
+    box = page.get_by_role("textbox", name="Query")
+    box.fill("eval/psnr_db > 30")
+    box.press("Enter")
+    expect(page.get_by_text("3 of the 6 selected runs match the query.")).to_be_visible(timeout=scaled(30_000))
+    assert "q=eval" in page.url  # the view is in the URL
+    page.screenshot(path=str(workspace.root / "runs-compare.png"), full_page=True)
