@@ -16,12 +16,12 @@ from genesis_core.store.compare import (
     config_table,
     curves,
     curves_figure,
-    final_table,
     group_curves,
     group_figure,
     group_of,
     grouped_final,
     headline_metric,
+    joined,
     metric_table,
     panels_figure,
     parallel_figure,
@@ -60,7 +60,9 @@ def compare(selected) -> None:
         st.info("None of these runs has logged metrics yet.")
         return
     wanted = [k for k in url.get("m", "").split(",") if k in keys] or [headline_metric(chosen, keys)]
-    differing = [c for c in config_table(chosen).columns if c not in ("run", "id")]
+    differences = config_table(chosen)  # read once: the grouping keys, the finals and the Tables tab use it
+    latest = metric_table(chosen)
+    differing = [c for c in differences.columns if c not in ("run", "id")]
     c1, c2 = st.columns([3, 2])
     metrics = c1.multiselect("Metrics (a panel each)", keys, wanted, key="cmp_keys",
                              help="the first is the runs' headline figure (their best_metric) where they log it")
@@ -91,7 +93,7 @@ def compare(selected) -> None:
     elif metrics:
         st.plotly_chart(panels_figure(chosen, metrics, x, smoothing, group, tuple(metrics) if log_y else ()),
                         key="cmp_panels")
-    finals = final_table(chosen)
+    finals = joined(differences, latest)
     numeric_metrics = [k for k in finals.columns if k not in ("run", "id", "task", *differing)
                        and pd.api.types.is_numeric_dtype(finals[k])]
     tab_params, tab_tables = st.tabs(["Hyperparameters and results", "Tables"])
@@ -115,10 +117,9 @@ def compare(selected) -> None:
                 st.dataframe(grouped_final(finals, group, metric), hide_index=True)
     with tab_tables:
         only = st.toggle("Differences only", True, key="cmp_diff")
-        configs = config_table(chosen, differences_only=only)
+        configs = differences if only else config_table(chosen, differences_only=False)
         st.markdown("**Config**")
         st.dataframe(configs, hide_index=True)
-        latest = metric_table(chosen)
         st.markdown("**Latest metrics** (click a column to sort)")
         st.dataframe(latest, hide_index=True)
         d1, d2 = st.columns(2)
