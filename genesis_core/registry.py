@@ -89,7 +89,8 @@ TASKS: Registry[Any] = Registry("task", _TASK_MODULES)
 MODELS: Registry[Any] = Registry("model", _TASK_MODULES)
 DATASETS: Registry[Any] = Registry("dataset", _TASK_MODULES)
 GENERATORS: Registry[Any] = Registry("generator", ["genesis_core.tabular.single_table.sdv", "genesis_core.tabular.single_table.dp_tvae",
-                                                   "genesis_core.tabular.single_table.mst", "genesis_core.tabular.single_table.autoregressive"])
+                                                   "genesis_core.tabular.single_table.mst", "genesis_core.tabular.single_table.aim",
+                                                   "genesis_core.tabular.single_table.autoregressive"])
 SEQUENCE_GENERATORS: Registry[Any] = Registry("sequence generator", ["genesis_core.tabular.sequential.generators",
                                                                      "genesis_core.tabular.sequential.timegan"])
 BACKENDS: Registry[Any] = Registry("job backend", ["genesis_core.jobs.backends"])

@@ -163,8 +163,10 @@ class MSTGenerator(TabularGenerator):
         return sorted(float(v) for v in values[keep])
 
     # -- fit -----------------------------------------------------------------------------------
-    def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
-        mbi = _mbi()
+    def _prepare(self, frame: pd.DataFrame) -> tuple[np.ndarray, dict[str, float], np.random.Generator]:
+        """The budget and the codes: (epsilon, delta) as rho-zCDP, the shares paid for the bounds and the point
+        masses of numerical columns, and the table discretised with them. Returns (codes, the budget's parts:
+        delta, rho, rho_bounds, rho_masses and rho_rest, what is left for the marginals; the random generator)."""
         o = self.options
         n = len(frame)
         delta = o["delta"] or min(1e-5, 1 / (10 * n))
@@ -182,21 +184,65 @@ class MSTGenerator(TabularGenerator):
         self._delta_masses = delta / 4 if needs_masses else 0.0
         rho_bounds = BOUNDS_SHARE * rho if needs_bounds else 0.0
         rho_masses = MASSES_SHARE * rho if needs_masses else 0.0
-        rho_rest = rho - rho_bounds - rho_masses
-        sigma = math.sqrt(3 / (2 * rho_rest))  # each of the three parts: rho_rest / 3
-        progress(0, 4, "discretising")
         data = self._discretise(frame, rho_bounds, rng, rho_masses)
+        budget = {"delta": delta, "rho": rho, "rho_bounds": rho_bounds, "rho_masses": rho_masses,
+                  "rho_rest": rho - rho_bounds - rho_masses}
+        return data, budget, rng
+
+    def _one_way(self, data: np.ndarray, scale: float, delta: float, rng: np.random.Generator):
+        """Every column's one-way marginal with Gaussian noise of standard deviation `scale`; with private
+        categories, the categories whose noisy count does not clear a threshold merge into the rare bucket.
+        Returns (the codes after merging, the noisy marginals, the threshold or 0)."""
         k = data.shape[1]
         sizes = [m["size"] for m in self.columns_meta]
-
-        # 1. one-way marginals, all columns at once (L2 sensitivity 1 with weights 1/sqrt(k))
-        scale = sigma * math.sqrt(k)
         one_way = [np.bincount(data[:, j], minlength=sizes[j]) + rng.normal(0, scale, sizes[j]) for j in range(k)]
         threshold = 0.0
-        if o["categories"] == "dp":  # noisy counts decide which categories are released
+        if self.options["categories"] == "dp":  # noisy counts decide which categories are released
             threshold = 1 + scale * float(norm.isf((delta / 2 - self._delta_masses) / max(1, k)))
             data, one_way = self._compress(data, one_way, threshold)
-            sizes = [m["size"] for m in self.columns_meta]
+        return data, one_way, threshold
+
+    def _statement(self, mechanism: str, budget: dict[str, float], threshold: float, covered: str) -> dict[str, Any]:
+        """The DP statement's parts every marginal mechanism shares; `covered` names what the marginals bought."""
+        o = self.options
+        released = [m["column"] + " categories" for m in self.columns_meta if "values" in m]
+        return {
+            "mechanism": mechanism, "epsilon_target": o["epsilon"], "epsilon_total": o["epsilon"],
+            "delta": budget["delta"], "rho": budget["rho"], "rho_bounds": budget["rho_bounds"],
+            "rho_point_masses": budget["rho_masses"],
+            "point_masses": {m["column"]: m["masses"] for m in self.columns_meta if m.get("masses")},
+            "accountant": "zCDP (Canonne, Kamath and Steinke 2020 conversion)", "unit": "row",
+            "covered": covered
+                       + (", bounds of numerical columns" if budget["rho_bounds"] else "")
+                       + (f", point masses of numerical columns (ρ={budget['rho_masses']:.3g}, noisy counts over a "
+                          "threshold, at most δ/4)" if budget["rho_masses"] else "")
+                       + ("; category sets (noisy counts over a threshold of "
+                          f"{threshold:.1f}, at most δ/2)" if o["categories"] == "dp" else ""),
+            "declared_public": sorted({f"{m['column']} bounds" for m in self.columns_meta if m.get("bounds") == "declared"}
+                                      | (set(released) if o["categories"] == "public" else set())
+                                      | {"the representation of values (integers, decimals, date grid, formats)"}),
+        }
+
+    def _drop_unmeasured_missing(self, one_way: list[np.ndarray], threshold: float, scale: float) -> None:
+        """Post-processing: a missing-value code whose noisy count does not clear the threshold gets no mass, so a
+        column without missing values does not sprout them."""
+        cutoff = threshold if threshold else 3 * scale
+        for j in range(len(self.columns_meta)):
+            if one_way[j][self._missing_code(j)] < cutoff:
+                self._drop_missing(j)
+
+    def _fit(self, frame: pd.DataFrame, progress: Progress) -> None:
+        mbi = _mbi()
+        o = self.options
+        progress(0, 4, "discretising")
+        data, budget, rng = self._prepare(frame)
+        delta, rho_rest = budget["delta"], budget["rho_rest"]
+        sigma = math.sqrt(3 / (2 * rho_rest))  # each of the three parts: rho_rest / 3
+        k = data.shape[1]
+        # 1. one-way marginals, all columns at once (L2 sensitivity 1 with weights 1/sqrt(k))
+        scale = sigma * math.sqrt(k)
+        data, one_way, threshold = self._one_way(data, scale, delta, rng)
+        sizes = [m["size"] for m in self.columns_meta]
         progress(1, 4, "selecting the pairs (maximum spanning tree, exponential mechanism)")
         attrs = [str(j) for j in range(k)]
         domain = mbi.Domain(attrs, sizes)
@@ -214,31 +260,12 @@ class MSTGenerator(TabularGenerator):
         for a, b in self.edges:
             self.marginals[f"{a},{b}"] = np.array(model.project([attrs[a], attrs[b]]).datavector(flatten=False),
                                                     dtype=float)
-        # post-processing: a missing-value bin whose noisy count does not clear the threshold gets no mass, so
-        # a column without missing values does not sprout them
-        cutoff = threshold if threshold else 3 * scale
-        for j in range(k):
-            if one_way[j][self._missing_code(j)] < cutoff:
-                self._drop_missing(j)
-        released = [m["column"] + " categories" for m in self.columns_meta if "values" in m]
+        self._drop_unmeasured_missing(one_way, threshold, scale)
         self.privacy = {
-            "mechanism": "MST (Private-PGM / mbi)", "epsilon_target": o["epsilon"], "epsilon_total": o["epsilon"],
-            "delta": delta, "rho": rho, "rho_bounds": rho_bounds, "rho_point_masses": rho_masses,
-            "point_masses": {m["column"]: m["masses"] for m in self.columns_meta if m.get("masses")},
-            "sigma_one_way": scale,
-            "sigma_two_way": scale2, "pairs": [[self.columns_meta[a]["column"], self.columns_meta[b]["column"]]
-                                               for a, b in self.edges],
-            "accountant": "zCDP (Canonne, Kamath and Steinke 2020 conversion)", "unit": "row",
-            "covered": "one-way and two-way marginals, the choice of pairs"
-                       + (", bounds of numerical columns" if rho_bounds else "")
-                       + (f", point masses of numerical columns (ρ={rho_masses:.3g}, noisy counts over a threshold, "
-                          "at most δ/4)" if rho_masses else "")
-                       + ("; category sets (noisy counts over a threshold of "
-                          f"{threshold:.1f}, at most δ/2)" if o["categories"] == "dp" else ""),
-            "declared_public": sorted({f"{m['column']} bounds" for m in self.columns_meta if m.get("bounds") == "declared"}
-                                      | (set(released) if o["categories"] == "public" else set())
-                                      | {"the representation of values (integers, decimals, date grid, formats)"}),
-        }
+            **self._statement("MST (Private-PGM / mbi)", budget, threshold,
+                              "one-way and two-way marginals, the choice of pairs"),
+            "sigma_one_way": scale, "sigma_two_way": scale2,
+            "pairs": [[self.columns_meta[a]["column"], self.columns_meta[b]["column"]] for a, b in self.edges]}
         progress(4, 4, "fitted")
 
     def _missing_code(self, j: int) -> int:
@@ -306,6 +333,13 @@ class MSTGenerator(TabularGenerator):
     # -- sample ---------------------------------------------------------------------------------
     def _sample(self, rows: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame:
         rng = np.random.default_rng(seed)
+        frame = self._decode(self._sample_codes(rows, rng), rng)
+        for col, value in conditions.items():  # rejection: keep rows that match the fixed values
+            frame = frame[frame[col].astype(str) == str(value)]
+        return frame
+
+    def _sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
+        """Codes drawn along the tree: a root from its marginal, then each column given its parent."""
         k = len(self.columns_meta)
         codes = np.zeros((rows, k), dtype=np.int64)
         neighbours: dict[int, list[tuple[int, np.ndarray]]] = {j: [] for j in range(k)}
@@ -331,6 +365,12 @@ class MSTGenerator(TabularGenerator):
                     codes[:, v] = np.minimum((rng.random((rows, 1)) > cum).sum(1), joint.shape[1] - 1)
                     done.add(v)
                     queue.append(v)
+        return codes
+
+    def _decode(self, codes: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Values from codes: numbers uniformly within their bin (or exactly a point mass, 0 or missing),
+        categories as released (rare and missing as missing)."""
+        rows = len(codes)
         data = {}
         for j, meta in enumerate(self.columns_meta):
             c = codes[:, j]
@@ -355,10 +395,7 @@ class MSTGenerator(TabularGenerator):
                 if meta["kind"] == "boolean":
                     values = np.array([None if v is None else v == "True" for v in values], dtype=object)
                 data[meta["column"]] = values
-        frame = pd.DataFrame(data)
-        for col, value in conditions.items():  # rejection: keep rows that match the fixed values
-            frame = frame[frame[col].astype(str) == str(value)]
-        return frame
+        return pd.DataFrame(data)
 
     # -- save / load ----------------------------------------------------------------------------
     def _save(self, folder: Path) -> dict:
