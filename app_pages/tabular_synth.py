@@ -87,7 +87,9 @@ with tab_new:
         candidates = c1.multiselect("Candidates", names, default=candidates_for(float(epsilon) if dp else 0.0),
                                     key="tab_candidates",
                                     help="the same default list as `genesis generate -m auto` and the HTTP API: "
-                                         "private generators only with differential privacy on")
+                                         "private generators only with differential privacy on. With ε, auto fits "
+                                         "none of them on your rows (that choice would spend privacy): it takes "
+                                         "the first in the order aim, mst, dp_tvae")
     tune = c2.number_input("Tuning trials (Optuna)", 0, 200, 0, key="tab_tune", disabled=dp,
                            help="trials of the chosen generator's hyperparameters, scored on held-out rows "
                                 "(not for private generators: each trial would spend the budget)")

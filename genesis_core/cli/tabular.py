@@ -14,7 +14,8 @@
 
 generate fits on every row and writes as many rows as the input has (-n to choose); --holdout-fraction keeps
 rows aside for the privacy figures that need rows the generator never saw. -m auto fits the candidates and
-keeps the best one on held-out rows. -i/-r also take demo:penguins, demo:wine or demo:fair (tables that ship
+keeps the best one on held-out rows; with --epsilon it fits none and takes the first private candidate in the
+order aim, mst, dp_tvae (a choice scored on real rows would spend privacy outside the budget). -i/-r also take demo:penguins, demo:wine or demo:fair (tables that ship
 inside packages).
 
 Sequences (--sequence-key): -n counts sequences; columns constant within every sequence are context and stay
@@ -49,8 +50,9 @@ def add_tabular_commands(sub) -> None:
                    help="a CSV/Parquet file or demo:NAME; repeat it (or give a folder) for related tables")
     g.add_argument("-o", "--output", required=True, help="synthetic CSV (a folder for related tables); the report "
                                                           "goes beside it")
-    g.add_argument("-m", "--model", default="auto", help="auto, or a generator: gaussian_copula, ctgan, tvae, "
-                                                         "dp_tvae, ...; par, timegan (sequences); hma (tables)")
+    g.add_argument("-m", "--model", default="auto", help="auto, or a generator: gaussian_copula, autoregressive, "
+                                                         "ctgan, tvae, aim, mst, dp_tvae, ...; par, timegan "
+                                                         "(sequences); hma (tables)")
     g.add_argument("-n", "--rows", type=int, default=0, help="rows to write (default: as many as the input); "
                                                              "sequences with --sequence-key")
     g.add_argument("--sequence-key", default="", help="the column naming the entity each row belongs to")

@@ -122,3 +122,19 @@ def test_aim_spends_exactly_its_budget_releases_no_rare_value_and_saves_no_rows(
 def test_aim_refuses_a_workload_it_does_not_have():
     with pytest.raises(ValueError, match="degree"):
         make_generator("aim", degree=4)
+
+
+def test_private_auto_chooses_from_public_facts_and_the_release_says_so(workspace):
+    """With epsilon, auto fits no candidate on the real rows (that choice would leak them outside the budget): it
+    takes the first private generator in the published order, and the DP statement says the choice spent nothing."""
+    from genesis_core.tabular import PrivacyConfig, SyntheticGenerator
+    from genesis_core.tabular.data.demos import load_demo
+    from genesis_core.tabular.single_table.auto import candidates_for, private_choice
+
+    assert candidates_for(1.0) == ["aim", "mst", "dp_tvae"]
+    assert private_choice(["dp_tvae", "mst"])[0] == "mst"
+    gen = SyntheticGenerator(method="auto", privacy=PrivacyConfig(epsilon=1.0)).fit(load_demo("penguins"))
+    meta = gen.quality_report()["meta"]
+    assert meta["generator"] == "aim" and meta["leaderboard"] == [] and "public facts" in meta["reason"]
+    assert gen.release["privacy"]["statement"].startswith("differentially private: ε = 1")
+    assert "nothing spent on the choice" in gen.release["privacy"]["statement"]

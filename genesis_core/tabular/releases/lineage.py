@@ -66,7 +66,8 @@ def record_release(workspace, config: Any, report: dict[str, Any], synthetic: Pa
                    "no differential privacy: the generator was not trained with DP"}
     if "statement" not in privacy and privacy.get("epsilon_total") is not None:
         privacy["statement"] = (f"differentially private: ε = {privacy['epsilon_total']:g}, δ = {privacy.get('delta', 0):g}"
-                                f" ({privacy.get('mechanism', getattr(config, 'generator', ''))})")
+                                f" ({privacy.get('mechanism', getattr(config, 'generator', ''))})"
+                                + (f"; {privacy['choice']}" if privacy.get("choice") else ""))
     p = report.get("privacy") or {}
     privacy["measures"] = {k: p[k] for k in MEASURES if k in p}
     privacy["quasi_identifiers"] = list(getattr(config, "quasi_identifiers", ()))
