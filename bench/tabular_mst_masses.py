@@ -12,7 +12,7 @@ Each seed fits every generator on the whole table and scores a sample as large a
 range over seeds are printed.
 
     .venv/bin/python bench/tabular_mst_masses.py [--tables randhie,fair,anes96,penguins] [--seeds 3]
-        [--generators mst,aim]
+        [--generators mst,aim] [--categories public]
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--epsilon", type=float, default=1.0)
     p.add_argument("--generators", default="mst,aim", help="private generators to run beside GaussianCopula")
+    p.add_argument("--categories", default="dp", choices=["dp", "public"],
+                   help="public: category sets and ranges of numbers declared public (what the private ones cost)")
     args = p.parse_args()
     rows = []
     for table in args.tables.split(","):
@@ -52,7 +54,8 @@ def main() -> None:
         for seed in range(args.seeds):
             for gen in scores:  # interleaved: the same seed for each, one after the other
                 t0 = time.perf_counter()
-                g = make_generator(gen, seed=seed, **({"epsilon": args.epsilon} if gen in private else {}))
+                g = make_generator(gen, seed=seed, **({"epsilon": args.epsilon, "categories": args.categories}
+                                                    if gen in private else {}))
                 g.fit(raw, schema)
                 q = fidelity(real, sch.prepare(g.sample(len(raw), seed=seed), schema), schema)
                 scores[gen].append(q["quality_score"])
@@ -63,7 +66,7 @@ def main() -> None:
         gc = statistics.median(scores["gaussian_copula"])
         row = {"table": table, "rows": len(raw), "seeds": args.seeds, "gaussian_copula": round(gc, 3),
                "gc_range": f"{min(scores['gaussian_copula']):.3f}-{max(scores['gaussian_copula']):.3f}",
-               "epsilon": args.epsilon, "masses_released": sum(len(v) for v in masses.values())}
+               "epsilon": args.epsilon, "categories": args.categories, "masses_released": sum(len(v) for v in masses.values())}
         for gen in private:
             med = statistics.median(scores[gen])
             row.update({gen: round(med, 3), f"{gen}_range": f"{min(scores[gen]):.3f}-{max(scores[gen]):.3f}",
