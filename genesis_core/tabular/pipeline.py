@@ -163,7 +163,8 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     budget = config.auto_budget_s or default_budget(len(train), train.shape[1])
     budget_end = time.monotonic() + budget
     epochs = config.epochs
-    if config.generator == "auto" and config.epsilon > 0:
+    chosen_privately = config.generator == "auto" and config.epsilon > 0  # from public facts: nothing fitted
+    if chosen_privately:
         from genesis_core.tabular.single_table.auto import candidates_for, private_choice
 
         name, reason = private_choice(candidates_for(config.epsilon, tuple(config.candidates)))
@@ -246,7 +247,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     if config.report:
         parts = 3 + bool(config.target) + bool(config.quasi_identifiers) + bool(gen.text_models)
         dp = getattr(gen, "privacy", None)
-        if dp and config.generator == "auto":  # the choice between private generators spent nothing: say how
+        if dp and chosen_privately:  # the choice between private generators spent nothing: say how
             dp = {**dp, "choice": f"auto chose {name} from public facts, reading no row: nothing spent on the choice"}
         report.update(score(train, holdout, synth, schema, config, dp,
                             tick=scoring_ticks(progress, stop, parts)))

@@ -35,8 +35,9 @@ import numpy as np
 
 from genesis_core.registry import GENERATORS
 from genesis_core.tabular.single_table.base import GeneratorError, Progress
-from genesis_core.tabular.single_table.graphical_model import Clique, GraphicalModel, JunctionTree, Measurement
-from genesis_core.tabular.single_table.mst import MSTGenerator
+from genesis_core.tabular.single_table.graphical_model import (Clique, GraphicalModel, JunctionTree, Measurement,
+                                                               counts)
+from genesis_core.tabular.single_table.mst import MSTGenerator, draw_rows
 from genesis_core.tabular.single_table.privacy_accounting import exponential_mechanism
 
 ROUNDS_PER_COLUMN = 3  # the rounds the budget is planned for, per column (AIM's paper: 16)
@@ -50,6 +51,11 @@ def workload_candidates(k: int, sizes: list[int], degree: int) -> dict[tuple[int
     closure = {sub for w in workload for r in range(1, len(w) + 1) for sub in itertools.combinations(w, r)}
     closure |= {(j,) for j in range(k)}
     return {cl: float(sum(len(set(cl) & set(w)) for w in workload)) or 1.0 for cl in sorted(closure, key=len)}
+
+
+def _key(node: Clique) -> str:
+    """A clique's name in the saved marginals."""
+    return ",".join(map(str, node))
 
 
 @GENERATORS.register("aim")
@@ -92,10 +98,7 @@ class AIMGenerator(MSTGenerator):
         used = k * 0.5 / sigma**2
         sizes = [m["size"] for m in self.columns_meta]
         candidates = workload_candidates(k, sizes, int(o["degree"]))
-        answers = {cl: np.bincount(np.ravel_multi_index(data[:, list(cl)].T, [sizes[j] for j in cl]),
-                                   minlength=math.prod(sizes[j] for j in cl)).reshape([sizes[j] for j in cl]
-                                                                                     ).astype(float)
-                   for cl in candidates}
+        answers = {cl: counts(data, cl, sizes) for cl in candidates}
         model = GraphicalModel(sizes)
         for j in range(k):
             model.add(Measurement((j,), np.asarray(one_way[j], dtype=float), sigma))
@@ -126,7 +129,7 @@ class AIMGenerator(MSTGenerator):
         model.fit(int(o["iters"]))
         assert model.tree is not None
         self.cliques, self.order = list(model.tree.nodes), list(model.tree.order)
-        self.marginals = {",".join(map(str, node)): np.array(mu, dtype=float)
+        self.marginals = {_key(node): np.array(mu, dtype=float)
                           for node, mu in zip(self.cliques, model.mu)}
         self._drop_unmeasured_missing(one_way, threshold, sigma_one_way)
         self.edges = []
@@ -159,7 +162,7 @@ class AIMGenerator(MSTGenerator):
             if j in node:
                 index: list[Any] = [slice(None)] * len(node)
                 index[node.index(j)] = m
-                self.marginals[",".join(map(str, node))][tuple(index)] = 0.0
+                self.marginals[_key(node)][tuple(index)] = 0.0
 
     # -- sample ---------------------------------------------------------------------------------
     def _sample_codes(self, rows: int, rng: np.random.Generator) -> np.ndarray:
@@ -170,14 +173,13 @@ class AIMGenerator(MSTGenerator):
         for col in self.order:
             parents = sorted(drawn & {a for node in self.cliques if col in node for a in node})
             home = next(node for node in self.cliques if col in node and set(parents) <= set(node))
-            table = np.clip(self.marginals[",".join(map(str, home))], 0, None)
+            table = np.clip(self.marginals[_key(home)], 0, None)
             keep = [home.index(a) for a in parents] + [home.index(col)]
             table = table.sum(axis=tuple(i for i in range(len(home)) if i not in keep))
             table = np.transpose(table, np.argsort(np.argsort(keep)))  # axes: parents..., col
-            rows_p = table[tuple(codes[:, a] for a in parents)] + 1e-12 if parents else np.broadcast_to(
-                table + 1e-12, (rows, table.shape[-1]))
-            cum = np.cumsum(rows_p / rows_p.sum(1, keepdims=True), 1)
-            codes[:, col] = np.minimum((rng.random((rows, 1)) > cum).sum(1), table.shape[-1] - 1)
+            weights = table[tuple(codes[:, a] for a in parents)] if parents else np.broadcast_to(
+                table, (rows, table.shape[-1]))
+            codes[:, col] = draw_rows(weights, rng)
             drawn.add(col)
         return codes
 

@@ -34,6 +34,13 @@ def sum_to(values: np.ndarray, full: Clique, keep: Clique) -> np.ndarray:
     return values.sum(axis=_axes_except(full, keep)) if len(keep) < len(full) else values
 
 
+def counts(data: np.ndarray, clique: Clique, sizes: list[int]) -> np.ndarray:
+    """How many rows of `data` (rows x columns of codes) hold each cell of the clique's columns."""
+    cells = [sizes[a] for a in clique]
+    flat = np.ravel_multi_index(data[:, list(clique)].T, cells)
+    return np.bincount(flat, minlength=math.prod(cells)).reshape(cells).astype(float)
+
+
 @dataclass
 class Factor:
     """A nonnegative table over ascending columns."""
@@ -219,10 +226,9 @@ class GraphicalModel:
             self.tree = JunctionTree(self.sizes, list(self.theta))
         tree, self.total = self.tree, self._total()
         owner = {c: tree.home(c) for c in self.theta}
-        routed = {id(m): next(c for c in self.theta if set(m.clique) <= set(c)) for m in self.measurements}
+        routes = [next(c for c in self.theta if set(m.clique) <= set(c)) for m in self.measurements]
         lipschitz: dict[Clique, float] = {}
-        for m in self.measurements:
-            c = routed[id(m)]
+        for m, c in zip(self.measurements, routes):
             lipschitz[c] = lipschitz.get(c, 0.0) + math.prod(self.sizes[a] for a in c) / m.noisy.size / m.sigma**2
         if self.alpha is None:
             self.alpha = 2.0 / (max(lipschitz.values()) * self.total)
@@ -237,8 +243,7 @@ class GraphicalModel:
             node_mu = tree.calibrate(node_theta(theta), self.total)
             mu = {c: sum_to(node_mu[owner[c]], tree.nodes[owner[c]], c) for c in theta}
             loss, grad = 0.0, {c: np.zeros_like(v) for c, v in mu.items()}
-            for m in self.measurements:
-                c = routed[id(m)]
+            for m, c in zip(self.measurements, routes):
                 diff = (sum_to(mu[c], c, m.clique) - m.noisy) / m.sigma
                 loss += 0.5 * float((diff * diff).sum())
                 grad[c] = grad[c] + expand(diff / m.sigma, m.clique, c, self.sizes)

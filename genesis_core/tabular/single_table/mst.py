@@ -55,6 +55,14 @@ def _mbi():
     return mbi
 
 
+def draw_rows(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One code per row of `weights` (rows x codes, nonnegative), drawn with probability proportional to that
+    row's weights by the inverse CDF (a row of zeros draws uniformly)."""
+    weights = weights + 1e-12
+    cum = np.cumsum(weights / weights.sum(1, keepdims=True), 1)
+    return np.minimum((rng.random((len(weights), 1)) > cum).sum(1), weights.shape[1] - 1)
+
+
 @GENERATORS.register("mst")
 class MSTGenerator(TabularGenerator):
     name = "mst"
@@ -360,9 +368,7 @@ class MSTGenerator(TabularGenerator):
                 for v, joint in neighbours[u]:
                     if v in done:
                         continue
-                    cond = joint[codes[:, u]] + 1e-12  # rows: P(v | u) up to a constant
-                    cum = np.cumsum(cond / cond.sum(1, keepdims=True), 1)
-                    codes[:, v] = np.minimum((rng.random((rows, 1)) > cum).sum(1), joint.shape[1] - 1)
+                    codes[:, v] = draw_rows(joint[codes[:, u]], rng)  # rows: P(v | u) up to a constant
                     done.add(v)
                     queue.append(v)
         return codes
