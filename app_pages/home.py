@@ -46,7 +46,7 @@ with st.container(border=True):
         links[0].page_link("app_pages/vision_latent.py", label="Latent explorer", icon=":material/tune:")
         links[1].page_link("app_pages/vision_bottleneck.py", label="Bottleneck", icon=":material/compress:")
         links[2].page_link("app_pages/vision_restoration.py", label="Restoration", icon=":material/healing:")
-        st.write("Every other generative family too — diffusion (U-Net or DiT; ancestral, DDIM and ODE samplers), "
+        st.write("Every other generative family too — diffusion (U-Net or DiT; ancestral, DDIM, ODE and reverse-SDE samplers), "
                  "GANs, normalising flows, MAF, VQ-VAE with a PixelCNN prior, PixelCNN and energy-based models — "
                  "compared side by side on one sample-quality score, with a zoo of trained models that ships with "
                  "the app.")

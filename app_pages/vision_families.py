@@ -114,9 +114,10 @@ with tab_train:
         c1, c2, c3 = st.columns(3)
         model["denoiser"] = c1.selectbox("Denoiser", ["unet", "dit"], key="fam_denoiser",
                                          help=key_help(family, "model.denoiser"))
-        model["sampler"] = c2.selectbox("Sampler", ["ddim", "ancestral", "ode"], key="fam_sampler",
+        model["sampler"] = c2.selectbox("Sampler", ["ddim", "ancestral", "ode", "sde"], key="fam_sampler",
                                         help="ode: the probability-flow ODE with Heun's method (2 x steps - 1 "
-                                             "network evaluations)")
+                                             "network evaluations); sde: Euler–Maruyama on the reverse SDE "
+                                             "(stochastic, first order: it wants more steps)")
         model["guidance"] = c2.number_input("Guidance scale (1: none)", 0.0, 20.0, 2.0, 0.5, key="fam_guidance",
                                             disabled=not model["conditional"])
         model["sample_steps"] = c3.number_input("DDIM steps", 1, 1000, 25, key="fam_ddim",

@@ -54,7 +54,7 @@ def schema_for(raw: pd.DataFrame, column_types=(), personal_data: str = "replace
         if fmt and (c.kind == "numerical" or numeric_codes):  # constant 0.0 or codes 1.0, 2.0 keep their point too
             c.places = int(fmt.get("places", -1))
             c.scientific, c.exponent = "exponent" in fmt, int(fmt.get("exponent", 0))
-            c.step = float(fmt.get("step", 0.0))
+            c.step = float(fmt.get("step", c.step))  # the written form's grid (61e3), else the values' own
             c.negative_zero = float(fmt.get("negative_zero", 0.0))
     overrides: dict[str, dict] = {}
     for spec in column_types:
@@ -164,6 +164,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
     budget_end = time.monotonic() + budget
     epochs = config.epochs
     chosen_privately = config.generator == "auto" and config.epsilon > 0  # from public facts: nothing fitted
+    auto_limit: dict[str, float] = {}
     if chosen_privately:
         from genesis_core.tabular.single_table.auto import candidates_for, private_choice
 
@@ -193,8 +194,11 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                   + (f"AUC {best['detection_auc']:.3f}" if best.get("detection_auc") is not None else "not measured")
                   + f"; budget {budget:.0f} s)")
         epochs = final_epochs(best, config.epochs, len(train), n_fit, budget_end - time.monotonic())
-        if epochs < config.epochs:
+        if epochs < config.epochs and GENERATORS.get(name).paced_by == "epochs":
             reason += f"; fit with {epochs} of {config.epochs} epochs to end within the budget"
+        if GENERATORS.get(name).paced_by == "time_limit_s":  # its candidate's fit, scaled by rows, at the least
+            limit = max(budget_end - time.monotonic(), float(best.get("fit_s") or 0) * len(train) / max(n_fit, 1))
+            auto_limit = {"time_limit_s": round(limit, 1)}
     else:
         name, reason = config.generator, "chosen by the user"
     if config.epsilon > 0 and not GENERATORS.get(name).private:
@@ -202,7 +206,7 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                          f"use one of {', '.join(n for n in GENERATORS.names() if GENERATORS.get(n).private)} or auto")
     if stop():
         raise InterruptedError("cancelled")
-    options, tuning = generator_options(name, config), []
+    options, tuning = {**generator_options(name, config), **auto_limit}, []
     if config.tune:
         if GENERATORS.get(name).private:
             raise ValueError(f"tuning {name} on this table would spend its privacy budget once per trial; tune on "

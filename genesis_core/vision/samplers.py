@@ -8,10 +8,15 @@
              Algorithm 1) in the variance-exploding variables x/sqrt(alpha_bar) and sigma = sqrt((1 - alpha_bar)
              / alpha_bar), on the same grid of timesteps; the last step to sigma = 0 is an Euler step. DDIM is Euler's
              method on the same ODE, so the two agree as the steps grow. Costs 2 * steps - 1 network evaluations.
+  sde        the reverse-time SDE (Song et al. 2021; Anderson 1982) solved by Euler–Maruyama in the same variables:
+             x/sqrt(alpha_bar) follows a variance-exploding SDE with variance sigma^2, whose reverse step from sigma to
+             sigma' < sigma is x + 2 (sigma' - sigma) eps + sqrt(2 sigma (sigma - sigma')) z: twice the ODE's drift and
+             fresh noise. The last step to sigma = 0 is the denoised estimate x - sigma eps (Tweedie), without noise.
+             First order and stochastic: it needs more steps than the ODE for the same error.
 Each sampler starts from x_T (noise in the model's space) on the timesteps `ts` (descending) and returns x_0.
 x0 predictions are clamped to [-clip, clip] by ancestral and ddim where the model sets a clip, and the noise estimate
 re-derived from the clamped x0 (so ancestral is exactly the posterior given x_t and the clamped x0); the ODE is solved
-as it is (clamping is not part of the ODE).
+as it is (clamping is not part of the ODE or the SDE).
 """
 
 from __future__ import annotations
@@ -86,4 +91,24 @@ def probability_flow_heun(model, x, ts, y=None, guidance=1.0, generator=None) ->
         if i + 1 < len(ts):  # Heun's correction with the slope at the end of the step
             x_next = xbar + (s_next - s) * (d + eps_at(x_next, i + 1)) / 2
         xbar = x_next
+    return xbar
+
+
+@SAMPLERS.register("sde")
+def reverse_sde_euler_maruyama(model, x, ts, y=None, guidance=1.0, generator=None) -> torch.Tensor:
+    dev = x.device
+
+    def sigma(ab):
+        return ((1 - ab) / ab).sqrt()
+
+    xbar = x / model.alpha_bar[ts[0]].sqrt()
+    for i in range(len(ts)):
+        ab = model.alpha_bar[ts[i]]
+        e = model.eps(xbar * ab.sqrt(), torch.full((len(xbar),), ts[i], device=dev, dtype=torch.long), y, guidance)
+        s = sigma(ab)
+        if i + 1 == len(ts):
+            return xbar - s * e
+        s_next = sigma(model.alpha_bar[ts[i + 1]])
+        z = torch.randn(xbar.shape, generator=generator, dtype=xbar.dtype).to(dev)
+        xbar = xbar + 2 * (s_next - s) * e + (2 * s * (s - s_next)).clamp(min=0).sqrt() * z
     return xbar

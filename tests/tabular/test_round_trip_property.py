@@ -1,6 +1,7 @@
 """Every column comes back in the input's representation, as a property over generated tables (Hypothesis):
 columns that are constant, all missing but one, integers beyond a float's digits, negative zeros, numbers in
-scientific notation, fixed decimals, whole numbers, dates on a day or month grid and categories, in tables with
+scientific notation, fixed decimals, whole numbers, numbers on a grid (multiples of 25 or 0.05: a classifier tells
+a value off the grid from one on it), dates on a day or month grid and categories, in tables with
 any delimiter, line ending, byte-order mark and encoding the reader accepts.
 
 The fast property runs the whole path but the model: read -> schema -> codec encode -> rows drawn with
@@ -33,6 +34,10 @@ class Column:
         """None when every synthetic cell is written as this column writes its values, else what is wrong."""
         values = [v for v in out if isinstance(v, str) and v != ""]
         written = {c for c in self.cells if c != ""}
+        if self.kind == "grid":  # every value a multiple of the grid the input's values lie on
+            step = float(self.cells[-1])
+            off = [v for v in values if abs(float(v) / step - round(float(v) / step)) > 1e-6]
+            return f"grid {step:g}: {off[:3]} off it" if off else None
         patterns = {"decimals": None, "whole": r"-?\d+", "huge": r"-?\d{16,}", "exponent": r"\d+(\.\d+)?e\d+",
                     "day": r"\d{4}-\d{2}-\d{2}", "month": r"\d{4}-\d{2}-01", "negzero": r"-?\d+\.\d"}
         if self.kind in ("constant", "one_value", "category"):
@@ -51,7 +56,7 @@ class Column:
 
 def _column(draw, n: int) -> Column:
     kind = draw(st.sampled_from(["constant", "one_value", "huge", "negzero", "exponent", "decimals", "whole",
-                                 "day", "month", "category"]))
+                                 "grid", "day", "month", "category"]))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     if kind == "constant":
         value = draw(st.sampled_from(["0.0", "0", "1.50", "7", "-3.25", "x", "1e3"]))
@@ -74,6 +79,9 @@ def _column(draw, n: int) -> Column:
         cells = [f"{rng.normal(10, 5):.{places}f}" for _ in range(n)]
     elif kind == "whole":
         cells = [str(int(v)) for v in rng.integers(-500, 500, n)]
+    elif kind == "grid":  # the step itself is the last cell, so the check knows it and the gcd is the step
+        step, places = draw(st.sampled_from([(25, 0), (5, 0), (1000, 0), (0.05, 2), (0.25, 2), (2.5, 1)]))
+        cells = [f"{k * step:.{places}f}" for k in rng.integers(40, 40 + 3 * n, n - 1)] + [f"{step:.{places}f}"]
     elif kind == "day":
         days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), unit="D")
         cells = [d.strftime("%Y-%m-%d") for d in days]
@@ -83,7 +91,7 @@ def _column(draw, n: int) -> Column:
     else:
         cells = [str(rng.choice(["Zürich", "Genève", "Bern", "Lugano"])) for _ in range(n)]
     if kind not in ("constant", "one_value") and draw(st.booleans()):  # some missing cells
-        for i in rng.choice(n, max(1, n // 10), replace=False):
+        for i in rng.choice(n - 1, max(1, n // 10), replace=False):
             cells[int(i)] = ""
     return Column(kind, cells)
 

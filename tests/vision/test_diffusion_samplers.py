@@ -1,4 +1,4 @@
-"""Diffusion's samplers (ancestral, ddim, ode) and the DiT denoiser. The samplers are checked against a denoiser
+"""Diffusion's samplers (ancestral, ddim, ode, sde) and the DiT denoiser. The samplers are checked against a denoiser
 that is exact: for Gaussian data N(mu, s^2) the best epsilon prediction has a closed form, so every sampler's
 error is the sampler's own."""
 
@@ -54,6 +54,11 @@ def test_samplers_agree_in_the_limit_of_many_steps_with_an_exact_denoiser():
         assert float(x.mean()) == pytest.approx(MU, abs=0.01)
         assert float(x.std()) == pytest.approx(S, rel=0.03)
     assert float((ancestral - ddim).abs().mean()) > 0.05  # ... and not sample by sample
+    sde = run(d, "sde", 1000, noise)  # Euler–Maruyama on the reverse SDE: right in distribution, stochastic
+    assert float(sde.mean()) == pytest.approx(MU, abs=0.01) and float(sde.std()) == pytest.approx(S, rel=0.03)
+    assert float((sde - ddim).abs().mean()) > 0.05
+    coarse = [abs(float(run(d, "sde", k, noise).std()) - S) for k in (5, 50)]
+    assert coarse[0] > coarse[1]  # a first-order solver: its error shrinks with the steps
     assert network_evaluations("ode", 10) == 19 and network_evaluations("ddim", 10) == 10
 
 
@@ -81,12 +86,14 @@ def test_a_clamped_ancestral_step_is_the_posterior_given_x_t_and_the_clamped_x0(
     assert torch.allclose(seen[1], expected, atol=1e-6)
 
 
-def test_samplers_are_seeded_and_only_ancestral_uses_fresh_noise():
+def test_samplers_are_seeded_and_only_ancestral_and_sde_use_fresh_noise():
     d = exact_model()
     noise = torch.randn(8, 1, 8, 8, dtype=torch.float64)
     torch.testing.assert_close(run(d, "ancestral", 20, noise, 1), run(d, "ancestral", 20, noise, 1))
     assert not torch.allclose(run(d, "ancestral", 20, noise, 1), run(d, "ancestral", 20, noise, 2))
     torch.testing.assert_close(run(d, "ddim", 20, noise, 1), run(d, "ddim", 20, noise, 2))
+    torch.testing.assert_close(run(d, "sde", 20, noise, 1), run(d, "sde", 20, noise, 1))
+    assert not torch.allclose(run(d, "sde", 20, noise, 1), run(d, "sde", 20, noise, 2))
     with pytest.raises(KeyError, match="unknown diffusion sampler 'euler'"):
         SAMPLERS.get("euler")
 

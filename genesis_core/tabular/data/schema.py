@@ -182,6 +182,20 @@ def _decimals(x: np.ndarray) -> int:
     return -1
 
 
+def _grid_step(values: np.ndarray, decimals: int) -> float:
+    """The coarsest grid through 0 that every value lies on, beyond its decimals (body masses in 25 g: 25;
+    prices in 0.05: 0.05), or 0 when it is the decimals' own (1, 0.1, ...) or the values are not written exactly."""
+    if decimals < 0 or len(values) < 3:
+        return 0.0
+    scaled = np.round(values * 10.0 ** decimals)
+    if np.abs(scaled).max() >= 2**53:
+        return 0.0
+    g = int(np.gcd.reduce(np.abs(scaled).astype(np.int64)))
+    points = (scaled.max() - scaled.min()) / max(g, 1) + 1
+    # a grid the values fill (at least 1 point in 20 taken), not an accident of a few exact values
+    return g / 10.0 ** decimals if g > 1 and points <= 20 * len(values) else 0.0
+
+
 def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec, first: bool = False) -> None:
     """Numbers: numerical unless the evidence says codes or ids; sets the representation and the note."""
     x = x.dropna()
@@ -224,6 +238,9 @@ def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec, first: bool = False
         spec.levels = [float(v) for v in values]
         spec.note += f"; {unique} levels"
         return
+    spec.step = _grid_step(values, spec.decimals)
+    if spec.step:  # a classifier tells a value off the grid from one on it: synthetic values come back on it
+        spec.note += f"; every value a multiple of {_plain(spec.step):g}"
     masses = _point_masses(x, unique)
     if masses:
         spec.point_masses = masses

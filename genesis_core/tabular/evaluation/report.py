@@ -144,7 +144,7 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
                  "score and the detection score 1 - 2 max(0, AUC - 0.5) of a classifier telling the candidate's rows "
                  "from those real rows.</p>"
                  + table(meta["leaderboard"], ["generator", "status", "score", "quality_score", "detection_auc",
-                                                "column_shapes", "column_pair_trends", "fit_s", "seconds", "error"]))
+                                                "column_shapes", "column_pair_trends", "fit_s", "epochs", "seconds", "error"]))
     if meta.get("tuning"):
         keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
         board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + table(meta["tuning"], keys)

@@ -7,8 +7,13 @@ pairs), and the detection score 1 - 2 * max(0, AUC - 0.5), where AUC is a gradie
 telling the candidate's rows from the real rows it never saw (0.5: it cannot). A generator whose rows pass the
 pairwise checks but not a classifier (a copula, often) no longer wins on quality alone.
 
-A candidate still running when the budget is spent is stopped and listed as over budget; one that fails is
-listed with its error. Candidates run two at a time (or one on a single core).
+Every candidate gets an equal slot of the budget (two run at a time, or one on a single core: a slot is the
+budget over the number of candidates one lane runs in turn), and its fit is held to most of its slot (FIT_SHARE; the rest
+is sampling and scoring), so that on tables up to 10,000 rows every candidate finishes and is scored: a
+generator that takes a time limit gets one (`paced_by = "time_limit_s"`), one trained in epochs is fit for
+PROBE_EPOCHS first and then for as many epochs as its slot holds at that pace (`paced_by = "epochs"`), a copula
+takes what it takes. A candidate still running when the budget is spent is stopped and listed as over budget;
+one that fails is listed with its error.
 
 With differential privacy (epsilon > 0) nothing is scored: a choice made by fitting private generators on the
 real rows and scoring them on other real rows would itself leak those rows, outside any budget. The choice is
@@ -19,6 +24,7 @@ DP-SGD), and the release's DP statement says so.
 
 from __future__ import annotations
 
+import math
 import multiprocessing as mp
 import os
 import time
@@ -35,6 +41,8 @@ DEFAULT_CANDIDATES = ("gaussian_copula", "autoregressive", "ctgan", "tvae")  # p
 PRIVATE_CANDIDATES = ("aim", "mst", "dp_tvae")  # in the order private_choice prefers them
 VALIDATION_SHARE = 0.2
 CANDIDATE_SHARE = 0.5  # of the budget, for the candidates; the rest is the winner's fit on every row
+FIT_SHARE = 0.7  # of a candidate's slot, for its fit; the rest is sampling and scoring
+PROBE_EPOCHS = 2  # the probe fit that gives the pace of an epoch
 
 
 def default_budget(rows: int, columns: int) -> float:
@@ -43,15 +51,28 @@ def default_budget(rows: int, columns: int) -> float:
 
 
 def final_epochs(result: dict[str, Any], epochs: int, rows_full: int, rows_fit: int, remaining_s: float) -> int:
-    """Epochs for the winner's fit on every row so that it ends within `remaining_s`: its candidate's fit time,
-    scaled by rows, tells the time per epoch (epochs are only cut, never added)."""
+    """Epochs for the winner's fit on every row so that it ends within `remaining_s`, at most `epochs`: its
+    candidate's fit time over the epochs it was fit for (paced candidates had fewer), scaled by rows, tells the
+    time per epoch."""
     fit_s = float(result.get("fit_s") or 0.0)
+    used = int(result.get("epochs") or epochs)
     if fit_s <= 0 or remaining_s <= 0:
-        return epochs
-    projected = fit_s * rows_full / max(rows_fit, 1)
-    if projected <= remaining_s:
-        return epochs
-    return max(1, int(epochs * remaining_s / projected))
+        return min(epochs, used) if remaining_s <= 0 else epochs
+    per_epoch = fit_s / max(used, 1) * rows_full / max(rows_fit, 1)
+    return int(max(1, min(epochs, remaining_s / per_epoch)))
+
+
+def slot_seconds(budget_s: float, candidates: int, parallel: int) -> float:
+    """Each candidate's share of the candidates' budget when `parallel` run at once: the budget over the number
+    of candidates one lane runs one after another (4 candidates two at a time: half the budget each)."""
+    return budget_s / max(1, math.ceil(candidates / max(1, parallel)))
+
+
+def paced_epochs(probe_s: float, probe_epochs: int, allowed_s: float, epochs: int) -> int:
+    """Epochs that fit `allowed_s` at the pace of a probe fit (its fixed costs counted as epochs, so the estimate
+    errs short), at least the probe's, at most `epochs`."""
+    per_epoch = max(probe_s / max(probe_epochs, 1), 1e-6)
+    return int(min(epochs, max(probe_epochs, (allowed_s - probe_s) / per_epoch)))
 
 
 class AutoError(WorkbenchError, ValueError):
@@ -88,8 +109,10 @@ def private_choice(candidates: list[str]) -> tuple[str, str]:
 
 
 def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows: list[dict], fit_rows: np.ndarray,
-                     seed: int, epochs: int) -> dict[str, Any]:
-    """In the candidate's own process: fit on `fit_rows`, sample, score against the other rows."""
+                     seed: int, epochs: int, slot_s: float = 0.0) -> dict[str, Any]:
+    """In the candidate's own process: fit on `fit_rows` within FIT_SHARE of `slot_s` (0: no limit), sample,
+    score against the other rows."""
+    from genesis_core.registry import GENERATORS
     from genesis_core.tabular.single_table.base import make_generator
     from genesis_core.tabular.evaluation.quality import column_kinds, detection_auc, fidelity
 
@@ -97,6 +120,13 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     mask = np.zeros(len(frame), bool)
     mask[fit_rows] = True
     fit, val = frame[mask].reset_index(drop=True), frame[~mask].reset_index(drop=True)
+    paced_by, allowed = GENERATORS.get(name).paced_by, slot_s * FIT_SHARE
+    if allowed > 0 and paced_by == "time_limit_s":
+        options = {**options, "time_limit_s": allowed}
+    elif allowed > 0 and paced_by == "epochs" and epochs > PROBE_EPOCHS:
+        t0 = time.time()
+        make_generator(name, seed=seed, epochs=PROBE_EPOCHS, **options).fit(fit, schema)
+        epochs = paced_epochs(time.time() - t0, PROBE_EPOCHS, allowed, epochs)
     t0 = time.time()
     gen = make_generator(name, seed=seed, epochs=epochs, **options).fit(fit, schema)
     fit_s = time.time() - t0
@@ -109,7 +139,8 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     parts = [v for v in (scores["quality_score"], detection) if v is not None]
     return {"score": float(np.mean(parts)) if parts else None, "quality_score": scores["quality_score"],
             "detection_auc": auc if auc == auc else None, "column_shapes": scores["column_shapes"],
-            "column_pair_trends": scores["column_pair_trends"], "fit_s": fit_s}
+            "column_pair_trends": scores["column_pair_trends"], "fit_s": fit_s,
+            "epochs": epochs if paced_by == "epochs" else None}
 
 
 def _child(conn, *args) -> None:
@@ -127,9 +158,10 @@ def _child(conn, *args) -> None:
 
 
 def _launch(ctx, name: str, options: dict, frame: pd.DataFrame, rows: list[dict], fit_rows: np.ndarray, seed: int,
-            epochs: int):
+            epochs: int, slot_s: float = 0.0):
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs), daemon=True)
+    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs, slot_s),
+                       daemon=True)
     proc.start()
     child.close()
     return proc, parent, time.monotonic()
@@ -179,11 +211,12 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
     start = time.monotonic()
     deadline = start + budget_s
     rows = schema_to_dicts(schema)
+    slot = slot_seconds(budget_s, len(candidates), parallel)
     said = 0.0
     while pending or running:
         while pending and len(running) < parallel and time.monotonic() < deadline:
             name = pending.pop(0)
-            running[name] = _launch(ctx, name, options.get(name, {}), frame, rows, fit_rows, seed, epochs)
+            running[name] = _launch(ctx, name, options.get(name, {}), frame, rows, fit_rows, seed, epochs, slot)
         if pending and time.monotonic() >= deadline:  # never started: the budget went to the others
             for name in pending:
                 board[name] = {"generator": name, "status": "over budget", "error": "not started within the budget",

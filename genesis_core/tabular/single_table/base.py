@@ -66,6 +66,10 @@ class TabularGenerator(abc.ABC):
     name: ClassVar[str] = ""
     private: ClassVar[bool] = False  # trained with differential privacy end to end
     imputer: ClassVar[str] = "boosted"  # how point-mass rows of a numerical column are imputed (codec.encode)
+    # how `auto` holds a fit to its time slot: "epochs" (a short probe fit gives the pace of an epoch, and the
+    # epochs are sized to the slot), "time_limit_s" (the generator takes that option and stops in time), or ""
+    # (a fit whose time does not grow with epochs: a copula, a graphical model)
+    paced_by: ClassVar[str] = ""
 
     def __init__(self, seed: int = 0, epochs: int = 300, **options: Any):
         self.seed, self.epochs, self.options = seed, epochs, options

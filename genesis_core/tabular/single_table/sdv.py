@@ -15,9 +15,6 @@ from genesis_core.registry import GENERATORS
 from genesis_core.tabular.data.schema import sdv_metadata
 from genesis_core.tabular.single_table.base import GeneratorError, Progress, TabularGenerator
 
-if TYPE_CHECKING:
-    pass
-
 def _last_loss(synth) -> str:
     """The final epoch's losses of a neural SDV synthesizer, for the log ("" for the others)."""
     try:
@@ -125,6 +122,7 @@ class CTGANGenerator(SDVGenerator):
     """SDV's CTGAN: a conditional GAN with mode-specific normalisation of numbers."""
 
     name = "ctgan"
+    paced_by: ClassVar[str] = "epochs"
 
     def _build(self, metadata, rows: int):
         from sdv.single_table import CTGANSynthesizer
@@ -145,6 +143,7 @@ class TVAEGenerator(SDVGenerator):
     """SDV's TVAE: a variational autoencoder over mode-normalised rows."""
 
     name = "tvae"
+    paced_by: ClassVar[str] = "epochs"
 
     def _build(self, metadata, rows: int):
         from sdv.single_table import TVAESynthesizer

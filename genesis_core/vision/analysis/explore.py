@@ -69,7 +69,7 @@ def interpolate(task: Any, model: nn.Module, a: torch.Tensor, b: torch.Tensor, f
 
 
 @torch.no_grad()
-def sampler_curve(task: Any, model: Diffusion, samplers: tuple[str, ...] = ("ancestral", "ddim", "ode"),
+def sampler_curve(task: Any, model: Diffusion, samplers: tuple[str, ...] = ("ancestral", "ddim", "ode", "sde"),
                   steps: tuple[int, ...] = (5, 10, 25, 50), n: int | None = None, seed: int = 0) -> list[dict]:
     """FD (domain features) of n samples for each sampler at each number of steps, with its network evaluations
     and seconds; the same noise for every row."""

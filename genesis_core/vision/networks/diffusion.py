@@ -125,7 +125,7 @@ class Diffusion(nn.Module):
     def sample(self, n: int, steps: int = 50, y: torch.Tensor | None = None, guidance: float = 1.0,
                noise: torch.Tensor | None = None, generator: torch.Generator | None = None,
                sampler: str = "ddim") -> torch.Tensor:
-        """From noise in `steps` steps with a sampler of genesis_core.vision.samplers (ancestral, ddim, ode); with
+        """From noise in `steps` steps with a sampler of genesis_core.vision.samplers (ancestral, ddim, ode, sde); with
         labels y and guidance > 1, classifier-free guidance."""
         from genesis_core.vision.samplers import SAMPLERS
 

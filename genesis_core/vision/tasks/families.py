@@ -1,6 +1,6 @@
 """The generative families as training tasks on the shared Trainer, registered by name:
 
-  image_diffusion   DDPM with a U-Net or a DiT denoiser, sampled by ancestral, DDIM or probability-flow ODE steps,
+  image_diffusion   DDPM with a U-Net or a DiT denoiser, sampled by ancestral, DDIM, probability-flow ODE or reverse-SDE steps,
                     optionally class-conditional with classifier-free guidance; on pixels or on the codes of a
                     trained autoencoder of the lab (model.autoencoder: a run id)
   image_gan         DCGAN-style, spectral norm + logistic loss or WGAN-GP, optionally class-conditional;
@@ -136,7 +136,7 @@ class DiffusionModelConfig:
     dit_hidden: int = 128  # DiT: token width
     dit_depth: int = 4  # DiT: blocks
     dit_heads: int = 4  # DiT: attention heads
-    sampler: Literal["ancestral", "ddim", "ode"] = "ddim"  # for evaluation and previews (genesis_core.vision.samplers)
+    sampler: Literal["ancestral", "ddim", "ode", "sde"] = "ddim"  # for evaluation and previews (genesis_core.vision.samplers)
     conditional: bool = False  # class-conditional with classifier-free guidance
     p_uncond: float = 0.1  # share of training batches' labels dropped (guidance learns the unconditional model)
     guidance: float = 2.0  # guidance scale for evaluation and previews (1: none)
@@ -168,7 +168,7 @@ class DiffusionTask(GenerativeTask):
     config_cls = DiffusionConfig
     family = "diffusion"
     title = "Image diffusion (U-Net or DiT; DDPM / DDIM)"
-    description = ("Denoising diffusion with a U-Net or a DiT; ancestral, DDIM or ODE sampling; optional "
+    description = ("Denoising diffusion with a U-Net or a DiT; ancestral, DDIM, ODE or SDE sampling; optional "
                    "classifier-free guidance.")
 
     def build_model(self) -> nn.Module:
