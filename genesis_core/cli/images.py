@@ -9,6 +9,7 @@ pages call.
     python -m genesis_core images stitch --encoder MODEL_A --decoder MODEL_B --translator procrustes
     python -m genesis_core images stitch --all --translator affine
     python -m genesis_core images restore RUN --kind noise
+    python -m genesis_core images evaluate RUN [--checkpoint STEP] [--json]
 
 MODEL is a run id, or RUN:z8 for a member of a bottleneck sweep (`images models` lists them).
 """
@@ -53,6 +54,9 @@ def add_image_commands(sub) -> None:
         "neighbours": (("--neighbours",), {"type": int, "default": 10, "help": "k of the mutual k-NN (default 10)"}),
         "images": (("--images",), {"type": int, "default": 1000, "help": "test images compared (default 1000)"}),
         "samples": (("--samples",), {"type": int, "default": 1000, "help": "prior samples scored (default 1000)"}),
+        "checkpoint": (("--checkpoint",), {"type": int, "default": None, "metavar": "STEP",
+                                           "help": "the checkpoint of this step (default: the latest)"}),
+        "json": (("--json",), {"action": "store_true", "help": "print JSON"}),
     }
     add_actions(p, {
         "models": ("every trained autoencoder and sweep member, with its key", []),
@@ -69,6 +73,9 @@ def add_image_commands(sub) -> None:
                        ["models", "neighbours", "images"]),
         "samples": ("samples from a model's prior scored by the sample-quality scorer: FD, precision, recall, "
                     "class accuracy (conditional models)", ["model", "samples"]),
+        "evaluate": ("a checkpoint's test figures beside its baseline: PSNR/SSIM beside PCA per class (autoencoders), "
+                     "FD/precision/recall beside held-out real images and noise (generative families)",
+                     ["run", "checkpoint", "json"]),
     }, options, late_positionals=("model", "run"))
     p.set_defaults(func=cmd_images)
 
@@ -136,6 +143,8 @@ def cmd_images(args: argparse.Namespace) -> int:
             return _stitch(args, ws)
         if args.action == "similarity":
             return _similarity(args, ws)
+        if args.action == "evaluate":
+            return _evaluate(args, ws)
         model, task = catalog.load_autoencoder(_need(args.model, "a model (run id or RUN:zK)"), ws)
         split = task.split
         if args.action == "interpolate":
@@ -200,6 +209,47 @@ def cmd_images(args: argparse.Namespace) -> int:
     except (DatasetError, ValueError) as exc:
         raise CLIError(str(exc)) from exc
     return 2
+
+
+def _evaluate(args: argparse.Namespace, ws) -> int:
+    import json
+
+    import pandas as pd
+
+    from genesis_core.training.loading import load_model
+    from genesis_core.vision.analysis.evaluation import evaluate_checkpoint
+
+    target = _need(args.model, "a run id (or a checkpoint folder)")
+    if (Path(target) / "meta.json").is_file():  # a checkpoint folder itself (the shipped zoo's members)
+        result = evaluate_checkpoint(load_model(target, ws))
+        run = None
+    else:
+        run = ws.get_run(target)
+        result = evaluate_checkpoint(load_model(_checkpoint_of(run, args.checkpoint), ws))
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return 0
+    print(f"{run.id if run else target} · {result['task']} · checkpoint {result['checkpoint']}: test figures beside "
+          "the baseline")
+    print_frame(pd.DataFrame(result["overall"]).fillna(""))
+    if result["per_class"]:
+        print("per class (test images of each class)")
+        print_frame(pd.DataFrame(result["per_class"]))
+    return 0
+
+
+def _checkpoint_of(run, step: int | None) -> Path:
+    if step is None:
+        path = run.latest_checkpoint()
+        if path is None:
+            raise CLIError(f"run {run.id} has no checkpoint yet")
+        return path
+    found = {int(p.name.split("_", 1)[1]): p for p in run.checkpoints_dir.glob("step_*")
+             if p.name.split("_", 1)[1].isdigit() and (p / "meta.json").exists()}
+    if step not in found:
+        raise CLIError(f"run {run.id} has no checkpoint at step {step}; it has "
+                       + (", ".join(map(str, sorted(found))) or "none"))
+    return found[step]
 
 
 def _stitch(args: argparse.Namespace, ws) -> int:

@@ -43,3 +43,53 @@ def test_images_restore_prints_apply_scores_and_the_cycle_for_a_two_way_network(
     out = capsys.readouterr().out
     assert "applied by the network vs the exact procedure" in out and "cycle at level 0.5" in out
     assert "halftone: PSNR (dB) on 300 test images; classical = Gaussian smoothing" in out
+
+
+def test_images_evaluate_gives_a_checkpoints_figures_beside_pca_per_class(workspace, capsys):
+    import json
+
+    import torch
+
+    from genesis_core.cli.commands import main
+    from genesis_core.training.loading import load_model
+    from genesis_core.vision.images import image_metrics
+    from genesis_core.vision.tasks.autoencoders import pca_baseline, reconstruct_all
+
+    ae, _ = train(workspace, config(steps=40, name="ae", model={"latent_dim": 4, "channels": 8},
+                                    trainer={"checkpoint_every": 20}))
+    assert main(["images", "evaluate", ae.id, "--checkpoint", "20", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    loaded = load_model(ae.checkpoints_dir / got["checkpoint"], workspace)
+    split = loaded.task.split
+    assert got["checkpoint"] != ae.latest_checkpoint().name  # the step asked for, not the latest
+    with torch.no_grad():
+        ours = reconstruct_all(loaded.model.eval(), split.test_x, split.test_y)
+    three = split.test_y == 3
+    row = next(r for r in got["per_class"] if r["class"] == str(split.classes[3]))
+    assert row["images"] == int(three.sum())
+    assert abs(row["psnr_db"] - image_metrics(ours[three], split.test_x[three])["psnr_db"]) < 1e-6
+    overall = {r["metric"]: r for r in got["overall"]}
+    assert abs(overall["psnr_db"]["baseline"] - pca_baseline(split, 4)["psnr_db"]) < 1e-6
+    assert sum(r["images"] for r in got["per_class"]) == len(split.test_x)
+    assert main(["images", "evaluate", ae.id]) == 0 and "per class" in capsys.readouterr().out
+    assert main(["images", "evaluate", ae.id, "--checkpoint", "7"]) == 2
+    assert "has no checkpoint at step 7; it has 20, 40" in capsys.readouterr().err
+
+
+def test_images_evaluate_scores_a_shipped_generative_checkpoint_as_the_zoo_did(workspace, capsys):
+    import json
+    from pathlib import Path
+
+    from genesis_core.cli.commands import main
+
+    zoo = Path(__file__).resolve().parents[2] / "favorites" / "families"
+    assert main(["images", "evaluate", str(zoo / "flow"), "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    rows = {(r["metric"], r["baseline_name"]): r for r in got["overall"]}
+    shipped = next(m for m in json.loads((zoo / "zoo.json").read_text())["members"] if m["name"] == "flow")["metrics"]
+    fd = rows[("fd", "held-out real images (the floor)")]
+    # FD's features come from a domain classifier trained again on this machine (see test_zoo): within 2 %
+    assert abs(fd["model"] - shipped["fd"]) <= 0.02 * shipped["fd"]
+    assert abs(fd["baseline"] - shipped["fd_floor"]) <= 0.02 * shipped["fd_floor"]
+    assert abs(rows[("test_bits_per_dim", "")]["model"] - shipped["test_bits_per_dim"]) < 1e-3  # exact likelihood
+    assert got["per_class"] == []

@@ -101,23 +101,28 @@ def shift_augment(x: torch.Tensor) -> torch.Tensor:
     return torch.nn.functional.grid_sample(x, grid, mode="nearest", padding_mode="zeros", align_corners=False)
 
 
-def pca_baseline(split: ImageSplit, k: int, key: tuple = ()) -> dict[str, float]:
-    """Test (and train) reconstruction of PCA with k components fitted on the same train split."""
-    cache_key = (*key, k)
-    if key and cache_key in _PCA_CACHE:
-        return _PCA_CACHE[cache_key]
+def pca_reconstructions(split: ImageSplit, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(test images, train images) reconstructed by PCA with k components fitted on the train split."""
     from sklearn.decomposition import PCA
 
     train = split.train_x.flatten(1).numpy()
-    test = split.test_x.flatten(1).numpy()
     k = min(k, train.shape[1], train.shape[0])
     pca = PCA(n_components=k, random_state=0).fit(train)
 
     def recon(a: np.ndarray) -> torch.Tensor:
         return torch.from_numpy(pca.inverse_transform(pca.transform(a)).clip(0, 1)).view(-1, *split.image_shape)
 
-    out = image_metrics(recon(test), split.test_x)
-    out["train_mse"] = float(((recon(train) - split.train_x) ** 2).mean())
+    return recon(split.test_x.flatten(1).numpy()), recon(train)
+
+
+def pca_baseline(split: ImageSplit, k: int, key: tuple = ()) -> dict[str, float]:
+    """Test (and train) reconstruction of PCA with k components fitted on the same train split."""
+    cache_key = (*key, k)
+    if key and cache_key in _PCA_CACHE:
+        return _PCA_CACHE[cache_key]
+    test, train = pca_reconstructions(split, k)
+    out = image_metrics(test, split.test_x)
+    out["train_mse"] = float(((train - split.train_x) ** 2).mean())
     if key:
         _PCA_CACHE[cache_key] = out
     return out
