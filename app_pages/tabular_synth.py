@@ -17,6 +17,44 @@ from genesis_core.tabular.data import schema as sch
 from genesis_core.tabular.data.demos import DEMOS, load_demo
 from genesis_core.tabular.data.ingest import TableError, read_table
 
+@st.cache_data(max_entries=8, show_spinner="Drawing rows from the template…")
+def template_rows(key: str, rows: int, seed: int) -> bytes:
+    from genesis_core.tabular.domains import TEMPLATES, sample_template
+
+    return sample_template(TEMPLATES[key], rows, seed)[0].to_csv(index=False).encode()
+
+
+def template_source() -> tuple[str | None, pd.DataFrame | None]:
+    """A domain template's rows as the table: drawn from a generator fitted on a real public table, stored like
+    an upload so the job reads the same rows."""
+    from genesis_core.tabular.domains import catalog
+
+    ready = [r for r in catalog() if r["status"] == "ready"]
+    if not ready:
+        st.info("No domain template is built here: run scripts/build_domain_templates.py.")
+        return None, None
+    c1, c2, c3 = st.columns([3, 1, 1])
+    row = c1.selectbox("Template", ready, key="tab_template",
+                       format_func=lambda r: f"{r['domain']} · {r['template']}: {r['about']}")
+    rows = c2.number_input("Rows", 10, 100_000, int(row["rows"]), key="tab_template_rows")
+    seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="tab_template_seed")
+    key = f"{row['domain']}/{row['template']}"
+    try:
+        data = template_rows(key, int(rows), int(seed))
+        name = f"{row['domain']}-{row['template']}-{rows}-seed{seed}.csv"
+        raw, info = read_table(data, name)
+        stored = store_read_table(workspace(), data, raw, info, name)
+    except (WorkbenchError, TableError, ValueError) as exc:
+        show_error(exc)
+        return None, None
+    st.caption(f"Drawn from a generator fitted on {row['source']} ({row['rows']} real rows): quality "
+               f"{row['quality']:.3f}, detection AUC {row['detection_auc']:.3f} (held-out real rows "
+               f"{row['held_out_detection_auc']:.3f}), DCR share {row['dcr_share']:.3f} (ideal "
+               f"{row['dcr_share_ideal']:.3f}). `genesis domain {row['domain']} -t {row['template']}` draws the same.")
+    st.download_button("Template rows (CSV)", data, f"{row['template']}.csv", "text/csv", key="tab_template_dl")
+    return table_source(workspace(), stored["id"]), raw
+
+
 st.title("Synthetic data")
 st.write("Synthetic rows that keep the statistics and the ML utility of a table, with a report on how faithful "
          "and how private they are. Real rows held out from the generator make the privacy figures honest.")
@@ -24,12 +62,16 @@ st.write("Synthetic rows that keep the statistics and the ML utility of a table,
 tab_new, tab_reports = st.tabs(["New synthesis", "Reports"])
 
 with tab_new:
-    source_kind = st.radio("Data", ["demo", "upload"], horizontal=True, key="tab_source",
-                           format_func={"demo": "a demo dataset (ships offline)", "upload": "my CSV or Parquet"}.get)
+    source_kind = st.radio("Data", ["demo", "template", "upload"], horizontal=True, key="tab_source",
+                           format_func={"demo": "a demo dataset (ships offline)",
+                                        "template": "rows from a domain template (healthcare, finance)",
+                                        "upload": "my CSV or Parquet"}.get)
     source, raw = None, None
     if source_kind == "demo":
         demo = st.selectbox("Demo", list(DEMOS), format_func=lambda d: DEMOS[d], key="tab_demo")
         source, raw = f"demo:{demo}", load_demo(demo)
+    elif source_kind == "template":
+        source, raw = template_source()
     else:
         upload = st.file_uploader("CSV or Parquet (200 MiB at most)", type=["csv", "tsv", "txt", "parquet"],
                                   key="tab_upload")
@@ -312,10 +354,45 @@ with tab_reports:
                 st.write(f"k-anonymity of the release: k = {p['k_anonymity']['k']}"
                          + (f", l-diversity l = {p['k_anonymity']['l']}" if "l" in p["k_anonymity"] else ""))
             st.plotly_chart(dcr_figure(p), key="tab_dcr")
+            enforce(synth, kinds)
             st.markdown("**Differential privacy**")
             st.json(p["dp"])
         with t5:
             show_text(report)
+
+    def enforce(synth: pd.DataFrame, kinds: dict[str, str]) -> None:
+        """k-anonymity or l-diversity enforced on the synthetic rows (generalise, then suppress); a download."""
+        from genesis_core.tabular.evaluation.privacy import enforce_k_anonymity, enforce_l_diversity
+
+        st.markdown("**Enforce k-anonymity or l-diversity on the release** (numerical quasi-identifiers "
+                    "generalised into quantile bins, then the rows of groups still short suppressed)")
+        c1, c2, c3, c4 = st.columns([1, 2, 2, 1])
+        what = c1.radio("Enforce", ["l-diversity", "k-anonymity"], key="tab_enf_what")
+        quasi = c2.multiselect("Quasi-identifiers", list(kinds), key="tab_enf_quasi")
+        sensitive = c3.selectbox("Sensitive column", [c for c in kinds if c not in quasi], key="tab_enf_sensitive",
+                                 disabled=what == "k-anonymity")
+        level = c4.number_input("l" if what == "l-diversity" else "k", 2, 1000, 2, key="tab_enf_level")
+        if not st.button("Enforce", key="tab_enf_go"):
+            return
+        if not quasi:
+            st.warning("Choose at least one quasi-identifier: the groups are rows sharing their values.")
+            return
+        try:
+            if what == "l-diversity":
+                released, info = enforce_l_diversity(synth, quasi, sensitive, int(level), kinds)
+                said = (f"l = {info['l_after']} for {sensitive!r} (was {info['l_before']}): "
+                        f"{info['suppressed_rows']} rows of {info['groups_suppressed']} groups suppressed")
+            else:
+                released, info = enforce_k_anonymity(synth, quasi, int(level), kinds)
+                said = f"k = {int(level)} or more: {info['suppressed_rows']} rows suppressed"
+        except (WorkbenchError, ValueError) as exc:
+            show_error(exc)
+            return
+        generalised = ", ".join(info["generalised"]) or "no column"
+        st.success(f"{said}; generalised: {generalised} ({info['bins']} quantile bins); {len(released)} of "
+                   f"{len(synth)} rows released.")
+        st.download_button("Released rows (CSV)", released.to_csv(index=False).encode(), "release.csv", "text/csv",
+                           key="tab_enf_download")
 
     def show_text(report: dict) -> None:
         from genesis_core.tabular.evaluation.text import figures_table, length_figure

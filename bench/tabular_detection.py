@@ -15,8 +15,9 @@ in one run, seeds interleaved:
                    packages of bench/anchor-requirements.txt (bench/mostlyai_anchor.py)
   auto             the lab's `auto` (its default candidates and budget): which one it picks, and how its rows score
 
-The same wall time for every trained side: the budget of a table and seed is what the autoregressive model took
-there (it runs first; `--budget S` fixes it instead). MOSTLY AI's engine gets the budget as its training-time
+The same wall time for every trained side: with `--budget S` every trained side gets S seconds (the
+autoregressive model as its time limit, keeping its best weights so far); without it, the budget of a table and
+seed is what the autoregressive model took there (it runs first). MOSTLY AI's engine gets the budget as its training-time
 limit (its analysis, encoding and sampling come on top, and are counted in its seconds). SDV's CTGAN and TVAE
 take epochs, not a time: each is fit for 2 and for 6 epochs first (the difference is the pace of an epoch, the
 rest its fixed costs), and then for as many epochs as the budget holds at that pace (at least 2, at most
@@ -24,6 +25,8 @@ rest its fixed costs), and then for as many epochs as the budget holds at that p
 
     .venv/bin/python bench/tabular_detection.py [--tables penguins,anes96,fair,randhie,default] [--seeds 3]
         [--generators autoregressive,gaussian_copula,sdv_gc,sdv_ctgan,sdv_tvae,mostlyai] [--epochs 300]
+        [--budget 60]
+    .venv/bin/python bench/tabular_detection.py --tables default --seeds 1 --generators auto   # auto's choice
 
 Prints a row per table, generator and seed, then the median and range over seeds; writes JSON to bench/results/.
 """
@@ -68,7 +71,7 @@ def mostlyai(train, rows: int, seed: int, budget_s: float):
         return pd.read_csv(out)
 
 
-def fit_sample(generator: str, train, schema, seed: int, budget_s: float, epochs: int):
+def fit_sample(generator: str, train, schema, seed: int, budget_s: float, epochs: int, fixed: bool = False):
     """One side's rows and what it was given: (frame, seconds, epochs (or auto's choice) or None)."""
     from genesis_core.tabular.single_table.base import make_generator
     from genesis_core.tabular.single_table.sdv import sdv_used_directly
@@ -92,9 +95,15 @@ def fit_sample(generator: str, train, schema, seed: int, budget_s: float, epochs
 
         fitted = SyntheticGenerator(method="auto", seed=seed, options={"report": False}).fit(train)
         synth = fitted.generate(len(train), seed=seed)
-        given = fitted.quality_report()["meta"]["generator"]
+        meta = fitted.quality_report()["meta"]
+        board = meta["leaderboard"]
+        given = (f"{meta['generator']} ({sum(r.get('score') is not None for r in board)}/{len(board)} scored: "
+                 + ", ".join(f"{r['generator']} {r['status']}" + (f" {r['epochs']} epochs" if r.get("epochs") else "")
+                             for r in board) + ")")
     else:
-        synth = make_generator(generator, seed=seed, epochs=epochs).fit(train, schema).sample(len(train), seed=seed)
+        limit = {"time_limit_s": budget_s} if generator == "autoregressive" and fixed else {}
+        synth = make_generator(generator, seed=seed, epochs=epochs, **limit).fit(train, schema).sample(len(train),
+                                                                                                      seed=seed)
     return synth, time.perf_counter() - t0, given
 
 
@@ -155,8 +164,8 @@ def main() -> None:
     generators = args.generators.split(",")
     if "autoregressive" in generators:  # first: its time is the others' budget
         generators = ["autoregressive"] + [g for g in generators if g != "autoregressive"]
-    elif not args.budget:
-        p.error("without the autoregressive side, give --budget SECONDS")
+    elif not args.budget and {"sdv_ctgan", "sdv_tvae", "mostlyai"} & set(generators):
+        p.error("the budgeted sides need the autoregressive side's time, or --budget SECONDS")
     rows = []
     for table in args.tables.split(","):
         raw = load(table)
@@ -165,7 +174,8 @@ def main() -> None:
             schema = schema_for(train)
             budget = args.budget
             for gen in generators:  # interleaved: the machine's noise falls on every side
-                synth, seconds, given = fit_sample(gen, train, schema, seed, budget or 60.0, args.epochs)
+                synth, seconds, given = fit_sample(gen, train, schema, seed, budget or 60.0, args.epochs,
+                                                   fixed=bool(args.budget))
                 if gen == "autoregressive" and not args.budget:
                     budget = seconds
                 row = score(table, raw, train, holdout, schema, synth, seed)

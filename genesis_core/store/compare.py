@@ -73,20 +73,38 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     return last / weight
 
 
+def _long_series(reader: MetricsReader, key: str, smoothing: float, max_points: int) -> pd.DataFrame | None:
+    """A series longer than `max_points`, read as `max_points` buckets aggregated in SQLite (never every row):
+    `raw` is each bucket's last logged value (the run's last value is the last bucket's, so the figure's last
+    point is still the last logged one), `value` the EMA of the bucket means with the smoothing of as many steps as
+    a bucket holds (smoothing ** rows per bucket), as W&B smooths what it sampled. None when the series is short
+    enough to read whole."""
+    lo, hi, n = reader.step_range(key)
+    if n <= max_points:
+        return None
+    b = reader.bucket_means(key, max_points, lo, hi)
+    raw = b["value"].to_numpy(dtype=float)
+    per_bucket = n / max(len(b), 1)
+    value = ema(b["mean"].to_numpy(dtype=float), smoothing ** per_bucket) if smoothing else raw
+    return pd.DataFrame({"step": b["step"], "wall": b["wall"], "value": value, "raw": raw})
+
+
 def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, max_points: int = 500) -> pd.DataFrame:
     """Long frame (run, id, x, value, raw): `key` of each run on the chosen x, `value` smoothed (a series of fewer
-    than MIN_SMOOTHED_POINTS is left raw), at most `max_points` rows per run (even steps through the run, the last
-    one kept)."""
+    than MIN_SMOOTHED_POINTS is left raw), at most `max_points` rows per run (a longer series is bucketed inside
+    SQLite: `_long_series`)."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}")
     parts = []
     for r in runs[:MAX_RUNS]:
         reader = MetricsReader(r.metrics_path)
-        s = reader.series(key)
-        if s.empty:
-            continue
-        raw = s["value"].to_numpy(dtype=float)
-        s = s.assign(raw=raw, value=ema(raw, smoothing) if len(raw) >= MIN_SMOOTHED_POINTS else raw)
+        s = _long_series(reader, key, smoothing, max_points)
+        if s is None:
+            s = reader.series(key)
+            if s.empty:
+                continue
+            raw = s["value"].to_numpy(dtype=float)
+            s = s.assign(raw=raw, value=ema(raw, smoothing) if len(raw) >= MIN_SMOOTHED_POINTS else raw)
         if x == "wall time (s)":
             s["x"] = s["wall"] - float(s["wall"].min())
         elif x == "relative time (%)":

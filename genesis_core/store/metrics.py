@@ -154,6 +154,16 @@ class MetricsReader:
             columns=["bucket", "key", "vmin", "vmax"])
         return last, low_high
 
+    def bucket_means(self, key: str, buckets: int, lo: int, hi: int) -> pd.DataFrame:
+        """`key` in at most `buckets` buckets of consecutive steps, aggregated inside SQLite over the (key, step)
+        index: (bucket, rows, mean, step, wall, value), the last three of the bucket's last logged row."""
+        width = max(1, -(-(hi - lo + 1) // max(buckets, 1)))
+        return self._query(
+            "SELECT b.bucket, b.rows, b.mean, s.step, s.wall, s.value FROM (SELECT (step - ?) / ? AS bucket, "
+            "COUNT(*) AS rows, AVG(value) AS mean, MAX(step) AS last FROM scalars WHERE key = ? GROUP BY bucket) b "
+            "JOIN scalars s ON s.key = ? AND s.step = b.last ORDER BY b.bucket",
+            [lo, width, key, key], ("bucket", "rows", "mean", "step", "wall", "value"))
+
     def at_or_before(self, key: str, steps: Iterable[int]) -> pd.DataFrame:
         """(asked, step, wall, value): the last row of `key` logged at or before each asked step (index seeks)."""
         rows = []

@@ -198,3 +198,37 @@ def test_the_filtered_ema_is_tensorboards_debiased_running_average(values, smoot
         weight = smoothing * weight + (1 - smoothing)
         expected = v if smoothing <= 0 else last / weight
         assert abs(out[i] - expected) <= 1e-6 * max(1.0, abs(expected))
+
+
+@given(n=st.integers(60, 2500), every=st.integers(1, 5), max_points=st.integers(10, 300),
+       smoothing=st.sampled_from([0.0, 0.6, 0.95]), seed=st.integers(0, 1000))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+def test_a_long_series_is_read_in_buckets_that_keep_its_logged_points(tmp_path_factory, n, every, max_points,
+                                                                       smoothing, seed):
+    """Bucketed in SQLite when longer than max_points: every drawn point is a logged (step, value), the last one
+    the run's last; unsmoothed, the value is that raw point; smoothed, it follows the full series' EMA."""
+    from genesis_core.store.compare import _long_series
+    from genesis_core.store.metrics import MetricsReader
+    from genesis_core.store.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("ws"))
+    run = ws.create_run("image_autoencoder", {"task": "image_autoencoder"})
+    rng = np.random.default_rng(seed)
+    steps = np.arange(1, n + 1) * every
+    values = np.sin(2 * np.pi * np.arange(n) / n) + rng.normal(0, 0.01, n)
+    w = MetricsWriter(run.metrics_path)
+    for step, v in zip(steps, values):
+        w.log_scalars(int(step), {"loss": float(v)}, wall=float(step))
+    w.close()
+    frame = curves([run], "loss", smoothing=smoothing, max_points=max_points)
+    logged = dict(zip(steps.tolist(), values.tolist()))
+    assert len(frame) <= max(max_points, n if n <= max_points else 0) and frame["x"].is_monotonic_increasing
+    assert frame["x"].iloc[-1] == steps[-1] and frame["raw"].iloc[-1] == values[-1]
+    assert all(abs(logged[int(x)] - r) < 1e-12 for x, r in zip(frame["x"], frame["raw"]))
+    if n > max_points:
+        assert _long_series(MetricsReader(run.metrics_path), "loss", smoothing, max_points) is not None
+        if not smoothing:
+            assert (frame["value"] == frame["raw"]).all()
+        elif max_points >= 100:  # buckets of at most 1% of the run: the EMA of their means tracks the full one
+            full = dict(zip(steps.tolist(), ema(values, smoothing).tolist()))
+            assert max(abs(full[int(x)] - v) for x, v in zip(frame["x"], frame["value"])) < 0.1

@@ -1,5 +1,7 @@
 """The synthetic-data page under AppTest: a real synthesis job, its report, and more rows from its generator."""
 
+import pandas as pd
+
 from genesis_core.jobs import api
 from tests.ui.pages import open_page
 from tests.timeouts import scaled
@@ -31,6 +33,23 @@ def test_demo_synthesis_runs_as_a_job_and_the_report_reads_back(workspace):
     assert {b.label for b in at.get("download_button")} >= {"Synthetic CSV", "Report (HTML)", "Report (JSON)"}
     verdicts = next(d.value for d in at.dataframe if "verdict" in d.value.columns)
     assert set(verdicts["verdict"]) <= {"good", "watch", "risk"} and verdicts["sentence"].str.len().min() > 20
+    at.radio(key="tab_enf_what").set_value("l-diversity").run()
+    at.multiselect(key="tab_enf_quasi").set_value(["island", "sex"]).run()
+    at.selectbox(key="tab_enf_sensitive").set_value("species")
+    at.number_input(key="tab_enf_level").set_value(2)
+    at.button(key="tab_enf_go").click().run()
+    assert not at.exception
+    said = next(s.value for s in at.success if s.value.startswith("l = "))
+    synth = pd.read_csv(workspace.get_run(final.run_id).artifact_path("synthetic.csv"))
+    groups = synth.groupby(["island", "sex"], dropna=False)["species"].nunique(dropna=False)
+    short = groups[groups < 2]  # by hand: the groups holding one species, and their rows
+    rows = int(synth.set_index(["island", "sex"]).index.isin(short.index).sum())
+    assert f"{rows} rows of {len(short)} groups suppressed" in said and f"{len(synth) - rows} of {len(synth)}" in said
+    assert any(b.label == "Released rows (CSV)" for b in at.get("download_button"))
+    at.selectbox(key="tab_enf_sensitive").set_value("species")
+    at.number_input(key="tab_enf_level").set_value(9)
+    at.button(key="tab_enf_go").click().run()
+    assert not at.exception and "is impossible" in at.error[0].value  # species has 3 values: one sentence
     at.number_input(key="tab_more_rows").set_value(321)
     at.button[[b.label for b in at.button].index("Sample")].click().run()  # the form's submit button
     assert not at.exception
