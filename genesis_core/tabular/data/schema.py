@@ -467,13 +467,19 @@ def prepare(df: pd.DataFrame, schema: list[ColumnSpec]) -> pd.DataFrame:
         elif c.kind == "boolean":
             out[c.name] = to_boolean(s, c)
         else:
-            out[c.name] = category_text(s)
+            out[c.name] = category_text(s, numeric=c.dtype.startswith(("int", "Int", "float", "uint")))
     return pd.DataFrame(out, index=df.index)
 
 
-def category_text(s: pd.Series) -> pd.Series:
-    """Categories as text (1.0 written as 1), missing as None."""
+def category_text(s: pd.Series, numeric: bool = False) -> pd.Series:
+    """Categories as text (1.0 written as 1), missing as None. `numeric`: the column's codes are numbers, so the
+    text "1.0" (a code written as a CSV writes it) is the code 1 as well."""
     def text(v):
+        if numeric and isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                return v.strip()
         if isinstance(v, float) and v.is_integer():
             return str(int(v))
         return str(v).strip()
