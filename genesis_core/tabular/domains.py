@@ -147,7 +147,7 @@ def catalog(root: Path | None = None) -> list[dict[str, Any]]:
 def build_template(t: Template, out: Path, seed: int = 0, progress=lambda done, total, message: None
                    ) -> dict[str, Any]:
     """Fit the template's generator on its source table through the synthesis pipeline and write
-    out/<domain>/<name>/: generator/, report.json, report.html, template.json (written last)."""
+    out/<domain>/<name>/: generator/, report.json, template.json (written last)."""
     import shutil
     import tempfile
 
@@ -166,8 +166,7 @@ def build_template(t: Template, out: Path, seed: int = 0, progress=lambda done, 
                                                  "holdout_fraction": 0.2, "trainer": {"seed": seed}})
         report = synthesize(cfg, Path(tmp) / "out", progress)
         shutil.copytree(Path(tmp) / "out" / "generator", target / "generator")
-        for name in ("report.json", "report.html"):
-            shutil.copy(Path(tmp) / "out" / name, target / name)
+        shutil.copy(Path(tmp) / "out" / "report.json", target / "report.json")  # (its HTML is 5 MB: not shipped)
     q, p = report["quality"], report["privacy"]
     figures = {"quality": q.get("quality_score"), "detection_auc": q.get("c2st_auc"),
                "held_out_detection_auc": q.get("c2st_baseline_auc"),

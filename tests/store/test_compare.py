@@ -10,6 +10,7 @@ import numpy as np
 
 from genesis_core.store.compare import config_table, curves, ema, metric_table
 from genesis_core.store.metrics import MetricsWriter
+from tests.timeouts import scaled
 
 
 def make_runs(workspace, n, steps=300):
@@ -48,7 +49,8 @@ def test_a_hundred_runs_compare_in_seconds(workspace):
     frame = curves(runs, "loss", "step", smoothing=0.6)
     metric_table(runs)
     config_table(runs)
-    assert frame["id"].nunique() == 100 and time.perf_counter() - t0 < 10
+    # the figure is bench/runs_compare.py's; here only a bound a busy machine keeps (scaled like every wait)
+    assert frame["id"].nunique() == 100 and time.perf_counter() - t0 < scaled(30)
 
 
 def seeded_runs(workspace, seeds=(0, 1, 2), widths=(8, 16), points=120):

