@@ -4,8 +4,7 @@ models p(x) = prod_i p(x_order(i) | the columns before it), so a classifier has 
 
   tokens      a category (or true/false) is a token of its own (the 1,000 most frequent; rarer ones share one,
               drawn back as one of them by their frequency); a number with few distinct values is a token per
-              value, as is a number whose values recur (RECURRING_*: its rare values share a token drawn from
-              their quantiles); any other number (and a date, as seconds) is two tokens: its quantile bin among 32, then its
+              value; any other number (and a date, as seconds) is two tokens: its quantile bin among 32, then its
               place among 32 sub-bins of that bin (about 1/1000 of its distribution); missing is a token too
   network     a small causal transformer: position i sees the values of the columns before it and the name of
               the column it predicts; one shared output layer, masked to the predicted column's tokens
@@ -42,11 +41,6 @@ from genesis_core.training.resumable import TensorLoader
 from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
 
 BINS, SUB_BINS, EXACT_LEVELS, MAX_CATEGORIES = 32, 32, 64, 1000
-# a number whose values recur (at least RECURRING_SHARE of the rows hold a value RECURRING_COUNT or more rows
-# hold: plan parameters, populations, counts) keeps those values as tokens, so exact combinations across columns
-# (a plan's coinsurance, deductible and limit) come back; its rare values share one token, drawn from their
-# interpolated quantiles (never one of them exactly)
-RECURRING_COUNT, RECURRING_SHARE, RARE_QUANTILES = 5, 0.8, 33
 
 
 # -- tokens ------------------------------------------------------------------------------------------
@@ -61,13 +55,12 @@ class ColumnTokens:
     edges: list[float] = field(default_factory=list)  # binned: the bins' edges
     pooled: list = field(default_factory=list)  # categories beyond MAX_CATEGORIES, drawn by their counts
     pooled_weights: list[float] = field(default_factory=list)
-    rare_quantiles: list[float] = field(default_factory=list)  # exact numbers: the rare values' quantiles, if any
 
     @property
     def sizes(self) -> list[int]:
         if self.mode == "binned":
             return [len(self.edges) - 1 + 1, SUB_BINS]  # +1: missing
-        return [len(self.values) + 1 + (1 if self.pooled or self.rare_quantiles else 0)]
+        return [len(self.values) + 1 + (1 if self.pooled else 0)]
 
     @classmethod
     def fit(cls, name: str, kind: str, s: pd.Series) -> ColumnTokens:
@@ -77,13 +70,6 @@ class ColumnTokens:
             levels = np.unique(present)
             if len(levels) <= EXACT_LEVELS:
                 return cls(name, kind, "exact", values=[float(v) for v in levels])
-            counts = pd.Series(present).value_counts()
-            frequent = counts[counts >= RECURRING_COUNT]
-            if len(frequent) <= MAX_CATEGORIES and frequent.sum() >= RECURRING_SHARE * len(present):
-                rare = present[~np.isin(present, frequent.index.to_numpy())]
-                quantiles = np.quantile(rare, np.linspace(0, 1, RARE_QUANTILES)) if len(rare) else []
-                return cls(name, kind, "exact", values=sorted(float(v) for v in frequent.index),
-                           rare_quantiles=[float(q) for q in quantiles])
             edges = np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1)))
             return cls(name, kind, "binned", edges=[float(e) for e in edges])
         text = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
@@ -103,8 +89,6 @@ class ColumnTokens:
         if self.mode == "exact":
             levels = np.asarray(self.values)
             tok = np.searchsorted(levels, np.where(missing, levels[0] if len(levels) else 0, x)).clip(0, len(levels) - 1)
-            if self.rare_quantiles:  # a value not among the recurring ones is the rare token
-                tok = np.where(np.isclose(levels[tok], x, rtol=0, atol=1e-12), tok, len(levels))
             return [np.where(missing, 0, tok + 1).astype(np.int64)]
         edges = np.asarray(self.edges)
         filled = np.where(missing, edges[0], x).clip(edges[0], edges[-1])
@@ -126,12 +110,8 @@ class ColumnTokens:
                 out = np.array([None if v is None else v == "True" for v in out], dtype=object)
             return pd.Series(out, dtype=object)
         if self.mode == "exact":
-            levels = np.asarray([np.nan, *self.values, np.nan], dtype=float)
+            levels = np.asarray([np.nan, *self.values], dtype=float)
             x = levels[t]
-            rare = t == len(self.values) + 1
-            if self.rare_quantiles and rare.any():
-                q = np.asarray(self.rare_quantiles)
-                x[rare] = np.interp(rng.random(int(rare.sum())), np.linspace(0, 1, len(q)), q)
         else:
             edges = np.asarray(self.edges)
             b = (t - 1).clip(0, len(edges) - 2)
