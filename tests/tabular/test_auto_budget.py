@@ -15,20 +15,25 @@ from genesis_core.tabular.single_table.auto import (PROBE_EPOCHS, final_epochs, 
                                                     slot_seconds)
 from genesis_core.tabular.single_table.base import make_generator
 
-paces = st.floats(1e-3, 30.0)
+paces = st.floats(1e-3, 30.0)  # seconds per epoch
 seconds = st.floats(0.0, 2000.0)
 
 
 @settings(max_examples=300, deadline=None)
-@given(probe_s=paces, allowed=seconds, epochs=st.integers(PROBE_EPOCHS, 3000))
-def test_paced_epochs_fit_the_slot_at_the_probe_pace(probe_s, allowed, epochs):
-    n = paced_epochs(probe_s, PROBE_EPOCHS, allowed, epochs)
-    per_epoch = probe_s / PROBE_EPOCHS
+@given(per_epoch=paces, fixed=st.floats(0.0, 60.0), allowed=seconds, epochs=st.integers(PROBE_EPOCHS, 3000),
+       two=st.booleans())
+def test_paced_epochs_fit_the_slot_at_the_probes_pace(per_epoch, fixed, allowed, epochs, two):
+    """Probes timed as fixed + epochs * per_epoch: two of them recover both, and the epochs chosen fit what the
+    slot leaves; one probe counts the fixed costs as epochs and stays within the slot too."""
+    probes = [(k, fixed + k * per_epoch) for k in ((PROBE_EPOCHS, 3 * PROBE_EPOCHS) if two else (PROBE_EPOCHS,))]
+    n = paced_epochs(probes, allowed, epochs)
+    spent = sum(t for _, t in probes)
     assert PROBE_EPOCHS <= n <= epochs
-    if n > PROBE_EPOCHS:  # more than the probe's epochs only where they fit beside the probe
-        assert probe_s + n * per_epoch <= allowed + 1e-6
-    if probe_s + epochs * per_epoch <= allowed:  # all of them when they fit
-        assert n == epochs
+    if n > PROBE_EPOCHS:  # more than the probe's epochs only where they fit beside the probes
+        assert spent + fixed + n * per_epoch <= allowed * (1 + 1e-6) + 1e-6
+    if two and spent + fixed + epochs * per_epoch <= allowed and per_epoch > 0.05 * (fixed / (3 * PROBE_EPOCHS)
+                                                                                    + per_epoch):
+        assert n == epochs  # all of them when they fit: the fixed costs are not counted as epochs
 
 
 @settings(max_examples=300, deadline=None)

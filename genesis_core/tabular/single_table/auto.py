@@ -12,7 +12,8 @@ budget over the number of candidates one lane runs in turn), and its fit is held
 is sampling and scoring), so that on tables up to 10,000 rows every candidate finishes and is scored: a
 generator that takes a time limit gets one (`paced_by = "time_limit_s"`), one trained in epochs is fit for
 PROBE_EPOCHS first and then for as many epochs as its slot holds at that pace (`paced_by = "epochs"`), a copula
-takes what it takes. A candidate still running when the budget is spent is stopped and listed as over budget;
+takes what it takes (a second probe of 3x the epochs, while the first took under a quarter of the slot,
+separates an epoch's pace from the fit's fixed costs). A candidate still running when the budget is spent is stopped and listed as over budget;
 one that fails is listed with its error.
 
 With differential privacy (epsilon > 0) nothing is scored: a choice made by fitting private generators on the
@@ -68,11 +69,25 @@ def slot_seconds(budget_s: float, candidates: int, parallel: int) -> float:
     return budget_s / max(1, math.ceil(candidates / max(1, parallel)))
 
 
-def paced_epochs(probe_s: float, probe_epochs: int, allowed_s: float, epochs: int) -> int:
-    """Epochs that fit `allowed_s` at the pace of a probe fit (its fixed costs counted as epochs, so the estimate
-    errs short), at least the probe's, at most `epochs`."""
-    per_epoch = max(probe_s / max(probe_epochs, 1), 1e-6)
-    return int(min(epochs, max(probe_epochs, (allowed_s - probe_s) / per_epoch)))
+def pace(probes: list[tuple[int, float]]) -> tuple[float, float]:
+    """(seconds per epoch, fixed seconds of a fit) from probe fits [(epochs, seconds)]: two probes of different
+    lengths separate the two (a small table's fit is mostly its fixed costs: SDV's transformers, the network's
+    set-up); one probe counts its fixed costs as epochs, so the estimate errs short."""
+    (e1, t1), *rest = probes
+    if rest:
+        e2, t2 = rest[0]
+        per_epoch = (t2 - t1) / (e2 - e1) if e2 != e1 else 0.0
+        if per_epoch > 0.05 * t2 / e2:  # a difference lost in the noise falls back to the one-probe estimate
+            return per_epoch, max(t1 - e1 * per_epoch, 0.0)
+    return max(t1 / max(e1, 1), 1e-6), 0.0
+
+
+def paced_epochs(probes: list[tuple[int, float]], allowed_s: float, epochs: int) -> int:
+    """Epochs whose fit (fixed costs and epochs at the probes' pace) fits in what `allowed_s` leaves after the
+    probes, at least the first probe's, at most `epochs`."""
+    per_epoch, fixed = pace(probes)
+    left = allowed_s - sum(t for _, t in probes) - fixed
+    return int(min(epochs, max(probes[0][0], left / max(per_epoch, 1e-6))))
 
 
 class AutoError(WorkbenchError, ValueError):
@@ -124,9 +139,14 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     if allowed > 0 and paced_by == "time_limit_s":
         options = {**options, "time_limit_s": allowed}
     elif allowed > 0 and paced_by == "epochs" and epochs > PROBE_EPOCHS:
-        t0 = time.time()
-        make_generator(name, seed=seed, epochs=PROBE_EPOCHS, **options).fit(fit, schema)
-        epochs = paced_epochs(time.time() - t0, PROBE_EPOCHS, allowed, epochs)
+        probes: list[tuple[int, float]] = []
+        for k in (PROBE_EPOCHS, 3 * PROBE_EPOCHS):  # the second only while it leaves most of the slot
+            if probes and 4 * sum(t for _, t in probes) > allowed:
+                break
+            t0 = time.time()
+            make_generator(name, seed=seed, epochs=k, **options).fit(fit, schema)
+            probes.append((k, time.time() - t0))
+        epochs = paced_epochs(probes, allowed, epochs)
     t0 = time.time()
     gen = make_generator(name, seed=seed, epochs=epochs, **options).fit(fit, schema)
     fit_s = time.time() - t0
