@@ -124,9 +124,10 @@ def private_choice(candidates: list[str]) -> tuple[str, str]:
 
 
 def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows: list[dict], fit_rows: np.ndarray,
-                     seed: int, epochs: int, slot_s: float = 0.0) -> dict[str, Any]:
-    """In the candidate's own process: fit on `fit_rows` within FIT_SHARE of `slot_s` (0: no limit), sample,
-    score against the other rows."""
+                     seed: int, epochs: int, fit_by: float = 0.0) -> dict[str, Any]:
+    """In the candidate's own process: fit on `fit_rows` so that it ends by `fit_by` (a wall-clock time: FIT_SHARE
+    of the slot from the launch, so the process's start-up on a busy machine comes out of the fit, not the
+    scoring; 0: no limit), sample, score against the other rows."""
     from genesis_core.registry import GENERATORS
     from genesis_core.tabular.single_table.base import make_generator
     from genesis_core.tabular.evaluation.quality import column_kinds, detection_auc, fidelity
@@ -135,7 +136,7 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     mask = np.zeros(len(frame), bool)
     mask[fit_rows] = True
     fit, val = frame[mask].reset_index(drop=True), frame[~mask].reset_index(drop=True)
-    paced_by, allowed = GENERATORS.get(name).paced_by, slot_s * FIT_SHARE
+    paced_by, allowed = GENERATORS.get(name).paced_by, max(fit_by - time.time(), 1.0) if fit_by else 0.0
     if allowed > 0 and paced_by == "time_limit_s":
         options = {**options, "time_limit_s": allowed}
     elif allowed > 0 and paced_by == "epochs" and epochs > PROBE_EPOCHS:
@@ -180,7 +181,8 @@ def _child(conn, *args) -> None:
 def _launch(ctx, name: str, options: dict, frame: pd.DataFrame, rows: list[dict], fit_rows: np.ndarray, seed: int,
             epochs: int, slot_s: float = 0.0):
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs, slot_s),
+    fit_by = time.time() + FIT_SHARE * slot_s if slot_s else 0.0
+    proc = ctx.Process(target=_child, args=(child, name, options, frame, rows, fit_rows, seed, epochs, fit_by),
                        daemon=True)
     proc.start()
     child.close()
