@@ -3,13 +3,13 @@ with a progress bar, watch the mp4 with sound, read the sync scores beside their
 keep it in the favorites gallery. Training runs as a background job from the same page."""
 
 import time
-from pathlib import Path
 
 import streamlit as st
 
 from app_pages.common import show_error, submit, workspace
 from genesis_core.av.music import KEYS, SCALES, generate_track
-from genesis_core.av.render import AudioError, load_audio, load_original_audio, render_audio
+from genesis_core.av.render import (ANALYSIS_RATE, SHIPPED, AudioError, load_audio, load_original_audio,
+                                    render_audio)
 from genesis_core.av.visualizers import VISUALIZERS
 
 st.title("Audio → Video")
@@ -17,9 +17,8 @@ st.write("A network learns to render video from audio, trained on an endless str
          "paired with algorithmic visualizers. Render any audio with a trained model or with a teacher, "
          "and check how well the picture follows the sound.")
 
-SAMPLE_RATE = 16000
+SAMPLE_RATE = ANALYSIS_RATE
 FAVORITES = workspace().root / "favorites" / "av"  # what the user saves
-SHIPPED = Path(__file__).resolve().parents[1] / "favorites" / "av"  # what the app ships (scripts/build_av_favorites.py)
 
 with st.expander("Train a model", expanded=False):
     c1, c2, c3, c4 = st.columns(4)

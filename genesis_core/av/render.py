@@ -11,6 +11,8 @@ import torch
 
 from genesis_core.errors import WorkbenchError
 
+ANALYSIS_RATE = 16000  # what the analysis hears: a mono copy at this rate (the mp4 keeps the file's own sound)
+SHIPPED = Path(__file__).resolve().parents[2] / "favorites" / "av"  # the app's model and clips (build_av_favorites)
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1  # below this there is not one mel frame's window plus a video frame to draw
 
@@ -19,7 +21,7 @@ class AudioError(WorkbenchError, ValueError):
     """Audio that cannot be used; the message is one sentence."""
 
 
-def load_audio(source: str | Path | bytes, sample_rate: int = 16000, max_seconds: float = MAX_SECONDS) -> np.ndarray:
+def load_audio(source: str | Path | bytes, sample_rate: int = ANALYSIS_RATE, max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Mono float32 at `sample_rate`."""
     from torchcodec.decoders import AudioDecoder
 

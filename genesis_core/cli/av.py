@@ -15,8 +15,6 @@ from pathlib import Path
 
 from genesis_core.registry import COMMANDS
 
-SAMPLE_RATE = 16000  # what the analysis hears (the mp4 keeps the file's own rate and channels)
-SHIPPED_MODEL = Path(__file__).resolve().parents[2] / "favorites" / "av" / "model"
 
 
 @COMMANDS.register("av")
@@ -41,7 +39,8 @@ def add_av_commands(sub) -> None:
 def cmd_av_render(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from genesis_core.av.render import AudioError, load_audio, load_original_audio, render_audio
+    from genesis_core.av.render import (ANALYSIS_RATE, SHIPPED, AudioError, load_audio, load_original_audio,
+                                        render_audio)
     from genesis_core.av.visualizers import VISUALIZERS
     from genesis_core.errors import WorkbenchError
     from genesis_core.store.files import atomic_write_bytes
@@ -55,7 +54,7 @@ def cmd_av_render(args: argparse.Namespace) -> int:
     if not 1 <= args.fps <= 60:
         return fail(f"--fps {args.fps:g} is outside 1..60")
     try:
-        wave = load_audio(Path(args.audio), SAMPLE_RATE)
+        wave = load_audio(Path(args.audio), ANALYSIS_RATE)
         original = load_original_audio(Path(args.audio))
     except AudioError as exc:
         return fail(f"{args.audio}: {exc}")
@@ -65,7 +64,7 @@ def cmd_av_render(args: argparse.Namespace) -> int:
     if not args.teacher:
         from genesis_core.training.loading import load_model
 
-        source = args.model or str(SHIPPED_MODEL)
+        source = args.model or str(SHIPPED / "model")
         try:
             loaded = load_model(source)
         except (WorkbenchError, OSError, KeyError, ValueError) as exc:
@@ -81,7 +80,7 @@ def cmd_av_render(args: argparse.Namespace) -> int:
         bar.update(max(0, round(100 * fraction) - bar.n))
 
     try:
-        out = render_audio(wave, SAMPLE_RATE, args.fps, args.size, model, model_fps, teacher, None, progress,
+        out = render_audio(wave, ANALYSIS_RATE, args.fps, args.size, model, model_fps, teacher, None, progress,
                            original=original)
     except (AudioError, ValueError, RuntimeError) as exc:
         bar.close()
