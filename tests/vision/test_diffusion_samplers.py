@@ -119,6 +119,6 @@ def test_dit_diffusion_beats_noise_and_each_sampler_scores(workspace):
     from genesis_core.vision.analysis.explore import sampler_curve
 
     rows = sampler_curve(task, tr.model, steps=(4, 20), n=100)
-    assert [(r["sampler"], r["steps"]) for r in rows] == [(s, k) for s in ("ancestral", "ddim", "ode") for k in (4, 20)]
+    assert [(r["sampler"], r["steps"]) for r in rows] == [(s, k) for s in ("ancestral", "ddim", "ode", "sde") for k in (4, 20)]
     assert all(math.isfinite(r["fd"]) and r["seconds"] > 0 for r in rows)
     assert {r["network_evaluations"] for r in rows if r["sampler"] == "ode"} == {7, 39}

@@ -33,7 +33,7 @@ def test_a_build_writes_loadable_members_with_their_own_figures(tiny_zoo):
     assert again["test_bits_per_dim"] == pytest.approx(flow["metrics"]["test_bits_per_dim"], rel=1e-6)
     assert zoo.grid(flow) is not None and zoo.grid(flow).stat().st_size > 100
     curve = zoo.members[2]["sampler_curve"]
-    assert {(r["sampler"], r["steps"]) for r in curve} == {(s, k) for s in ("ancestral", "ddim", "ode") for k in (2, 4)}
+    assert {(r["sampler"], r["steps"]) for r in curve} == {(s, k) for s in ("ancestral", "ddim", "ode", "sde") for k in (2, 4)}
     rows = zoo_lib.comparison_rows(zoo)
     assert [r["model"] for r in rows[:2]] == ["held-out real images (floor)", "uniform noise (ceiling)"]
     assert all(r["verdict"].startswith(("worse than noise", "the floor", "the ceiling")) or "x the floor" in r["verdict"]
