@@ -107,6 +107,11 @@ with tab_train:
     if family == "image_gan":
         model["loss"] = c2.selectbox("Loss", ["logistic", "wgan_gp"], key="fam_gan_loss",
                                      help=key_help(family, "model.loss"))
+    if family == "image_flow":
+        model["coupling"] = c1.selectbox("Coupling", ["affine", "spline"], key="fam_coupling",
+                                         format_func={"affine": "affine (Glow)",
+                                                      "spline": "rational-quadratic spline (neural spline flow)"}.get,
+                                         help=key_help(family, "model.coupling"))
     if family == "image_vqvae":
         model["prior"] = c2.selectbox("Prior over code maps", ["independent", "pixelcnn"], key="fam_vq_prior",
                                       help=key_help(family, "model.prior"))

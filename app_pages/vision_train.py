@@ -31,8 +31,13 @@ lr = c3.number_input("Learning rate", 1e-5, 1.0, 2e-3, format="%.4f", key="train
 strategies = {"none": "none (unconditional)", "onehot": "one-hot concatenated to z",
               "embedding": "learned embedding concatenated to z", "bias": "additive per-class bias",
               "film": "FiLM in every decoder block"}
-conditioning = st.selectbox("Class conditioning", list(strategies), format_func=strategies.get, key="train_cond")
-kind = ("VAE" if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
+c1, c2 = st.columns(2)
+conditioning = c1.selectbox("Class conditioning", list(strategies), format_func=strategies.get, key="train_cond")
+posterior = c2.selectbox("Posterior q(z|x)", ["gaussian", "iaf"], key="train_posterior", disabled=not variational,
+                         format_func={"gaussian": "diagonal Gaussian",
+                                      "iaf": "Gaussian + inverse autoregressive flow (IAF)"}.get,
+                         help=key_help("image_autoencoder", "model.posterior"))
+kind = ("VAE" + (" IAF" if posterior == "iaf" else "") if variational else "AE") + ("" if conditioning == "none" else f" [{conditioning}]")
 proposed = f"{data['dataset'] if data else 'images'} {arch} {kind} z={int(latent)}"  # the name the run gets if left empty
 c1, c2 = st.columns([3, 1])
 name = c1.text_input("Run name", key="train_name", placeholder=proposed, help=key_help("image_autoencoder", "name"))
@@ -43,7 +48,7 @@ config = {
     "name": name,
     "data": data or {},
     "model": {"arch": arch, "latent_dim": int(latent), "variational": variational, "beta": float(beta),
-              "conditioning": conditioning},
+              "conditioning": conditioning, "posterior": posterior if variational else "gaussian"},
     "trainer": {"steps": int(steps), "lr": float(lr), "seed": int(seed), "eval_every": max(1, int(steps) // 6),
                 "checkpoint_every": max(1, int(steps) // 3)},
 }

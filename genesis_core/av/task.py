@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -14,10 +14,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader
 
+from genesis_core.av.clips import ClipLibrary, ClipsAVDataset, load_library, validation_windows
 from genesis_core.av.dataset import ClipSpec, ProceduralAVDataset, validation_clips
 from genesis_core.av.model import AudioToVideoConfig, AudioToVideoNet
 from genesis_core.av.sync import av_align
 from genesis_core.registry import TASKS
+from genesis_core.training.callbacks import Callback
 from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
 from genesis_core.vision.images import psnr_from_mse
 
@@ -27,11 +29,19 @@ class AVDataConfig:
     clip: ClipSpec = field(default_factory=ClipSpec)
     batch_size: int = 8
     workers: int = 2  # DataLoader worker processes generating clips (0: in the training process)
-    validation_clips: int = 4
+    validation_clips: int = 4  # validation windows (procedural clips, or windows of the held-out clips)
+    source: Literal["procedural", "clips", "both"] = "procedural"  # the procedural teachers, your own clips (videos
+    # with sound: their frames are the teacher), or both, half the training windows each
+    clips: str = ""  # source clips/both: a folder of video files with sound (mp4, mov, mkv, webm, avi, m4v)
+    holdout: float = 0.2  # source clips/both: the share of whole clips held out for validation (at least one)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.workers < 0 or self.validation_clips < 1:
             raise ValueError("batch_size and validation_clips must be at least 1, workers at least 0")
+        if self.source != "procedural" and not self.clips:
+            raise ValueError(f"data.source {self.source} needs data.clips: a folder of videos with sound")
+        if not 0 < self.holdout < 1:
+            raise ValueError("data.holdout must be between 0 and 1")
 
 
 @dataclass(frozen=True)
@@ -45,10 +55,13 @@ class AudioToVideoTaskConfig(TaskConfigBase):
 
 
 class StreamLoader:
-    """Resumable batches from the infinite dataset; measures how long each step waits for data."""
+    """Resumable batches from an endless dataset (the procedural one, or windows of your clips); measures how long
+    each step waits for data."""
 
-    def __init__(self, cfg: AVDataConfig, seed: int, rank: int, world_size: int, device: torch.device):
+    def __init__(self, cfg: AVDataConfig, seed: int, rank: int, world_size: int, device: torch.device,
+                 library: ClipLibrary | None = None):
         self.cfg, self.seed, self.rank, self.world_size, self.device = cfg, seed, rank, world_size, device
+        self.library = library
         self.batches = 0
         self._iter = None
         self.waited = 0.0
@@ -56,8 +69,12 @@ class StreamLoader:
         self.wait_share = 0.0
 
     def _start(self) -> None:
-        ds = ProceduralAVDataset(self.cfg.clip, self.seed * 100_003, self.rank, self.world_size, self.batches,
-                                 self.cfg.batch_size)
+        if self.library is None:
+            ds = ProceduralAVDataset(self.cfg.clip, self.seed * 100_003, self.rank, self.world_size, self.batches,
+                                     self.cfg.batch_size)
+        else:
+            ds = ClipsAVDataset(self.library.train, self.cfg.clip, self.seed, self.rank, self.world_size, self.batches,
+                                procedural_share=0.5 if self.cfg.source == "both" else 0.0)
         self._iter = iter(DataLoader(ds, batch_size=self.cfg.batch_size, num_workers=self.cfg.workers,
                                      persistent_workers=self.cfg.workers > 0,
                                      prefetch_factor=4 if self.cfg.workers > 0 else None))
@@ -130,11 +147,25 @@ def clip_scores(pred: torch.Tensor, teacher: torch.Tensor, onset: np.ndarray, ot
             "shuffled_av_align": av_align(other_onset[: len(pred)], pred), "teacher_av_align": av_align(onset, teacher)}
 
 
+class ClipsReport(Callback):
+    """The clips a run trains on, as an event at its start: how many train, how many are held out, which were
+    skipped and why."""
+
+    def __init__(self, task: "AudioToVideoTask"):
+        self.task = task
+
+    def on_train_start(self, trainer, resumed_from) -> None:
+        library = self.task.library
+        if library is not None:
+            trainer.log_event("clips", library.summary(), **library.counts())
+
+
 @TASKS.register("audio_to_video")
 class AudioToVideoTask(TrainingTask):
     config_cls = AudioToVideoTaskConfig
     title = "Audio to video"
-    description = "Learn a visualizer from endless procedural music: render video for any audio, with sound."
+    description = ("Learn a visualizer from endless procedural music, or from your own clips (their frames are the "
+                   "teacher): render video for any audio, with sound.")
 
     @classmethod
     def saved_config(cls, config: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +181,7 @@ class AudioToVideoTask(TrainingTask):
         super().__init__(config, device)
         self.loader: StreamLoader | None = None
         self._val = None
+        self._library: ClipLibrary | None = None
         clip = replace(config.data.clip, raw_samples=config.model.audio_encoder == "clap")
         self.data = replace(config.data, clip=clip)  # the data as the model hears it
 
@@ -162,9 +194,22 @@ class AudioToVideoTask(TrainingTask):
         clip = self.data.clip
         return AudioToVideoNet(self.config.model, self.n_features, clip.size, clip.samples_per_frame, clip.sample_rate)
 
+    @property
+    def library(self) -> ClipLibrary | None:
+        """Your clips, decoded on first use (never when a saved model is only loaded to render); None for the
+        procedural source."""
+        if self.data.source == "procedural":
+            return None
+        if self._library is None:
+            self._library = load_library(self.data.clips, self.data.clip, self.data.holdout, seed=0, log=print)
+        return self._library
+
     def build_loader(self, rank: int = 0, world_size: int = 1) -> StreamLoader:
-        self.loader = StreamLoader(self.data, self.config.trainer.seed, rank, world_size, self.device)
+        self.loader = StreamLoader(self.data, self.config.trainer.seed, rank, world_size, self.device, self.library)
         return self.loader
+
+    def callbacks(self) -> list:
+        return [ClipsReport(self)]
 
     def training_step(self, model: nn.Module, batch: Any):
         features, frames = batch
@@ -178,7 +223,10 @@ class AudioToVideoTask(TrainingTask):
 
     def validation(self):
         if self._val is None:
-            self._val = validation_clips(self.data.clip, self.data.validation_clips)
+            if self.library is None:
+                self._val = validation_clips(self.data.clip, self.data.validation_clips)
+            else:  # windows of the held-out clips: footage the model never trains on
+                self._val = validation_windows(self.library, self.data.clip, self.data.validation_clips)
         return self._val
 
     @torch.no_grad()
@@ -188,7 +236,8 @@ class AudioToVideoTask(TrainingTask):
         scores: dict[str, list[float]] = {}
         for i, (features, frames, track) in enumerate(val):
             pred = model(features[None].to(self.device))[0].float().cpu()
-            other = val[(i + 1) % len(val)][0][:, -1].numpy()
+            # the control: another window's audio (one window: its own audio played backwards)
+            other = val[(i + 1) % len(val)][0][:, -1].numpy() if len(val) > 1 else features[:, -1].numpy()[::-1].copy()
             for key, value in clip_scores(pred, frames, features[:, -1].numpy(), other, mean_frame).items():
                 scores.setdefault(key, []).append(value)
         out = {key: float(np.mean(v)) for key, v in scores.items() if not key.endswith("mse")}
@@ -207,5 +256,9 @@ class AudioToVideoTask(TrainingTask):
 
     def checkpoint_meta(self) -> dict[str, Any]:
         c = self.config.data.clip
-        return {"components": ["audio_encoder", "bridge", "video_decoder"], "visualizer": c.visualizer,
+        meta = {"components": ["audio_encoder", "bridge", "video_decoder"],
+                "visualizer": c.visualizer if self.data.source == "procedural" else f"clips ({self.data.source})",
                 "fps": c.fps, "size": c.size, "sample_rate": c.sample_rate, "n_mels": c.n_mels}
+        if self.library is not None:
+            meta["clips"] = self.library.counts()
+        return meta

@@ -12,11 +12,11 @@ def test_every_variant_maps_images_to_images(arch, conditioning, shape):
                             variational=conditioning in ("bias", "film"))
     model = Autoencoder(cfg, shape, num_classes=3)
     x, y = torch.rand(2, *shape), torch.tensor([0, 2])
-    recon, mu, logvar = model(x, y)
+    recon, mu, logvar, kl = model(x, y)
     assert recon.shape == x.shape and mu.shape == (2, 5)
-    assert (logvar is not None) == cfg.variational
+    assert (logvar is not None) == cfg.variational == (kl is not None)
     assert 0 <= recon.min() and recon.max() <= 1
-    loss, extras = autoencoder_loss((recon, mu, logvar), x, beta=2.0)
+    loss, extras = autoencoder_loss((recon, mu, logvar, kl), x, beta=2.0)
     loss.backward()
     assert torch.isfinite(loss) and "mse" in extras and ("kl" in extras) == cfg.variational
     if conditioning != "none":

@@ -93,3 +93,23 @@ def test_the_shipped_zoo_has_every_family_and_scores_what_it_says():
     # the FD's features come from a domain classifier trained again on this machine: CPUs differ in summation
     # order (265.3 here against 264.4 where the zoo was built), so "what it says" holds to 2%, not to 1e-4
     assert loaded.task.evaluate(loaded.model)["fd"] == pytest.approx(flow["metrics"]["fd"], rel=0.02)
+
+
+def test_members_join_a_zoo_under_its_settings_and_never_twice(tiny_zoo, tmp_path):
+    out = tmp_path / "bigger"
+    zoo_lib.add_members(tiny_zoo, ("spline_flow",), out, sampler_steps=(2,), log=lambda line: None)
+    before, after = zoo_lib.load_zoo(tiny_zoo), zoo_lib.load_zoo(out)
+    order = list(zoo_lib.MEMBERS)
+    assert [m["name"] for m in after.members] == sorted(["flow", "vqvae", "diffusion", "spline_flow"], key=order.index)
+    assert {k: after.info[k] for k in ("dataset", "steps", "samples")} == {k: before.info[k] for k in
+                                                                            ("dataset", "steps", "samples")}
+    spline = next(m for m in after.members if m["name"] == "spline_flow")
+    assert spline["model"] == {"coupling": "spline"} and spline["metrics"]["test_bits_per_dim"] > 0
+    loaded = load_model(after.checkpoint(spline))
+    assert loaded.task.config.model.coupling == "spline"
+    for m in before.members:  # the zoo's own members are carried over as they were
+        assert (after.checkpoint(m) / "model.safetensors").read_bytes() == (
+            before.checkpoint(m) / "model.safetensors").read_bytes()
+    with pytest.raises(zoo_lib.ZooError, match="already has flow"):
+        zoo_lib.add_members(tiny_zoo, ("flow",), tmp_path / "again", log=lambda line: None)
+    assert not (tmp_path / "again").exists()

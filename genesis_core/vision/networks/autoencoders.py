@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.registry import MODELS
+from genesis_core.vision.networks.iaf import IAFPosterior
 
 CONDITIONING = ("none", "onehot", "embedding", "bias", "film")
 
@@ -33,6 +34,10 @@ class AutoencoderConfig:
     channels: int = 32  # channels of the first conv block; the second has twice as many (arch "conv")
     variational: bool = False  # a VAE with a standard normal prior
     beta: float = 1.0  # weight of the KL term (VAE only); beta > 1 asks for a more disentangled z
+    posterior: Literal["gaussian", "iaf"] = "gaussian"  # VAE only: q(z|x) a diagonal Gaussian, or that Gaussian
+    # through an inverse autoregressive flow (Kingma et al. 2016), a more flexible posterior
+    iaf_steps: int = 2  # posterior "iaf": autoregressive maps
+    iaf_hidden: int = 64  # posterior "iaf": hidden units of each map's MADE
     conditioning: Literal["none", "onehot", "embedding", "bias", "film"] = "none"
     embed_dim: int = 16  # size of the learned class embedding (conditioning "embedding")
     loss: Literal["auto", "mse", "bce"] = "auto"  # auto: binary cross-entropy for near-binary images (ink on
@@ -47,6 +52,10 @@ class AutoencoderConfig:
                 raise ValueError(f"{name} must be at least 1")
         if self.beta < 0:
             raise ValueError("beta must not be negative")
+        if self.iaf_steps < 1 or self.iaf_hidden < 2:
+            raise ValueError("iaf_steps must be at least 1 and iaf_hidden at least 2")
+        if self.posterior == "iaf" and not self.variational:
+            raise ValueError("posterior iaf needs variational: true (a plain autoencoder has no posterior)")
 
     @property
     def conditional(self) -> bool:
@@ -233,7 +242,9 @@ class Autoencoder(nn.Module):
         self.image_shape = tuple(image_shape)
         self.num_classes = num_classes
         self.linear_path = pca is not None
-        z, out = config.latent_dim, config.latent_dim * (2 if config.variational else 1)
+        self.iaf = config.variational and config.posterior == "iaf"
+        # a VAE's encoder gives a mean and a log-variance, and with the IAF posterior also its context
+        z, out = config.latent_dim, config.latent_dim * ((3 if self.iaf else 2) if config.variational else 1)
         if config.arch == "conv":
             ch = config.channels
             # the per-class bias acts on the first (2*ch, H/4, W/4) grid, one value per channel
@@ -251,6 +262,8 @@ class Autoencoder(nn.Module):
             basis, mean = pca
             self.encoder = LinearPathEncoder(self.encoder, basis, mean, z)
             self.decoder = LinearPathDecoder(self.decoder, basis, mean, image_shape)
+        if self.iaf:
+            self.posterior = IAFPosterior(z, config.iaf_steps, config.iaf_hidden)
 
     @property
     def latent_dim(self) -> int:
@@ -269,15 +282,24 @@ class Autoencoder(nn.Module):
         return self.config.conditional
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Mean and log-variance of q(z|x) (log-variance None for a plain autoencoder)."""
+        """Mean and log-variance of q(z|x)'s Gaussian (log-variance None for a plain autoencoder)."""
+        return self._encoded(x)[:2]
+
+    def _encoded(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """(mean, log-variance, IAF context): what the encoder gives, split."""
         h = self.encoder(x)
-        if self.config.variational:
-            mu, logvar = h.chunk(2, dim=1)
-            return mu, logvar.clamp(-12, 8)
-        return h, None
+        if not self.config.variational:
+            return h, None, None
+        if self.iaf:
+            mu, logvar, context = h.chunk(3, dim=1)
+            return mu, logvar.clamp(-12, 8), context
+        mu, logvar = h.chunk(2, dim=1)
+        return mu, logvar.clamp(-12, 8), None
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        return self.encode_stats(x)[0]
+        """The latent of an image: the encoder's mean (through the IAF posterior's maps, with that posterior)."""
+        mu, _, context = self._encoded(x)
+        return self.posterior.mean_path(mu, context) if self.iaf else mu
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1]."""
@@ -288,10 +310,19 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x), y)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None):
-        """Training forward: (reconstruction, mean, log-variance); a VAE samples z by reparameterisation."""
-        mu, logvar = self.encode_stats(x)
-        z = mu if logvar is None else mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-        return self.decoder(z, y if self.conditional else None), mu, logvar  # unclamped: the loss sees it all
+        """Training forward: (reconstruction, mean, log-variance, KL per row); a VAE samples z by reparameterisation
+        and its KL to the N(0, I) prior is exact for the Gaussian posterior, a one-sample estimate for the IAF one
+        (None for a plain autoencoder)."""
+        mu, logvar, context = self._encoded(x)
+        if logvar is None:
+            z, kl = mu, None
+        elif self.iaf:
+            z, kl = self.posterior.sample(mu.float(), logvar.float(), context.float())
+        else:
+            z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
+            mu32, logvar32 = mu.float(), logvar.float()
+            kl = -0.5 * torch.sum(1 + logvar32 - mu32 ** 2 - logvar32.exp(), dim=1)
+        return self.decoder(z, y if self.conditional else None), mu, logvar, kl  # unclamped: the loss sees it all
 
 
 def autoencoder_loss(model_out, x: torch.Tensor, beta: float, loss: str = "bce"
@@ -300,14 +331,13 @@ def autoencoder_loss(model_out, x: torch.Tensor, beta: float, loss: str = "bce"
     through the output sigmoid; for near-binary images) or mean squared error ("mse": what PSNR scores; for
     natural images), plus for a VAE beta * KL divided by the pixel count (the ELBO per pixel, so learning
     rates carry over between image sizes). The per-pixel MSE is logged beside it."""
-    recon, mu, logvar = model_out
+    recon, _, _, kl = model_out
     recon = recon.float()
     mse = F.mse_loss(recon, x)
     main = F.binary_cross_entropy(recon, x) if loss == "bce" else mse
     extras = {"mse": mse.detach()}
-    if logvar is None:
+    if kl is None:
         return main, extras
-    mu, logvar = mu.float(), logvar.float()
-    kl = -0.5 * torch.mean(torch.sum(1 + logvar - mu**2 - logvar.exp(), dim=1))
+    kl = kl.mean()
     extras["kl"] = kl.detach()
     return main + beta * kl / x[0].numel(), extras

@@ -10,9 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# -- diffusion -----------------------------------------------------------------------------------------
+from genesis_core.vision.networks.spline import SplineCoupling
 
-# -- flow ----------------------------------------------------------------------------------------------
 LOGIT_ALPHA = 0.05
 
 
@@ -146,19 +145,28 @@ class PixelFlow(nn.Module):
 class Flow(PixelFlow):
     """Pixels -> dequantised (x * 255 + u) / 256 -> logit(alpha + (1 - 2 alpha) x) -> two scales of
     [squeeze, `depth` x (actnorm, 1x1 conv, coupling)] -> standard normal. `log_prob` is exact for the
-    dequantised data; `bits_per_dim` counts the discrete pixels' 256 levels (the usual figure)."""
+    dequantised data; `bits_per_dim` counts the discrete pixels' 256 levels (the usual figure). The coupling is
+    affine (Glow's, RealNVP's) or a rational-quadratic spline of `bins` bins on [-bound, bound] (neural spline
+    flows, genesis_core.vision.networks.spline)."""
 
     ALPHA = LOGIT_ALPHA
 
-    def __init__(self, image_shape, depth: int = 4, hidden: int = 64):
+    def __init__(self, image_shape, depth: int = 4, hidden: int = 64, coupling: str = "affine", bins: int = 8,
+                 bound: float = 3.0):
         super().__init__()
+
+        def make(c: int) -> nn.Module:
+            return Coupling(c, hidden) if coupling == "affine" else SplineCoupling(c, hidden, bins, bound)
+
+        if coupling not in ("affine", "spline"):
+            raise ValueError(f"coupling must be affine or spline, not {coupling!r}")
         self.image_shape = tuple(image_shape)
         c = image_shape[0]
         self.levels = nn.ModuleList()
         for scale in range(2):
             c = c * 4
             self.levels.append(nn.ModuleList(
-                nn.ModuleList([ActNorm(c), InvConv(c), Coupling(c, hidden)]) for _ in range(depth)))
+                nn.ModuleList([ActNorm(c), InvConv(c), make(c)]) for _ in range(depth)))
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(z, log-determinant of the whole map from [0, 1] pixels to z)."""

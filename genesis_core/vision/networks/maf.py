@@ -20,9 +20,10 @@ from genesis_core.vision.networks.flow import PixelFlow, logit_inverse, logit_tr
 
 
 class MADE(nn.Module):
-    """(mu, alpha) for each of D inputs, each depending only on the inputs before it in `order`."""
+    """(mu, alpha) for each of D inputs, each depending only on the inputs before it in `order` (and on a context
+    vector, when `context` > 0: the IAF posterior's encoder features)."""
 
-    def __init__(self, dim: int, hidden: int, reverse: bool):
+    def __init__(self, dim: int, hidden: int, reverse: bool, context: int = 0):
         super().__init__()
         self.dim = dim
         order = torch.arange(dim).flip(0) if reverse else torch.arange(dim)
@@ -34,11 +35,14 @@ class MADE(nn.Module):
         self.register_buffer("mask_out", (degree_in[:, None] > degree_hidden[None]).float().repeat(2, 1),
                              persistent=False)
         self.inp, self.out = nn.Linear(dim, hidden), nn.Linear(hidden, 2 * dim)
+        if context:
+            self.context = nn.Linear(context, hidden, bias=False)
         nn.init.zeros_(self.out.weight)  # every layer starts as the identity
         nn.init.zeros_(self.out.bias)
 
-    def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = F.relu(F.linear(y, self.inp.weight * self.mask_in, self.inp.bias))
+    def forward(self, y: torch.Tensor, context: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        pre = F.linear(y, self.inp.weight * self.mask_in, self.inp.bias)
+        h = F.relu(pre if context is None else pre + self.context(context))
         mu, alpha = F.linear(h, self.out.weight * self.mask_out, self.out.bias).chunk(2, 1)
         return mu, 4 * torch.tanh(alpha / 4)
 

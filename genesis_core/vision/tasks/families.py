@@ -291,6 +291,15 @@ class FlowModelConfig:
     depth: int = 4  # steps of (actnorm, 1x1 conv, coupling) per scale
     hidden: int = 64
     temperature: float = 1.0  # of the prior at sampling (1: the model's own distribution)
+    coupling: Literal["affine", "spline"] = "affine"  # affine (Glow) or rational-quadratic spline (Durkan et al. 2019)
+    bins: int = 8  # spline coupling: bins of each spline
+    bound: float = 3.0  # spline coupling: the spline covers [-bound, bound], the identity outside
+
+    def __post_init__(self) -> None:
+        if self.depth < 1 or self.hidden < 2 or self.temperature <= 0:
+            raise ValueError("depth must be at least 1, hidden at least 2 and temperature positive")
+        if self.bins < 2 or self.bound <= 0:
+            raise ValueError("bins must be at least 2 and bound positive")
 
 
 @dataclass(frozen=True)
@@ -321,10 +330,12 @@ class FlowTask(ExactLikelihoodTask):
     config_cls = FlowConfig
     family = "flow"
     title = "Image flow (coupling, exact likelihood)"
-    description = "An affine-coupling normalising flow: exact log-likelihood in bits per dim, exact inversion."
+    description = ("A normalising flow with affine or rational-quadratic spline couplings: exact log-likelihood in "
+                   "bits per dim, exact inversion.")
 
     def build_model(self) -> nn.Module:
-        return Flow(self.split.image_shape, self.config.model.depth, self.config.model.hidden)
+        m = self.config.model
+        return Flow(self.split.image_shape, m.depth, m.hidden, m.coupling, m.bins, m.bound)
 
 
 # -- VQ-VAE ----------------------------------------------------------------------------------------------------
