@@ -3,6 +3,7 @@ with a progress bar, watch the mp4 with sound, read the sync scores beside their
 keep it in the favorites gallery. Training runs as a background job from the same page."""
 
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -20,9 +21,50 @@ st.write("A network learns to render video from audio, trained on an endless str
 SAMPLE_RATE = ANALYSIS_RATE
 FAVORITES = workspace().root / "favorites" / "av"  # what the user saves
 
+def clips_source(upload, folder: str) -> str:
+    """The folder a clips job reads: an uploaded zip's videos unpacked into the workspace's uploads (once per
+    content), or a folder given by path; "" after one clear sentence on the page when neither is usable. The
+    videos are decoded by the job, not here."""
+    import hashlib
+    import io
+
+    from genesis_core.av.clips import ClipError, unpack_clips_zip
+
+    if upload is not None:
+        data = upload.getvalue()
+        dest = workspace().upload_path(f"clips-{hashlib.sha256(data).hexdigest()[:12]}")
+        try:
+            if not dest.exists():
+                unpack_clips_zip(io.BytesIO(data), dest)
+        except ClipError as exc:
+            st.error(f"{upload.name}: {exc}")
+            return ""
+        return str(dest)
+    path = Path(folder.strip()).expanduser()
+    if not folder.strip() or not path.is_dir():
+        st.error("Upload a zip of videos with sound, or give a folder on this machine that holds them"
+                   + (f" ({folder.strip()} is not a folder)." if folder.strip() else "."))
+        return ""
+    return str(path.resolve())
+
+
+SOURCES = {"procedural": "procedural music + a teacher visualizer", "clips": "my own clips (videos with sound)",
+           "both": "both, half the windows each"}
+
 with st.expander("Train a model", expanded=False):
+    source = st.radio("Training pairs", list(SOURCES), format_func=SOURCES.get, horizontal=True, key="av_train_source",
+                      help="your own clips: their frames are the teacher, so the model learns to draw what the camera "
+                           "saw from what the microphone heard; whole clips are held out for validation")
+    clips_zip, clips_folder = None, ""
+    if source != "procedural":
+        c1, c2 = st.columns(2)
+        clips_zip = c1.file_uploader("A zip of videos with sound", type=["zip"], key="av_train_zip")
+        clips_folder = c2.text_input("…or a folder on this machine", key="av_train_folder",
+                                     placeholder="/path/to/videos", help="mp4, mov, mkv, webm, avi, m4v; files "
+                                     "without sound, silent or shorter than a window are skipped and counted")
     c1, c2, c3, c4 = st.columns(4)
-    teacher = c1.selectbox("Teacher visualizer", list(VISUALIZERS), index=1, key="av_train_teacher")
+    teacher = c1.selectbox("Teacher visualizer", list(VISUALIZERS), index=1, key="av_train_teacher",
+                           disabled=source == "clips")
     bridge = c2.selectbox("Temporal bridge", ["gru", "transformer", "none"], key="av_train_bridge")
     size = c3.selectbox("Frame size", [32, 64], key="av_train_size")
     steps = c4.number_input("Steps", 10, 100_000, 600, step=100, key="av_train_steps")
@@ -39,9 +81,14 @@ with st.expander("Train a model", expanded=False):
         model = {"bridge": bridge, "phase_channels": int(phases)}
         if encoder == "clap":
             model.update(audio_encoder="clap", clap_weights=clap_weights.strip())
-        submit({"task": "audio_to_video", "name": f"a2v {teacher} {bridge} {size}px" + (" clap" if encoder == "clap" else ""),
-                "data": {"clip": {"visualizer": teacher, "size": int(size)}}, "model": model,
-                "trainer": {"steps": int(steps)}})
+        data = {"clip": {"visualizer": teacher, "size": int(size)}}
+        folder = clips_source(clips_zip, clips_folder) if source != "procedural" else ""
+        if source == "procedural" or folder:
+            if folder:
+                data.update(source=source, clips=folder)
+            what = teacher if source == "procedural" else f"clips {Path(folder).name}"
+            submit({"task": "audio_to_video", "data": data, "model": model, "trainer": {"steps": int(steps)},
+                    "name": f"a2v {what} {bridge} {size}px" + (" clap" if encoder == "clap" else "")})
 
 st.subheader("1 · Audio")
 source = st.radio("Audio", ["generate", "upload"], horizontal=True, key="av_source",

@@ -14,7 +14,7 @@ import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import IO, Callable
 
 import numpy as np
 import torch
@@ -203,7 +203,7 @@ class ClipsAVDataset(IterableDataset):
             yield clip_window(clip, int(rng.integers(0, len(clip.frames) - self.window + 1)), self.spec)
 
 
-def unpack_clips_zip(archive: str | Path, dest: Path) -> Path:
+def unpack_clips_zip(archive: str | Path | IO[bytes], dest: Path) -> Path:
     """The videos of a zip into `dest` (flattened, names kept, nothing outside `dest`, at most MAX_ZIP_BYTES in all);
     other members are left out. Returns `dest`."""
     dest.mkdir(parents=True, exist_ok=True)

@@ -5,6 +5,13 @@ the sync figures beside their controls.
     genesis av render song.mp3 -o song.mp4                     # the model that ships with the app
     genesis av render song.wav -o song.mp4 --model RUN_ID      # a trained audio_to_video run (or a checkpoint)
     genesis av render song.ogg -o song.mp4 --teacher spectrum_bars --size 256 --fps 30
+
+`genesis av clips`: check a folder (or a zip) of your own videos with sound before training on them: how many
+clips train, how many are held out, which files are skipped and why, and the command that trains on them.
+
+    genesis av clips ~/videos/concerts
+    genesis av clips concerts.zip                              # unpacked into the workspace's uploads/
+    genesis train --task audio_to_video --set data.source=clips --set data.clips=~/videos/concerts
 """
 
 from __future__ import annotations
@@ -34,6 +41,48 @@ def add_av_commands(sub) -> None:
     r.add_argument("--size", type=int, default=128, choices=[64, 128, 256], help="frame size in pixels")
     r.add_argument("--fps", type=float, default=24.0, help="frames per second (a model renders best at its own)")
     r.set_defaults(func=cmd_av_render)
+    c = actions.add_parser("clips", help="check a folder or zip of your own videos with sound for training",
+                           description="Decode every video under PATH (a folder, or a zip unpacked into the "
+                                       "workspace's uploads/) at the model's clip settings and say what trains, what "
+                                       "is held out and what is skipped, with the command that trains on them.")
+    c.add_argument("path", help="a folder of videos with sound, or a zip of them")
+    c.add_argument("--size", type=int, default=32, help="frame size the model draws (default 32)")
+    c.add_argument("--fps", type=float, default=24.0, help="frames per second (default 24)")
+    c.add_argument("--seconds", type=float, default=4.0, help="window length in seconds (default 4)")
+    c.add_argument("--holdout", type=float, default=0.2, help="share of whole clips held out (default 0.2)")
+    c.set_defaults(func=cmd_av_clips)
+
+
+def cmd_av_clips(args: argparse.Namespace) -> int:
+    import hashlib
+    import shlex
+
+    from genesis_core.av.clips import ClipError, load_library, unpack_clips_zip
+    from genesis_core.av.dataset import ClipSpec
+    from genesis_core.store.workspace import Workspace
+
+    path = Path(args.path).expanduser()
+    try:
+        if path.is_file() and path.suffix.lower() == ".zip":
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+            folder = Workspace().upload_path(f"clips-{digest}")
+            if not folder.exists():
+                unpack_clips_zip(path, folder)
+            print(f"unpacked the videos of {path} into {folder}")
+            path = folder
+        spec = ClipSpec(seconds=args.seconds, fps=args.fps, size=args.size)
+        library = load_library(path, spec, args.holdout, log=lambda line: print(line, file=sys.stderr))
+    except ClipError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = library.counts()
+    print(library.summary())
+    print(f"{counts['train_frames']} training frames ({counts['train_frames'] / args.fps / 60:.1f} minutes); held out: "
+          + ", ".join(c.name for c in library.validation))
+    sets = [f"data.source=clips", f"data.clips={path.resolve()}", f"data.holdout={args.holdout:g}",
+            f"data.clip.size={args.size}", f"data.clip.fps={args.fps:g}", f"data.clip.seconds={args.seconds:g}"]
+    print("train on them: genesis train --task audio_to_video " + " ".join(f"--set {shlex.quote(s)}" for s in sets))
+    return 0
 
 
 def cmd_av_render(args: argparse.Namespace) -> int:

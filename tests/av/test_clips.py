@@ -135,3 +135,23 @@ def test_a_job_trains_on_the_clips_and_scores_held_out_clips_against_the_control
     loaded = load_model(done.run_id, workspace)
     assert loaded.meta["clips"]["skipped"]["quiet.mp4"] == "silent"
     assert run.artifact_path("preview_validation.mp4").read_bytes()[4:8] == b"ftyp"
+
+
+def test_the_clips_command_reports_what_trains_and_what_is_skipped(clip_folder, tmp_path):
+    import os
+    import sys
+
+    archive = tmp_path / "mine.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for name in ("beeps0.mp4", "beeps1.mkv", "quiet.mp4"):
+            zf.write(clip_folder / name, name)
+    env = {**os.environ, "GENESIS_HOME": str(tmp_path / "ws")}
+    out = subprocess.run([sys.executable, "-m", "genesis_core", "av", "clips", str(archive), "--size", "16",
+                          "--fps", "12", "--seconds", "2"], capture_output=True, text=True, env=env,
+                         timeout=scaled(120))
+    assert out.returncode == 0, out.stderr
+    assert "1 clips for training, 1 held out for validation; skipped 1: quiet.mp4 (silent)" in out.stdout
+    assert "--set data.source=clips" in out.stdout and str(tmp_path / "ws") in out.stdout
+    bad = subprocess.run([sys.executable, "-m", "genesis_core", "av", "clips", str(tmp_path / "nowhere")],
+                         capture_output=True, text=True, env=env, timeout=scaled(120))
+    assert bad.returncode == 2 and bad.stderr.strip().startswith("error:") and "does not exist" in bad.stderr

@@ -59,3 +59,22 @@ def test_the_shipped_model_renders_on_a_fresh_install(workspace):
     assert not at.exception
     assert float(at.metric[0].value) > float(at.metric[2].value)  # model sync above the shuffled-audio control
     assert len(at.get("video")) >= 2  # the model's render, the teacher's, and the shipped favorites
+
+
+def test_train_form_sends_a_folder_of_own_clips_and_says_when_there_is_none(workspace, tmp_path):
+    at = page().run()
+    at.radio(key="av_train_source").set_value("clips").run()
+    assert at.selectbox(key="av_train_teacher").disabled
+    at.text_input(key="av_train_folder").set_value(str(tmp_path / "nowhere"))
+    at.button(key="av_train_submit").click().run()
+    assert not at.exception and "is not a folder" in at.error[0].value and not api.list_jobs(workspace)
+    (tmp_path / "clips").mkdir()
+    at.text_input(key="av_train_folder").set_value(str(tmp_path / "clips"))
+    at.number_input(key="av_train_steps").set_value(10)
+    at.button(key="av_train_submit").click().run()
+    assert not at.exception and "Started job" in at.success[0].value
+    (job,) = api.list_jobs(workspace)
+    assert job.config["data"]["source"] == "clips" and job.config["data"]["clips"] == str(tmp_path / "clips")
+    # the empty folder fails in the job with its one sentence, never on the page
+    done = api.wait(job.id, workspace, timeout=scaled(180))
+    assert done.status == "failed" and "no usable clip" in api.log_tail(done, workspace)
