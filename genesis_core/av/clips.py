@@ -128,7 +128,7 @@ def load_library(source: str | Path, spec: ClipSpec, holdout: float = 0.2, seed:
                  log: Callable[[str], None] = lambda line: None) -> ClipLibrary:
     """Decode every video under `source` and hold out a share of whole clips (at least one when there are two or
     more usable clips) for validation; everything skipped is counted with its reason."""
-    files = clip_files(Path(source))
+    files = clip_files(Path(source).expanduser())
     clips, skipped = [], {}
     for i, path in enumerate(files):
         if path.suffix.lower() not in VIDEO_SUFFIXES:

@@ -11,7 +11,7 @@ clips train, how many are held out, which files are skipped and why, and the com
 
     genesis av clips ~/videos/concerts
     genesis av clips concerts.zip                              # unpacked into the workspace's uploads/
-    genesis train --task audio_to_video --set data.source=clips --set data.clips=~/videos/concerts
+    genesis train --task audio_to_video --set data.source=clips --set data.clips=/home/me/videos/concerts
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def cmd_av_clips(args: argparse.Namespace) -> int:
     print(library.summary())
     print(f"{counts['train_frames']} training frames ({counts['train_frames'] / args.fps / 60:.1f} minutes); held out: "
           + ", ".join(c.name for c in library.validation))
-    sets = [f"data.source=clips", f"data.clips={path.resolve()}", f"data.holdout={args.holdout:g}",
+    sets = ["data.source=clips", f"data.clips={path.resolve()}", f"data.holdout={args.holdout:g}",
             f"data.clip.size={args.size}", f"data.clip.fps={args.fps:g}", f"data.clip.seconds={args.seconds:g}"]
     print("train on them: genesis train --task audio_to_video " + " ".join(f"--set {shlex.quote(s)}" for s in sets))
     return 0
