@@ -278,5 +278,5 @@ def test_runs_compare_in_chromium_bands_raw_lines_and_the_query_show_what_the_da
     box.fill("eval/psnr_db > 30")
     box.press("Enter")
     expect(page.get_by_text("3 of the 6 selected runs match the query.")).to_be_visible(timeout=scaled(30_000))
-    assert "q=eval" in page.url  # the view is in the URL
+    expect(page).to_have_url(re.compile(r"q=eval"), timeout=scaled(30_000))  # the view is in the URL
     page.screenshot(path=str(workspace.root / "runs-compare.png"), full_page=True)
