@@ -131,3 +131,18 @@ def test_numeric_codes_are_the_same_category_however_they_are_written(codes):
     assert typed[0] == typed[1] == typed[2]
     text = ColumnSpec("code", "categorical", 0.0, dtype="object")  # text categories keep what they say
     assert prepare(pd.DataFrame({"code": ["1.0", "1", None] * 2}), [text])["code"].tolist()[:2] == ["1.0", "1"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(300, 3000), share=st.floats(0.012, 0.3), seed=st.integers(0, 10_000))
+def test_an_exact_value_over_a_continuum_is_a_point_mass_and_repeated_values_are_not(n, share, seed):
+    """A value that holds a share of the rows of a column whose other values occur about once (a balance of
+    exactly 0) is a point mass; in a column of whole numbers that all repeat, the most frequent one is not."""
+    from genesis_core.tabular.data.schema import _point_masses
+
+    rng = np.random.default_rng(seed)
+    zeros = max(int(share * n), 20)
+    x = pd.Series(np.r_[np.zeros(zeros), rng.lognormal(6, 1, n - zeros)])
+    assert _point_masses(x, x.nunique()) == [0.0]
+    counts = pd.Series(rng.integers(0, 40, n).astype(float))  # 40 values, each about n / 40 times
+    assert _point_masses(counts, counts.nunique()) == []

@@ -249,12 +249,16 @@ def _numeric_kind(name: str, x: pd.Series, spec: ColumnSpec, first: bool = False
             f"{_plain(v):g} ({counts[v]:.0%})" for v in masses)
 
 
-def _point_masses(x: pd.Series, unique: int, share: float = 0.1, most: int = 2) -> list[float]:
-    """Exact values holding at least `share` of the rows of a column with a continuum of other values."""
+def _point_masses(x: pd.Series, unique: int, share: float = 0.01, lift: float = 20.0, most: int = 2) -> list[float]:
+    """Exact values of a column with a continuum of other values that hold at least `share` of the rows and at
+    least `lift` times the rows of a typical value of the column (the median count): a credit balance of exactly 0
+    in 5% of the rows, where every other balance occurs once, is a point mass a classifier finds at once; a value
+    of a column whose values all repeat is not."""
     if unique < 6:
         return []
-    counts = x.value_counts(normalize=True)
-    return [float(v) for v, s in counts.head(most).items() if s >= share]
+    counts = x.value_counts()
+    typical = float(counts.median())
+    return [float(v) for v, c in counts.head(most).items() if c >= share * len(x) and c >= lift * typical]
 
 
 def _looks_like_person_names(text: pd.Series) -> bool:

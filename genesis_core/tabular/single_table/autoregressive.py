@@ -55,6 +55,7 @@ class ColumnTokens:
     edges: list[float] = field(default_factory=list)  # binned: the bins' edges
     pooled: list = field(default_factory=list)  # categories beyond MAX_CATEGORIES, drawn by their counts
     pooled_weights: list[float] = field(default_factory=list)
+    missing: bool = True  # whether the training rows had missing values here (if not, sampling never draws one)
 
     @property
     def sizes(self) -> list[int]:
@@ -67,16 +68,18 @@ class ColumnTokens:
         if kind in ("numerical", "datetime"):
             x = _as_numbers(s, kind)
             present = x[~np.isnan(x)]
+            missing = bool(len(present) < len(x))
             levels = np.unique(present)
             if len(levels) <= EXACT_LEVELS:
-                return cls(name, kind, "exact", values=[float(v) for v in levels])
+                return cls(name, kind, "exact", values=[float(v) for v in levels], missing=missing)
             edges = np.unique(np.quantile(present, np.linspace(0, 1, BINS + 1)))
-            return cls(name, kind, "binned", edges=[float(e) for e in edges])
+            return cls(name, kind, "binned", edges=[float(e) for e in edges], missing=missing)
         text = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
         counts = text.dropna().value_counts()
         keep, rest = counts.index[:MAX_CATEGORIES], counts.iloc[MAX_CATEGORIES:]
         return cls(name, kind, "category", values=[str(v) for v in keep], pooled=[str(v) for v in rest.index],
-                   pooled_weights=[float(w) for w in rest.to_numpy() / max(rest.sum(), 1)])
+                   pooled_weights=[float(w) for w in rest.to_numpy() / max(rest.sum(), 1)],
+                   missing=bool(text.isna().any()))
 
     def encode(self, s: pd.Series, rng: np.random.Generator) -> list[np.ndarray]:
         if self.mode == "category":
@@ -340,8 +343,15 @@ class ColumnAutoregressiveGenerator(TabularGenerator):
             for k, tok in enumerate(ids):
                 tokens[:, [i for i, g in enumerate(self.group) if g == names.index(col)][k]] = tok
                 given += 1
+        # a column without missing values in training never draws one: its "missing" token's small learned
+        # probability would otherwise put a few empty cells in every sample, which a classifier spots at once
+        never = torch.zeros(int(sum(self.sizes)), dtype=torch.bool)
+        at = 0
+        for t in self.tokens:
+            never[int(model.offsets[at])] = not t.missing
+            at += len(t.sizes)
         for i in range(given, order.shape[1]):
-            logits = model(tokens, order)[:, i]
+            logits = model(tokens, order)[:, i].masked_fill(never, float("-inf"))
             pick = torch.multinomial(F.softmax(logits.float(), -1), 1, generator=gen)[:, 0]
             position = order[:, i]
             tokens[torch.arange(rows), position] = pick - model.offsets[position]
