@@ -97,3 +97,18 @@ def face_like_folder(root, n: int = 200, size: int = 25, people: int = 8, seed: 
         folder.mkdir(parents=True, exist_ok=True)
         Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8), "L").save(folder / f"{i:04d}.png")
     return root
+
+
+def assert_exact_likelihood(flow, u: torch.Tensor, tol: float = 1e-8) -> None:
+    """A flow's exact inversion of u, and its log_prob of each row equal to the change of variables through the
+    full Jacobian of u -> z (autograd), to `tol` relative."""
+    import math
+
+    z, _ = flow(u)
+    torch.testing.assert_close(flow.inverse(z), u, atol=tol, rtol=0)
+    shape = u.shape[1:]
+    for i in range(len(u)):
+        jac = torch.autograd.functional.jacobian(lambda v: flow(v.view(1, *shape))[0].flatten(), u[i].flatten())
+        direct = -0.5 * float((z[i] ** 2).sum() + z[i].numel() * math.log(2 * math.pi)) + float(
+            torch.linalg.slogdet(jac)[1])
+        assert abs(float(flow.log_prob(u[i:i + 1])) - direct) < tol * max(1.0, abs(direct))
