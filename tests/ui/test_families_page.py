@@ -17,8 +17,12 @@ def test_train_two_families_compare_them_and_explore(workspace):
     at.number_input(key="fam_steps").set_value(40)
     for family in ("image_flow", "image_gan"):
         at.selectbox(key="fam_family").set_value(family).run()
+        if family == "image_flow":  # the neural spline flow, through the page
+            at.selectbox(key="fam_coupling").set_value("spline").run()
         at.button(key="fam_submit").click().run()
         assert not at.exception and "Started job" in at.success[0].value
+    (flow_job,) = [j for j in api.list_jobs(workspace) if j.task == "image_flow"]
+    assert flow_job.config["model"]["coupling"] == "spline"
     for job in api.list_jobs(workspace):
         final = api.wait(job.id, workspace, timeout=scaled(400))
         assert final.status == "succeeded", api.log_tail(final, workspace)

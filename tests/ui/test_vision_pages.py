@@ -71,6 +71,14 @@ def test_train_page_submits_one_job_or_all_four_strategies(workspace):
     strategies = sorted(j.config["model"]["conditioning"] for j in jobs)
     assert strategies == ["bias", "embedding", "film", "none", "onehot"]
     assert all(j.config["model"]["latent_dim"] == 4 and j.config["data"]["dataset"] == "sklearn_digits" for j in jobs)
+    assert at.selectbox(key="train_posterior").disabled  # a plain autoencoder has no posterior to choose
+    at.toggle(key="train_vae").set_value(True).run()
+    at.selectbox(key="train_posterior").set_value("iaf").run()
+    assert at.text_input(key="train_name").placeholder == "sklearn_digits conv VAE IAF z=4"
+    at.button(key="train_submit").click().run()
+    jobs = api.list_jobs(workspace)
+    (iaf,) = [j for j in jobs if j.config["model"].get("posterior") == "iaf"]
+    assert iaf.config["model"]["variational"] is True
     for job in jobs:
         api.cancel(job.id, workspace)
     for job in jobs:
