@@ -25,21 +25,14 @@ def clips_source(upload, folder: str) -> str:
     """The folder a clips job reads: an uploaded zip's videos unpacked into the workspace's uploads (once per
     content), or a folder given by path; "" after one clear sentence on the page when neither is usable. The
     videos are decoded by the job, not here."""
-    import hashlib
-    import io
-
-    from genesis_core.av.clips import ClipError, unpack_clips_zip
+    from genesis_core.av.clips import ClipError, store_clips_zip
 
     if upload is not None:
-        data = upload.getvalue()
-        dest = workspace().upload_path(f"clips-{hashlib.sha256(data).hexdigest()[:12]}")
         try:
-            if not dest.exists():
-                unpack_clips_zip(io.BytesIO(data), dest)
+            return str(store_clips_zip(workspace(), upload.getvalue()))
         except ClipError as exc:
             st.error(f"{upload.name}: {exc}")
             return ""
-        return str(dest)
     path = Path(folder.strip()).expanduser()
     if not folder.strip() or not path.is_dir():
         st.error("Upload a zip of videos with sound, or give a folder on this machine that holds them"

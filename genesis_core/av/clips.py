@@ -11,6 +11,7 @@ never saw.
 from __future__ import annotations
 
 import math
+import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,12 +151,16 @@ def load_library(source: str | Path, spec: ClipSpec, holdout: float = 0.2, seed:
     return ClipLibrary(train, validation or train[:1], skipped)
 
 
+def _window_audio(clip: DecodedClip, start: int, spec: ClipSpec) -> np.ndarray:
+    """The samples under the window of spec.seconds from frame `start`."""
+    lo = int(math.floor(start * spec.sample_rate / spec.fps))
+    return clip.wave[lo:lo + int(round(round(spec.seconds * spec.fps) * spec.sample_rate / spec.fps))]
+
+
 def clip_window(clip: DecodedClip, start: int, spec: ClipSpec) -> tuple[torch.Tensor, torch.Tensor]:
     """(features (T, F), frames (T, 3, S, S) float in [0, 1]) of the window of spec.seconds from frame `start`."""
     t = int(round(spec.seconds * spec.fps))
-    lo = int(math.floor(start * spec.sample_rate / spec.fps))
-    hi = lo + int(round(t * spec.sample_rate / spec.fps))
-    f = audio_features(clip.wave[lo:hi], spec.sample_rate, spec.fps, spec.n_mels)
+    f = audio_features(_window_audio(clip, start, spec), spec.sample_rate, spec.fps, spec.n_mels)
     return feature_matrix(f, spec.raw_samples)[:t], clip.frames[start:start + t].float() / 255
 
 
@@ -170,9 +175,7 @@ def validation_windows(library: ClipLibrary, spec: ClipSpec, count: int) -> list
         if start + t > len(clip.frames):
             break
         features, frames = clip_window(clip, start, spec)
-        lo = int(math.floor(start * spec.sample_rate / spec.fps))
-        out.append((features, frames, Sound(clip.wave[lo:lo + int(round(t * spec.sample_rate / spec.fps))],
-                                            spec.sample_rate)))
+        out.append((features, frames, Sound(_window_audio(clip, start, spec), spec.sample_rate)))
     return out
 
 
@@ -201,6 +204,25 @@ class ClipsAVDataset(IterableDataset):
                 continue
             clip = self.clips[int(rng.choice(len(self.clips), p=self.weights))]
             yield clip_window(clip, int(rng.integers(0, len(clip.frames) - self.window + 1)), self.spec)
+
+
+def store_clips_zip(workspace, data: bytes) -> Path:
+    """An uploaded zip's videos in the workspace's uploads/, unpacked once per content (clips-<sha256 prefix>/):
+    the folder a clips job reads, the same for the page and `genesis av clips`."""
+    import hashlib
+    import io
+
+    dest = workspace.upload_path(f"clips-{hashlib.sha256(data).hexdigest()[:12]}")
+    if not dest.exists():
+        building = dest.with_name(f".{dest.name}.building")
+        shutil.rmtree(building, ignore_errors=True)
+        try:
+            unpack_clips_zip(io.BytesIO(data), building)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        building.rename(dest)  # never a half-unpacked folder under the name a later upload reuses
+    return dest
 
 
 def unpack_clips_zip(archive: str | Path | IO[bytes], dest: Path) -> Path:

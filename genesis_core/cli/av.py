@@ -54,20 +54,16 @@ def add_av_commands(sub) -> None:
 
 
 def cmd_av_clips(args: argparse.Namespace) -> int:
-    import hashlib
     import shlex
 
-    from genesis_core.av.clips import ClipError, load_library, unpack_clips_zip
+    from genesis_core.av.clips import ClipError, load_library, store_clips_zip
     from genesis_core.av.dataset import ClipSpec
     from genesis_core.store.workspace import Workspace
 
     path = Path(args.path).expanduser()
     try:
         if path.is_file() and path.suffix.lower() == ".zip":
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
-            folder = Workspace().upload_path(f"clips-{digest}")
-            if not folder.exists():
-                unpack_clips_zip(path, folder)
+            folder = store_clips_zip(Workspace(), path.read_bytes())
             print(f"unpacked the videos of {path} into {folder}")
             path = folder
         spec = ClipSpec(seconds=args.seconds, fps=args.fps, size=args.size)
