@@ -1,3 +1,6 @@
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 from genesis_core.store.metrics import MetricsReader, MetricsWriter
 
 
@@ -57,3 +60,61 @@ def test_rows_are_committed_by_time_as_well_as_by_count(tmp_path):
     w.log_scalars(2, {"loss": 0.5})  # the time bound passed: both rows are committed now
     assert r.series("loss")["step"].tolist() == [1, 2]
     w.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.tuples(st.integers(1, 300), st.sampled_from(["none", "passive", "truncate", "reopen"])),
+                        min_size=1, max_size=6))
+@example(batches=[(300, "passive"), (1, "none")])  # the log restarts from its beginning at the same size
+def test_a_reader_never_serves_rows_older_than_the_last_commit(tmp_path_factory, batches):
+    """Reads are kept until a writer commits again: after every commit, whatever the write-ahead log did (grew,
+    was checkpointed into the file, restarted from its beginning, the writer closed and reopened), every view reads
+    exactly the rows written so far."""
+    import sqlite3
+
+    path = tmp_path_factory.mktemp("m") / "metrics.db"
+    writer, step = MetricsWriter(path, flush_every=10_000, flush_seconds=1e9), 0
+    reader = MetricsReader(path)
+    for rows, then in batches:
+        for _ in range(rows):
+            step += 1
+            writer.log_scalars(step, {"loss": float(step)})
+        writer.flush()
+        if then in ("passive", "truncate"):
+            conn = sqlite3.connect(path)
+            conn.execute(f"PRAGMA wal_checkpoint({then.upper()})")
+            conn.close()
+        elif then == "reopen":
+            writer.close()
+            writer = MetricsWriter(path, flush_every=10_000, flush_seconds=1e9)
+        assert reader.series("loss")["step"].tolist() == list(range(1, step + 1))
+        assert reader.step_range("loss") == (1, step, step)
+        assert reader.latest() == {"loss": float(step)}
+        series = reader.series("loss")
+        series["value"] = -1.0  # a caller changing its frame changes no later read
+        assert reader.series("loss")["value"].iloc[-1] == float(step)
+    writer.close()
+
+
+def test_new_files_hold_a_covering_index_and_old_ones_keep_theirs(tmp_path):
+    import sqlite3
+
+    def indexes(path):
+        conn = sqlite3.connect(path)
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+        conn.close()
+        return names
+
+    new = tmp_path / "new.db"
+    MetricsWriter(new).close()
+    assert indexes(new) == {"scalars_key_step_value"}
+    old = tmp_path / "old.db"
+    conn = sqlite3.connect(old)
+    conn.executescript("CREATE TABLE scalars (step INTEGER NOT NULL, wall REAL NOT NULL, key TEXT NOT NULL, "
+                       "value REAL NOT NULL); CREATE INDEX scalars_key_step ON scalars (key, step);")
+    conn.close()
+    w = MetricsWriter(old)
+    w.log_scalars(1, {"loss": 2.0})
+    w.close()
+    assert indexes(old) == {"scalars_key_step"}  # no index built over a long run's rows when it resumes
+    assert MetricsReader(old).series("loss")["value"].tolist() == [2.0]
