@@ -166,6 +166,9 @@ class Block(nn.Module):
 
 @MODELS.register("llama")
 class LlamaModel(nn.Module):
+    rope_cos: torch.Tensor  # a buffer
+    rope_sin: torch.Tensor  # a buffer
+
     def __init__(self, cfg: LlamaConfig, causal: bool = True, device: torch.device | None = None,
                  n_languages: int = 0, pair_tasks: tuple[str, ...] = ()):
         super().__init__()

@@ -157,6 +157,9 @@ class ColumnARNet(nn.Module):
     """Position i sees the values of the columns before it (in this row's order) and the name of the column it
     predicts; its output is that column's token distribution."""
 
+    offsets: torch.Tensor  # a buffer
+    allowed: torch.Tensor  # a buffer
+
     def __init__(self, sizes: list[int], group: list[int], cfg: ColumnARConfig):
         super().__init__()
         self.sizes, self.group = list(sizes), list(group)

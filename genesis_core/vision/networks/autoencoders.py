@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.vision.networks.layers import zero_init
+
 from genesis_core.registry import MODELS
 from genesis_core.vision.networks.iaf import IAFPosterior
 
@@ -79,7 +81,7 @@ class ClassConditioning(nn.Module):
         if strategy == "film":
             self.film = nn.ModuleList(nn.Embedding(num_classes, 2 * w) for w in widths)
             for emb in self.film:
-                nn.init.zeros_(emb.weight)
+                zero_init(emb)
 
     def _check(self, y: torch.Tensor | None) -> torch.Tensor:
         if y is None:
@@ -193,15 +195,20 @@ class LinearPathEncoder(nn.Module):
     """z = P (x - mean) + f(x): the PCA coefficients plus what the network adds (its last layer starts at
     zero, so an untrained encoder is PCA). A VAE's log-variances come from the network alone."""
 
-    def __init__(self, base: nn.Module, basis: torch.Tensor, mean: torch.Tensor, latent_dim: int):
+    basis: torch.Tensor
+    mean: torch.Tensor
+
+    def __init__(self, base: ConvEncoder | MLPEncoder, basis: torch.Tensor, mean: torch.Tensor, latent_dim: int):
         super().__init__()
         self.base = base
         self.latent_dim = latent_dim
         self.register_buffer("basis", basis.float().contiguous())  # (k, D): principal axes, zero rows beyond rank
         self.register_buffer("mean", mean.float().contiguous())  # (D,)
-        last = base.head if hasattr(base, "head") else base.net[-1]
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
+        zero_init(self.last_layer())
+
+    def last_layer(self) -> nn.Module:
+        """The network's last layer (zero while the encoder is PCA)."""
+        return self.base.head if isinstance(self.base, ConvEncoder) else self.base.net[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.base(x)
@@ -213,14 +220,16 @@ class LinearPathDecoder(nn.Module):
     """x = mean + P^T z + g(z): the PCA reconstruction plus the network's residual (its last layer starts at
     zero). Unbounded while training (the MSE sees it); clamped to [0, 1] by Autoencoder.decode."""
 
-    def __init__(self, base: nn.Module, basis: torch.Tensor, mean: torch.Tensor, image_shape):
+    basis: torch.Tensor
+    mean: torch.Tensor
+
+    def __init__(self, base: ConvDecoder | MLPDecoder, basis: torch.Tensor, mean: torch.Tensor, image_shape):
         super().__init__()
         self.base = base
         self.image_shape = tuple(image_shape)
         self.register_buffer("basis", basis.float().contiguous())
         self.register_buffer("mean", mean.float().contiguous())
-        nn.init.zeros_(base.out.weight)
-        nn.init.zeros_(base.out.bias)
+        zero_init(base.out)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         linear = (z.float() @ self.basis + self.mean).view(-1, *self.image_shape)
@@ -233,6 +242,10 @@ class Autoencoder(nn.Module):
     """An encoder and a decoder; a VAE when `config.variational`; class-conditional decoder when
     `config.conditioning` is not "none"."""
     latent_path = "the encoder's mean, a straight line between the latents"  # how the explorer goes from one image to another through the latent
+
+    encoder: nn.Module  # ConvEncoder or MLPEncoder, inside a LinearPathEncoder with the linear path
+    decoder: nn.Module
+    posterior: IAFPosterior
 
     def __init__(self, config: AutoencoderConfig, image_shape: tuple[int, int, int], num_classes: int = 10,
                  pca: tuple[torch.Tensor, torch.Tensor] | None = None):
@@ -272,10 +285,10 @@ class Autoencoder(nn.Module):
     def residuals_are_zero(self) -> bool:
         """With the linear path: whether the networks' last layers are still zero, so the model is exactly PCA
         (the untrained model, or the one kept when no trained checkpoint beat it on validation)."""
-        if not self.linear_path:
+        if not (isinstance(self.encoder, LinearPathEncoder) and isinstance(self.decoder, LinearPathDecoder)):
             return False
-        enc_last = self.encoder.base.head if hasattr(self.encoder.base, "head") else self.encoder.base.net[-1]
-        return all(not p.any() for layer in (enc_last, self.decoder.base.out) for p in layer.parameters())
+        return all(not p.any() for layer in (self.encoder.last_layer(), self.decoder.base.out)
+                   for p in layer.parameters())
 
     @property
     def conditional(self) -> bool:
@@ -299,7 +312,7 @@ class Autoencoder(nn.Module):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The latent of an image: the encoder's mean (through the IAF posterior's maps, with that posterior)."""
         mu, _, context = self._encoded(x)
-        return self.posterior.mean_path(mu, context) if self.iaf else mu
+        return self.posterior.mean_path(mu, context) if context is not None else mu  # a context: the IAF posterior
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """Images in [0, 1]."""
@@ -316,7 +329,7 @@ class Autoencoder(nn.Module):
         mu, logvar, context = self._encoded(x)
         if logvar is None:
             z, kl = mu, None
-        elif self.iaf:
+        elif context is not None:  # the IAF posterior
             z, kl = self.posterior.sample(mu.float(), logvar.float(), context.float())
         else:
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()

@@ -6,9 +6,16 @@ from __future__ import annotations
 
 import math
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genesis_core.vision.networks.layers import zero_init
+
+if TYPE_CHECKING:
+    from genesis_core.vision.networks.autoencoders import Autoencoder
 
 # -- diffusion -----------------------------------------------------------------------------------------
 
@@ -57,8 +64,7 @@ class UNet(nn.Module):
         self.up1 = nn.ConvTranspose2d(w2, w1, 4, stride=2, padding=1)
         self.u1 = ResBlock(w1 * 2, w1, emb)
         self.out = nn.Sequential(nn.GroupNorm(8, w1), nn.SiLU(), nn.Conv2d(w1, channels, 3, padding=1))
-        nn.init.zeros_(self.out[-1].weight)
-        nn.init.zeros_(self.out[-1].bias)
+        zero_init(self.out[-1])
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         e = self.t_mlp(timestep_embedding(t, self.width))
@@ -73,6 +79,8 @@ class UNet(nn.Module):
 
 
 class Diffusion(nn.Module):
+    alpha_bar: torch.Tensor  # (steps,) the noise schedule's cumulative products, a buffer
+
     latent_path = 'DDIM inversion of both images, slerp between their noises'  # how the explorer goes from one image to another through the latent
     def __init__(self, image_shape: tuple[int, int, int], width: int = 16, num_classes: int = 0, steps: int = 1000,
                  p_uncond: float = 0.1, net: nn.Module | None = None):
@@ -185,8 +193,11 @@ class LatentDiffusion(Diffusion):
     sampled codes are decoded."""
 
     clip = None
+    autoencoder: Autoencoder
+    code_mean: torch.Tensor
+    code_std: torch.Tensor
 
-    def __init__(self, autoencoder: nn.Module, image_shape, hidden: int = 256, num_classes: int = 0,
+    def __init__(self, autoencoder: Autoencoder, image_shape, hidden: int = 256, num_classes: int = 0,
                  steps: int = 1000, p_uncond: float = 0.1):
         super().__init__(image_shape, 8, num_classes, steps, p_uncond)
         self.autoencoder = autoencoder.eval().requires_grad_(False)

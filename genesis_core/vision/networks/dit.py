@@ -10,9 +10,13 @@ row as the U-Net's does (classifier-free guidance), MLP ratio 4 with tanh-GELU a
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genesis_core.vision.networks.layers import zero_init
 
 from genesis_core.vision.networks.diffusion import timestep_embedding
 
@@ -42,8 +46,7 @@ class DiTBlock(nn.Module):
         inner = int(hidden * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(hidden, inner), nn.GELU(approximate="tanh"), nn.Linear(inner, hidden))
         self.ada = nn.Sequential(nn.SiLU(), nn.Linear(hidden, 6 * hidden))
-        nn.init.zeros_(self.ada[-1].weight)  # adaLN-Zero: the block starts as the identity
-        nn.init.zeros_(self.ada[-1].bias)
+        zero_init(self.ada[-1])  # adaLN-Zero: the block starts as the identity
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         n, L, d = x.shape
@@ -57,6 +60,8 @@ class DiTBlock(nn.Module):
 
 
 class DiT(nn.Module):
+    pos: torch.Tensor  # a buffer
+
     def __init__(self, image_shape: tuple[int, int, int], patch: int = 2, hidden: int = 128, depth: int = 4,
                  heads: int = 4, num_classes: int = 0):
         super().__init__()
@@ -84,18 +89,17 @@ class DiT(nn.Module):
                 nn.init.zeros_(m.bias)
         w = self.embed.weight
         nn.init.xavier_uniform_(w.view(w.shape[0], -1))
-        nn.init.zeros_(self.embed.bias)
+        if self.embed.bias is not None:
+            nn.init.zeros_(self.embed.bias)
         for m in self.t_mlp:
             if isinstance(m, nn.Linear):
                 nn.init.normal_(m.weight, std=0.02)
         if self.y_emb is not None:
             nn.init.normal_(self.y_emb.weight, std=0.02)
-        for block in self.blocks:
-            nn.init.zeros_(block.ada[-1].weight)
-            nn.init.zeros_(block.ada[-1].bias)
+        for block in cast("list[DiTBlock]", list(self.blocks)):
+            zero_init(block.ada[-1])
         for m in (self.final_ada[-1], self.out):
-            nn.init.zeros_(m.weight)
-            nn.init.zeros_(m.bias)
+            zero_init(m)
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         n = len(x)

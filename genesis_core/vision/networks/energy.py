@@ -33,6 +33,8 @@ class EnergyNet(nn.Module):
 
 
 class EBM(nn.Module):
+    buffer: torch.Tensor  # a buffer
+
     def __init__(self, image_shape: tuple[int, int, int], width: int = 32, buffer_size: int = 8192):
         super().__init__()
         self.image_shape = tuple(image_shape)

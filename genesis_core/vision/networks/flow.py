@@ -5,10 +5,13 @@ couplings (Glow-style), exact bits per dimension.
 from __future__ import annotations
 
 import math
+from typing import Protocol, cast
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from genesis_core.vision.networks.layers import zero_init
 
 from genesis_core.vision.networks.spline import SplineCoupling
 
@@ -45,7 +48,23 @@ def unsqueeze(x: torch.Tensor) -> torch.Tensor:
     return x.reshape(n, c // 4, h * 2, w * 2)
 
 
+class FlowStep(Protocol):
+    """One invertible layer: x -> (y, log-determinant per image), and back."""
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def inverse(self, y: torch.Tensor) -> torch.Tensor: ...
+
+
+def flow_steps(level: nn.Module) -> list[tuple[FlowStep, FlowStep, FlowStep]]:
+    """A level's (actnorm, 1x1 convolution, coupling) steps, in order (nested ModuleLists hold them untyped)."""
+    return [cast("tuple[FlowStep, FlowStep, FlowStep]", tuple(cast(nn.ModuleList, step)))
+            for step in cast(nn.ModuleList, level)]
+
+
 class ActNorm(nn.Module):
+    ready: torch.Tensor  # a buffer
+
     def __init__(self, c: int):
         super().__init__()
         self.loc = nn.Parameter(torch.zeros(1, c, 1, 1))
@@ -67,6 +86,10 @@ class ActNorm(nn.Module):
 
 class InvConv(nn.Module):
     """An invertible 1x1 convolution, LU-parametrised (Glow) so its log-determinant is a sum of logs."""
+
+    p: torch.Tensor  # a buffer
+    sign_s: torch.Tensor  # a buffer
+    l_mask: torch.Tensor  # a buffer
 
     def __init__(self, c: int):
         super().__init__()
@@ -99,8 +122,7 @@ class Coupling(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Conv2d(c // 2, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1),
                                  nn.ReLU(), nn.Conv2d(hidden, (c - c // 2) * 2, 3, padding=1))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        zero_init(self.net[-1])
 
     def forward(self, x):
         a, b = x[:, :x.shape[1] // 2], x[:, x.shape[1] // 2:]
@@ -120,6 +142,10 @@ class PixelFlow(nn.Module):
     with its log-determinant, inverse maps back; from those, the log density, bits per dim on 256 levels (bounded
     through uniform dequantisation) and the Encodes protocol."""
     latent_path = "the flow's exact inverse, a straight line between the latents"  # how the explorer goes from one image to another through the latent
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        """The latent -> pixels in [0, 1] (each flow's own exact inverse)."""
+        raise NotImplementedError
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log density (nats) of dequantised pixels x in [0, 1]^D."""
@@ -173,7 +199,7 @@ class Flow(PixelFlow):
         h, logdet = logit_transform(x, self.ALPHA)
         for level in self.levels:
             h = squeeze(h)
-            for actnorm, conv, coupling in level:
+            for actnorm, conv, coupling in flow_steps(level):
                 for layer in (actnorm, conv, coupling):
                     h, ld = layer(h)
                     logdet = logdet + ld
@@ -182,7 +208,7 @@ class Flow(PixelFlow):
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         h = z
         for level in reversed(self.levels):
-            for actnorm, conv, coupling in reversed(level):
+            for actnorm, conv, coupling in reversed(flow_steps(level)):
                 h = actnorm.inverse(conv.inverse(coupling.inverse(h)))
             h = unsqueeze(h)
         return logit_inverse(h, self.ALPHA)

@@ -11,6 +11,7 @@ stability, no batch normalisation between MADEs.
 
 from __future__ import annotations
 
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -22,6 +23,10 @@ from genesis_core.vision.networks.flow import PixelFlow, logit_inverse, logit_tr
 class MADE(nn.Module):
     """(mu, alpha) for each of D inputs, each depending only on the inputs before it in `order` (and on a context
     vector, when `context` > 0: the IAF posterior's encoder features)."""
+
+    order: torch.Tensor  # a buffer
+    mask_in: torch.Tensor  # a buffer
+    mask_out: torch.Tensor  # a buffer
 
     def __init__(self, dim: int, hidden: int, reverse: bool, context: int = 0):
         super().__init__()
@@ -65,7 +70,7 @@ class MAF(PixelFlow):
 
     def inverse(self, u: torch.Tensor) -> torch.Tensor:
         y = u
-        for made in reversed(self.mades):
+        for made in cast("list[MADE]", list(self.mades))[::-1]:
             x = torch.zeros_like(y)
             for d in made.order.tolist():  # one dimension at a time, in the MADE's order
                 mu, alpha = made(x)

@@ -24,6 +24,9 @@ from torch import nn
 
 
 class GatedLayer(nn.Module):
+    v_mask: torch.Tensor  # a buffer
+    h_mask: torch.Tensor  # a buffer
+
     def __init__(self, dim: int, kernel: int, first: bool):
         super().__init__()
         self.first, self.kernel = first, kernel
@@ -130,5 +133,5 @@ class ImagePixelCNN(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None, temperature: float = 1.0) -> torch.Tensor:
-        values = self.net.sample_values(n, self.image_shape[1:], generator, temperature)
+        values = self.net.sample_values(n, (self.image_shape[1], self.image_shape[2]), generator, temperature)
         return (values.float() / 255)[:, None]

@@ -18,6 +18,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.vision.networks.layers import zero_init
+
 MIN_BIN = 1e-3
 MIN_DERIVATIVE = 1e-3
 _IDENTITY_DERIVATIVE = math.log(math.expm1(1 - MIN_DERIVATIVE))  # softplus of this + MIN_DERIVATIVE is 1
@@ -86,8 +88,7 @@ class SplineCoupling(nn.Module):
         self.bins, self.bound, self.out_channels = bins, bound, c - c // 2
         self.net = nn.Sequential(nn.Conv2d(c // 2, hidden, 3, padding=1), nn.ReLU(), nn.Conv2d(hidden, hidden, 1),
                                  nn.ReLU(), nn.Conv2d(hidden, self.out_channels * (3 * bins - 1), 3, padding=1))
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        zero_init(self.net[-1])
 
     def _params(self, a: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         n, _, hgt, wid = a.shape

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from genesis_core.vision.networks import losses
+from genesis_core.vision.networks.pixelcnn import PixelCNN
 
 # -- diffusion -----------------------------------------------------------------------------------------
 
@@ -15,9 +16,12 @@ from genesis_core.vision.networks import losses
 
 
 class VQVAE(nn.Module):
+    usage: torch.Tensor  # a buffer
+    prior: torch.Tensor  # a buffer
+
     latent_path = "the codes of one image replaced, a growing share at a time, by the other's"  # how the explorer goes from one image to another through the latent
     def __init__(self, image_shape, codes: int = 64, code_dim: int = 16, width: int = 64, beta: float = 0.25,
-                 prior_net: nn.Module | None = None):
+                 prior_net: PixelCNN | None = None):
         super().__init__()
         self.prior_net = prior_net  # a PixelCNN over code maps (genesis_core.vision.networks.pixelcnn), or None
         c = image_shape[0]

@@ -20,6 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from genesis_core.vision.networks.layers import zero_init
+
 from genesis_core.registry import MODELS, TASKS
 from genesis_core.training.task import TaskConfigBase, TrainerConfig
 from genesis_core.vision.corruptions import ALL_CORRUPTIONS, CLASSICAL_FILTERS, CORRUPTIONS, classical_restore, corrupt
@@ -51,8 +53,7 @@ class RestorationNet(nn.Module):
         self.convs = nn.ModuleList(nn.Conv2d(ch, ch, 3, padding=1) for _ in range(config.blocks))
         self.condition = nn.Sequential(nn.Linear(1 + len(self.kinds) + told, 64), nn.GELU(),
                                        nn.Linear(64, 2 * ch * config.blocks))
-        nn.init.zeros_(self.condition[-1].weight)
-        nn.init.zeros_(self.condition[-1].bias)
+        zero_init(self.condition[-1])
         self.out = nn.Conv2d(ch, image_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor, level: torch.Tensor, kind: torch.Tensor,
