@@ -1,9 +1,12 @@
 """The Runs page comparing 100 runs of 10,000 logged points each, timed in a real browser (issue 37): Debian's
 chromium, driven by Playwright, against the app served by `streamlit run` on 127.0.0.1.
 
-Three views are timed, each from the user's action to the moment the page shows its answer:
-- first paint: opening the shared URL `/runs?all=1&m=loss` until the loss panel of 100 runs is drawn (its
-  Plotly figure holds every run's traces) and the script has finished;
+Four views are timed, each from the user's action to the moment the page shows its answer (the figure drawn and
+Streamlit's script finished):
+- opening the comparison: on the Runs page (one run's details showing, the app open in the tab), a click on
+  "Compare every listed run" until the loss panel of 100 runs is drawn;
+- a cold tab: the shared URL `/runs?all=1&m=loss` opened in a new tab, which first loads the app and Plotly's
+  JavaScript; the same URL over 2 runs (a query) is timed beside it, the part that does not depend on the runs;
 - a change of grouping: choosing `model.latent_dim` in "Group by" until the five groups' bands are drawn;
 - a parallel-coordinates brush: a drag along the first axis until Plotly has applied the brushed range and
   repainted (two animation frames after the drag ends).
@@ -72,10 +75,28 @@ def traces_drawn(page, selector: str, at_least: int, timeout_ms: int = 120_000) 
         "&& p.querySelector('.main-svg'); }", arg=[selector, at_least], timeout=timeout_ms)
 
 
-def first_paint(browser, url: str, runs: int) -> float:
+def open_comparison(browser, url: str, runs: int) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(f"{url}/runs?m=loss")
+    page.locator(".js-plotly-plot").first.wait_for(timeout=120_000)  # one run's curves
+    idle(page)
+    t0 = time.perf_counter()
+    page.get_by_text("Compare every listed run (the first", exact=False).click()
+    page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
+    traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
+    idle(page)
+    seconds = time.perf_counter() - t0
+    page.close()
+    return seconds
+
+
+QUERY_2_RUNS = "q=trainer.seed%20%3D%200%20and%20model.latent_dim%20%3D%204"
+
+
+def cold_tab(browser, url: str, runs: int, query: str = "") -> float:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     t0 = time.perf_counter()
-    page.goto(f"{url}/runs?all=1&m=loss&by=none")
+    page.goto(f"{url}/runs?all=1&m=loss&by=none" + (f"&{query}" if query else ""))
     page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
     traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
     idle(page)
@@ -143,17 +164,20 @@ def main() -> None:
     make_runs(Workspace(home), args.runs, args.points)
     write_s = time.perf_counter() - t0
     proc, url = start_app(home)
-    times: dict[str, list[float]] = {"first paint (shared URL, 100 runs)": [], "a change of grouping": [],
-                                     "a parallel-coordinates brush": []}
+    times: dict[str, list[float]] = {"opening the comparison of 100 runs": [], "a change of grouping": [],
+                                     "a parallel-coordinates brush": [], "a cold tab, shared URL, 100 runs": [],
+                                     "a cold tab, shared URL, 2 runs": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-            first_paint(browser, url, args.runs)  # the server's first script run imports the page's modules
+            cold_tab(browser, url, args.runs)  # the server's first script run imports the page's modules
             for _ in range(args.repeats):
-                times["first paint (shared URL, 100 runs)"].append(first_paint(browser, url, args.runs))
+                times["opening the comparison of 100 runs"].append(open_comparison(browser, url, args.runs))
                 times["a change of grouping"].append(regroup(browser, url, args.runs))
                 times["a parallel-coordinates brush"].append(brush(browser, url))
+                times["a cold tab, shared URL, 100 runs"].append(cold_tab(browser, url, args.runs))
+                times["a cold tab, shared URL, 2 runs"].append(cold_tab(browser, url, 2, QUERY_2_RUNS))
             browser.close()
     finally:
         proc.terminate()

@@ -165,6 +165,10 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 # files
 
 
+# libyaml's safe loader where PyYAML was built with it (ten times faster: the Runs page reads a hundred configs)
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def read_mapping(path: str | Path) -> dict[str, Any]:
     """Read a YAML, TOML or JSON file into a dict (format chosen by extension)."""
     path = Path(path)
@@ -181,7 +185,7 @@ def parse_mapping(text: str, suffix: str = ".yaml", source: str = "the config") 
     suffix = suffix.lower()
     try:
         if suffix in (".yaml", ".yml"):
-            data = yaml.safe_load(text) or {}
+            data = yaml.load(text, Loader=SAFE_LOADER) or {}
         elif suffix == ".toml":
             data = tomllib.loads(text)
         elif suffix == ".json":

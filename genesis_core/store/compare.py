@@ -18,6 +18,8 @@ from genesis_core.store.workspace import Run
 MAX_RUNS = 100
 X_AXES = ("step", "wall time (s)", "tokens", "relative time (%)")
 MIN_SMOOTHED_POINTS = 50  # a shorter series (an evaluation every few hundred steps) is drawn unsmoothed
+LEGEND_RUNS = 20  # more runs than this: no legend (a hovered line names its run)
+POINTS_PER_PANEL = 20_000  # points of all runs together that one panel draws (see points_per_run)
 
 
 T = TypeVar("T")
@@ -100,12 +102,20 @@ def _long_series(reader: MetricsReader, key: str, smoothing: float, max_points: 
     return pd.DataFrame({"step": b["step"], "wall": b["wall"], "value": value, "raw": raw})
 
 
-def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0, max_points: int = 500) -> pd.DataFrame:
+def points_per_run(runs: int) -> int:
+    """How many points of each run a panel draws: 500 up to 40 runs, then POINTS_PER_PANEL shared (200 at 100
+    runs), never under 100: what a screen's width can show, and what a browser paints within a second or two."""
+    return max(100, min(500, POINTS_PER_PANEL // max(runs, 1)))
+
+
+def curves(runs: list[Run], key: str, x: str = "step", smoothing: float = 0.0,
+           max_points: int | None = None) -> pd.DataFrame:
     """Long frame (run, id, x, value, raw): `key` of each run on the chosen x, `value` smoothed (a series of fewer
-    than MIN_SMOOTHED_POINTS is left raw), at most `max_points` rows per run (a longer series is bucketed inside
-    SQLite: `_long_series`)."""
+    than MIN_SMOOTHED_POINTS is left raw), at most `max_points` rows per run (default `points_per_run`; a longer
+    series is bucketed inside SQLite: `_long_series`)."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}")
+    max_points = max_points or points_per_run(min(len(runs), MAX_RUNS))
     parts = [p for p in per_run(lambda r: _run_curve(r, key, x, smoothing, max_points), runs[:MAX_RUNS])
              if p is not None]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["run", "id", "x", "value", "raw"])
@@ -168,21 +178,38 @@ def headline_metric(runs: list[Run], keys: list[str]) -> str:
 
 
 def _curve_traces(part: pd.DataFrame, name: str, color: str, legend: bool = True) -> list:
-    """A run's traces: its raw series faint (when smoothing changed it), the smoothed one, its last logged value."""
-    import plotly.graph_objects as go
-
+    """A run's traces: its raw series faint (when smoothing changed it) and the smoothed one (the last logged values
+    of all runs are one trace: `_last_values`). SVG lines, not WebGL: a browser without a GPU (a headless Chromium,
+    a remote desktop) paints a hundred WebGL traces several times slower (bench/runs_browser.py). Plain trace dicts,
+    for a figure built without Plotly's per-property validation (`_figure`): the browser tests check what they draw."""
     x, raw, value = part["x"].to_numpy(), part["raw"].to_numpy(), part["value"].to_numpy()
     traces = []
     if not np.allclose(raw, value, equal_nan=True):
-        traces.append(go.Scattergl(x=x, y=raw, mode="lines", line={"color": color, "width": 1}, opacity=0.25,
-                                   name=f"{name} (raw)", legendgroup=name, showlegend=False, hoverinfo="skip"))
-    traces.append(go.Scattergl(x=x, y=value, mode="lines+markers" if len(part) <= 30 else "lines",
-                               line={"color": color}, name=name, legendgroup=name, showlegend=legend))
-    # the last logged value, drawn raw: smoothing never hides where a run ended
-    traces.append(go.Scattergl(x=[x[-1]], y=[raw[-1]], mode="markers", marker={"color": color, "size": 7},
-                               name=f"{name} (last)", legendgroup=name, showlegend=False,
-                               hovertemplate=f"{name}<br>last: %{{y:.4g}}<extra></extra>"))
+        traces.append({"type": "scatter", "x": x, "y": raw, "mode": "lines", "line": {"color": color, "width": 1},
+                       "opacity": 0.25, "name": f"{name} (raw)", "legendgroup": name, "showlegend": False,
+                       "hoverinfo": "skip"})
+    traces.append({"type": "scatter", "x": x, "y": value, "mode": "lines+markers" if len(part) <= 30 else "lines",
+                   "line": {"color": color}, "name": name, "legendgroup": name, "showlegend": legend})
     return traces
+
+
+def _last_values(frame: pd.DataFrame, colors: dict[str, str]):
+    """Each run's last logged value, drawn raw (smoothing never hides where a run ended), in its colour: one trace
+    for every run, since each trace costs the browser more than its points do."""
+    ends = frame.groupby("id", sort=False).tail(1)
+    names = [f"{name} · {run_id[-4:]}" for name, run_id in zip(ends["run"], ends["id"])]
+    return {"type": "scatter", "x": ends["x"].to_numpy(), "y": ends["raw"].to_numpy(), "mode": "markers",
+            "name": "last logged value", "showlegend": False, "text": names,
+            "marker": {"color": [colors[i] for i in ends["id"]], "size": 7},
+            "hovertemplate": "%{text}<br>last: %{y:.4g}<extra></extra>"}
+
+
+def _figure(traces: list):
+    """A figure of the runs' own traces, without Plotly's per-property validation (a third of a second for a hundred
+    runs, on every rerun of the page)."""
+    import plotly.graph_objects as go
+
+    return go.Figure(data=traces, _validate=False)
 
 
 def _colors(n: int) -> list[str]:
@@ -194,17 +221,19 @@ def _colors(n: int) -> list[str]:
 
 def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False, title: str | None = None):
     """Each run's smoothed curve over its raw one (faint), its last logged value marked."""
-    import plotly.graph_objects as go
-
-    fig = go.Figure()
     if "raw" not in frame:
         frame = frame.assign(raw=frame["value"])
     groups = list(frame.groupby(["run", "id"], sort=False)) if len(frame) else []
-    fig.add_traces([t for ((name, run_id), part), color in zip(groups, _colors(len(groups)))
-                    for t in _curve_traces(part, f"{name} · {run_id[-4:]}", color)])
+    colors = {run_id: color for ((_, run_id), _), color in zip(groups, _colors(len(groups)))}
+    fig = _figure([t for (name, run_id), part in groups
+                   for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[run_id])]
+                  + ([_last_values(frame, colors)] if groups else []))
     fig.update_layout(title=title or f"{key} of {frame['id'].nunique() if len(frame) else 0} runs", xaxis_title=x,
                       yaxis_title=key, yaxis_type="log" if log_y else "linear", height=460,
-                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      # a legend of more than LEGEND_RUNS names is a list nobody reads (hovering names each run),
+                      # and costs the browser as much as drawing the lines
+                      showlegend=len(groups) <= LEGEND_RUNS)
     if log_y:
         from genesis_core.formatting import log_ticks
 
@@ -272,7 +301,7 @@ def _group_traces(grouped: pd.DataFrame, by: str, legend: bool = True) -> list:
 
 
 def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: float = 0.0, by: str = "",
-                  log_y: tuple[str, ...] = (), columns: int = 2, max_points: int = 500):
+                  log_y: tuple[str, ...] = (), columns: int = 2, max_points: int | None = None):
     """Several metrics at once, a panel each: runs (raw faint, smoothed on top, last value marked) or, with `by`,
     the groups' means and bands."""
     from plotly.subplots import make_subplots
@@ -280,8 +309,7 @@ def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: 
     rows = (len(keys) + columns - 1) // columns
     fig = make_subplots(rows=rows, cols=min(columns, len(keys)), subplot_titles=keys, vertical_spacing=0.12 / rows)
     groups = group_of(runs, by) if by else {}
-    order = {r.id: i for i, r in enumerate(runs)}
-    colors = _colors(len(runs))
+    colors = dict(zip([r.id for r in runs], _colors(len(runs))))
     for i, key in enumerate(keys):
         row, col = i // columns + 1, i % columns + 1
         frame = curves(runs, key, x, smoothing, max_points)
@@ -289,13 +317,17 @@ def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: 
             traces = _group_traces(group_curves(frame, groups), by, legend=i == 0)
         else:
             traces = [t for (name, run_id), part in frame.groupby(["run", "id"], sort=False)
-                      for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[order[run_id]], legend=i == 0)]
-        if traces:  # one call per panel: adding traces one by one to a subplot grid is slow at 100 runs
+                      for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[run_id], legend=i == 0)]
+            traces += [_last_values(frame, colors)] if len(frame) else []
+        if traces:  # one call per panel, unvalidated (`_figure`): slow at 100 runs otherwise
+            fig._validate = False
             fig.add_traces(traces, rows=row, cols=col)
+            fig._validate = True
         if key in log_y:
             fig.update_yaxes(type="log", row=row, col=col)
         fig.update_xaxes(title_text=x, row=row, col=col)
-    fig.update_layout(height=320 * rows + 60, margin={"l": 10, "r": 10, "t": 60, "b": 10})
+    fig.update_layout(height=320 * rows + 60, margin={"l": 10, "r": 10, "t": 60, "b": 10},
+                      showlegend=bool(by) or len(runs) <= LEGEND_RUNS)
     return fig
 
 

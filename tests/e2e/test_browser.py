@@ -276,10 +276,9 @@ def test_runs_compare_in_chromium_bands_raw_lines_and_the_query_show_what_the_da
     traces = page.locator(".js-plotly-plot").first.evaluate(
         "p => p._fullData.map(t => ({name: t.name, y: Array.from(t.y)}))")  # decoded arrays
     raw = [t for t in traces if t["name"].endswith("(raw)")]
-    last = [t for t in traces if t["name"].endswith("(last)")]
-    assert len(raw) == 6 and len(last) == 6  # 120 points each: smoothed, with the raw series drawn beneath
-    for r, end in zip(raw, last):
-        assert end["y"] == [r["y"][-1]]  # each run's last logged value, not the smoothed one
+    (last,) = [t for t in traces if t["name"] == "last logged value"]
+    assert len(raw) == 6  # 120 points each: smoothed, with the raw series drawn beneath
+    assert last["y"] == [r["y"][-1] for r in raw]  # each run's last logged value, not the smoothed one
     box = page.get_by_role("textbox", name="Query")
     box.fill("eval/psnr_db > 30")
     box.press("Enter")

@@ -83,8 +83,8 @@ def test_short_series_stay_raw_and_every_curve_ends_on_its_last_logged_value(wor
     fig = curves_figure(loss, "loss", "step")
     names = [t.name for t in fig.data]
     assert any(n.endswith("(raw)") for n in names)
-    last = next(t for t in fig.data if t.name.endswith("(last)"))
-    assert last.y[0] == loss["raw"].iloc[-1] == 8 / 120  # the real final value, not the smoothed one
+    last = next(t for t in fig.data if t.name == "last logged value")
+    assert list(last.y) == [loss["raw"].iloc[-1]] == [8 / 120]  # the real final value, not the smoothed one
 
 
 def test_a_title_says_which_runs_lack_the_metric_and_the_headline_is_the_best_metric(workspace):
