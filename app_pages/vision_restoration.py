@@ -107,7 +107,7 @@ if "reverse" in model.directions:
 
 if "apply" in model.directions:
     st.subheader("Applying the corruption")
-    made, exact = model.apply(x, kind, level), corrupt(x, kind, level, torch.Generator().manual_seed(int(index)))
+    made, exact = model.corrupt(x, kind, level), corrupt(x, kind, level, torch.Generator().manual_seed(int(index)))
     st.image(grid_image([x, made, exact], 720), width=720,
              caption="Rows: clean · the network's corruption · the exact procedure")
     scores = apply_scores(model, split.test_x[:300], kind, level)

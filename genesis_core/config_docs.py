@@ -89,7 +89,7 @@ def field_docs(cls: type, prefix: str = "") -> list[FieldDoc]:
     out: list[FieldDoc] = []
     for f in dataclasses.fields(cls):
         tp = hints.get(f.name, f.type)
-        if dataclasses.is_dataclass(tp):
+        if isinstance(tp, type) and dataclasses.is_dataclass(tp):
             out.extend(field_docs(tp, f"{prefix}{f.name}."))
             continue
         choices = choices_of.get(f.name)

@@ -37,7 +37,7 @@ import dataclasses
 import functools
 import importlib
 from types import ModuleType
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar, cast
 
 from genesis_core.errors import WorkbenchError
 
@@ -131,7 +131,7 @@ class Registry(Generic[T]):
         return sorted(self._items)
 
     def build(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return self.get(name)(*args, **kwargs)
+        return cast(Callable[..., Any], self.get(name))(*args, **kwargs)
 
     def __contains__(self, name: str) -> bool:
         self.load_plugins()

@@ -21,6 +21,8 @@ import json
 import sys
 from pathlib import Path
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -52,6 +54,7 @@ def _clap_modules():
 
 def _audio_state(path: Path) -> dict[str, torch.Tensor]:
     """The audio branch's tensors from a LAION-CLAP checkpoint (tensors only: weights_only) or safetensors."""
+    state: Any
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -82,7 +82,7 @@ def encode_mp4(frames: torch.Tensor, fps: float, wave: np.ndarray | None = None,
             video.add_frames(frames[start:start + chunk].contiguous())
             if progress:
                 progress(min(t, start + chunk) / t)
-        if audio is not None:
+        if audio is not None and wave is not None:
             n = int(round(t / fps * sample_rate))
             a = torch.as_tensor(np.atleast_2d(wave)[:, :n], dtype=torch.float32)
             audio.add_samples(a.contiguous())

@@ -13,6 +13,8 @@ Controls: the teacher visualizer's own video (the reference the model imitates),
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -87,7 +89,7 @@ def shift(frames: torch.Tensor, offset: int) -> torch.Tensor:
 def sync_report(audio_onset: np.ndarray, frames: torch.Tensor, fps: float, events: np.ndarray | None = None,
                 shuffled_onset: np.ndarray | None = None, offsets=(2, 4, 8)) -> dict:
     """The score of a video with its controls: shuffled audio and growing offsets."""
-    out = {"av_align": av_align(audio_onset, frames), "best_lag_frames": best_lag(audio_onset, frames)}
+    out: dict[str, Any] = {"av_align": av_align(audio_onset, frames), "best_lag_frames": best_lag(audio_onset, frames)}
     if events is not None:
         out["event_f1"] = event_f1(events, frames, fps)["f1"]
     if shuffled_onset is not None:

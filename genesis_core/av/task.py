@@ -63,12 +63,13 @@ class StreamLoader:
         self.cfg, self.seed, self.rank, self.world_size, self.device = cfg, seed, rank, world_size, device
         self.library = library
         self.batches = 0
-        self._iter = None
+        self._iter: Any = None
         self.waited = 0.0
         self._last_return: float | None = None
         self.wait_share = 0.0
 
     def _start(self) -> None:
+        ds: ProceduralAVDataset | ClipsAVDataset
         if self.library is None:
             ds = ProceduralAVDataset(self.cfg.clip, self.seed * 100_003, self.rank, self.world_size, self.batches,
                                      self.cfg.batch_size)

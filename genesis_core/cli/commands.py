@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from genesis_core import __version__
 from genesis_core.errors import CLIError, WorkbenchError
@@ -53,6 +53,8 @@ def train_foreground(config: dict[str, Any]) -> int:
     run_id = [ws.create_run(cfg.task, to_dict(cfg), name=cfg.name).id if ctx.is_main else None]
     if ctx.enabled:
         dist.broadcast_object_list(run_id, src=0)
+    if run_id[0] is None:
+        raise CLIError("the main process sent no run id")
     run = ws.get_run(run_id[0])
     result = launch(cfg, run, progress_bar=ctx.is_main)
     if ctx.is_main:
@@ -278,7 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Submit a training job from a config file and follow it with a progress "
                                    "bar (Ctrl-C detaches; the job keeps running). Under torchrun, or with "
                                    "--foreground, training runs in this process instead.",
-                       epilog=_trainer_keys_epilog, formatter_class=_LazyEpilog)
+                       epilog=cast(Any, _trainer_keys_epilog), formatter_class=_LazyEpilog)  # written lazily
     t.add_argument("--config", "-c", help="YAML, TOML or JSON config (see `config TASK` for the defaults)")
     t.add_argument("--task", help="task name, if the config file does not name one")
     t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -302,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     j = sub.add_parser("jobs", help="list, show, cancel, resume, retry, wait for jobs, or read their logs",
                        description="Background jobs of this workspace. `jobs ACTION --help` for each action.")
     jobs = j.add_subparsers(dest="action", required=True, metavar="ACTION")
-    job_id = {"metavar": "JOB_ID", "help": "the job's id (from `jobs list`)"}
+    job_id: dict[str, Any] = {"metavar": "JOB_ID", "help": "the job's id (from `jobs list`)"}
     jl = jobs.add_parser("list", help="all jobs, newest first, with where each queued job stands",
                          description="All jobs, newest first: status, progress, ETA, and for a queued job its "
                                      "place in line and what it waits for.")
@@ -332,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("runs", help="list, show, delete, tag runs or mark them as favorites",
                        description="Runs of this workspace (folders under runs/). `runs ACTION --help` for each.")
     runs = r.add_subparsers(dest="action", required=True, metavar="ACTION")
-    run_id = {"metavar": "RUN_ID", "help": "the run's id (from `runs list`)"}
+    run_id: dict[str, Any] = {"metavar": "RUN_ID", "help": "the run's id (from `runs list`)"}
     rl = runs.add_parser("list", help="runs, newest first (a damaged run is listed as such)",
                          description="Runs, newest first, filtered by task, tag or favorite.")
     rl.add_argument("--task", help="only runs of this task")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, cast
 
 from genesis_core.errors import CLIError
 from genesis_core.cli.actions import add_actions
@@ -32,7 +33,7 @@ def add_image_commands(sub) -> None:
                                       "stitching, restoration", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     model = {"nargs": "?", "metavar": "MODEL", "help": "a model: a run id, or RUN:zK for a bottleneck sweep member"}
-    options = {
+    options: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         "model": ((), model),
         "run": ((), {**model, "dest": "model", "metavar": "RUN",
                      "help": "the run (a bottleneck sweep, or a restoration run)"}),
@@ -114,27 +115,28 @@ def cmd_images(args: argparse.Namespace) -> int:
         if args.action == "restore":
             from genesis_core.training.loading import load_model
             from genesis_core.vision.corruptions import CLASSICAL_FILTERS
-            from genesis_core.vision.tasks.restoration import EVAL_LEVELS, level_mismatch, psnr_vs_level
+            from genesis_core.vision.tasks.restoration import EVAL_LEVELS, RestorationNet, level_mismatch, psnr_vs_level
 
             loaded = load_model(_need(args.model, "a restoration run id"), ws)
             if args.kind not in loaded.config.corruptions:
                 raise CLIError(f"this restorer was trained on {', '.join(loaded.config.corruptions)}, not {args.kind}")
             x = loaded.task.split.test_x[:300]
-            if "apply" in loaded.model.directions:
+            net = cast(RestorationNet, loaded.model)
+            if "apply" in net.directions:
                 from genesis_core.vision.tasks.restoration import apply_scores, cycle_matrix
 
                 print(f"{args.kind} applied by the network vs the exact procedure, PSNR (dB) on 300 test images")
-                print_frame(pd.DataFrame([apply_scores(loaded.model, x, args.kind, lv) for lv in EVAL_LEVELS]))
-                if "reverse" not in loaded.model.directions:
+                print_frame(pd.DataFrame([apply_scores(net, x, args.kind, lv) for lv in EVAL_LEVELS]))
+                if "reverse" not in net.directions:
                     return 0
-                kinds = list(loaded.model.kinds)
+                kinds = list(net.kinds)
                 print("apply (rows) -> reverse (columns) cycle at level 0.5, PSNR (dB) vs the clean images")
-                print_frame(pd.DataFrame(cycle_matrix(loaded.model, x, 0.5), index=kinds, columns=kinds)
+                print_frame(pd.DataFrame(cycle_matrix(net, x, 0.5), index=kinds, columns=kinds)
                              .reset_index(names="applied"))
             print(f"{args.kind}: PSNR (dB) on 300 test images; classical = {CLASSICAL_FILTERS[args.kind]}")
-            print_frame(pd.DataFrame(psnr_vs_level(loaded.model, x, args.kind))[
+            print_frame(pd.DataFrame(psnr_vs_level(net, x, args.kind))[
                 ["level", "restored_psnr_db", "identity_psnr_db", "classical_psnr_db", "restored_ssim"]])
-            m = level_mismatch(loaded.model, x, args.kind)
+            m = level_mismatch(net, x, args.kind)
             print("level mismatch (rows: level told, columns: true level), PSNR dB")
             print_frame(pd.DataFrame(m, index=EVAL_LEVELS, columns=[f"{lv:g}" for lv in EVAL_LEVELS])
                          .reset_index(names="told"))
@@ -160,13 +162,14 @@ def cmd_images(args: argparse.Namespace) -> int:
             methods = [args.method] if args.method else list(L.METHODS)
             y = L.class_path(ya, yb, args.steps) if model.conditional else None
             for method in methods:
-                frames = L.decode_latents(model, L.interpolate(z0, z1, args.steps, method), y)
+                frames = L.decode_latents(model, L.interpolate(z0, z1, args.steps, cast(Any, method)), y)
                 s = L.path_smoothness(frames)
                 print(f"{method:<16} mean step {s['mean_step']:.4f}  max step {s['max_step']:.4f}  "
                       f"max/mean {s['max_over_mean']:.2f}")
             if args.output:
                 out = Path(args.output)
-                export = {".png": L.strip_png, ".gif": L.animation_gif, ".mp4": L.animation_mp4}.get(out.suffix.lower())
+                exports: dict[str, Any] = {".png": L.strip_png, ".gif": L.animation_gif, ".mp4": L.animation_mp4}
+                export = exports.get(out.suffix.lower())
                 if export is None:
                     raise CLIError("the output must end in .png, .gif or .mp4")
                 atomic_write_bytes(out, export(frames))

@@ -12,6 +12,7 @@ Train with `python -m genesis_core train --task language_model [--set trainer.au
 from __future__ import annotations
 
 import argparse
+from typing import Any, cast
 
 from genesis_core.errors import CLIError
 from genesis_core.cli.actions import add_actions
@@ -22,7 +23,7 @@ from genesis_core.registry import COMMANDS
 def add_lm_commands(sub) -> None:
     p = sub.add_parser("lm", help="language models: go/no-go evaluation, samples, loss events, corpus",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    options = {
+    options: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         "run_id": ((), {"nargs": "?", "metavar": "RUN", "help": "the language-model run"}),
         "bytes": (("--bytes",), {"type": int, "default": 4096, "help": "held-out bytes per language"}),
         "margin": (("--margin",), {"type": float, "default": 0.0,
@@ -73,13 +74,15 @@ def cmd_lm(args: argparse.Namespace) -> int:
             import torch
 
             from genesis_core.lm.bytes import decode, encode
+            from genesis_core.lm.model import LlamaModel
             from genesis_core.training.loading import load_model
 
             loaded = load_model(args.run_id, ws)
             if loaded.config.objective != "causal":
                 raise CLIError("sampling needs a causal model; this one is a masked LM")
             prompt = torch.from_numpy(encode(args.prompt or "\n"))[None]
-            out = loaded.model.generate(prompt, args.length, generator=torch.Generator().manual_seed(0))
+            model = cast(LlamaModel, loaded.model)
+            out = model.generate(prompt, args.length, generator=torch.Generator().manual_seed(0))
             print(decode(out[0].tolist()))
             return 0
         if args.action == "morphemes":

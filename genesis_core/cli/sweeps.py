@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from genesis_core.errors import CLIError
 from genesis_core.cli.actions import add_actions
@@ -25,7 +26,7 @@ from genesis_core.registry import COMMANDS
 def add_sweep_commands(sub) -> None:
     p = sub.add_parser("sweep", help="hyperparameter sweeps with Optuna: run, list, show, cancel",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    options = {
+    options: dict[str, tuple[tuple[str, ...], dict[str, Any]]] = {
         "file": ((), {"dest": "target", "nargs": "?", "metavar": "FILE", "help": "the sweep file (YAML, TOML or JSON)"}),
         "sweep_id": ((), {"dest": "target", "nargs": "?", "metavar": "SWEEP_ID", "help": "the sweep's id (from `sweep list`)"}),
         "wait": (("--wait",), {"action": "store_true", "help": "follow the sweep and print the best trial"}),
@@ -68,13 +69,13 @@ def cmd_sweep(args: argparse.Namespace) -> int:
             data.update({"backend": args.backend, "address": args.address})
         config = task_config(data)
         validate(config)
-        job = api.submit(config, workspace=ws)
-        print(f"sweep {job.run_id} started (driver job {job.id}): {config.trials} trials of {config.sweep_task}, "
+        driver = api.submit(config, workspace=ws)
+        print(f"sweep {driver.run_id} started (driver job {driver.id}): {config.trials} trials of {config.sweep_task}, "
               f"{config.concurrency} at a time, {config.direction} {config.metric}")
         if not args.wait:
             return 0
-        code = follow(job.id, ws)
-        show(ws, job.run_id)
+        code = follow(driver.id, ws)
+        show(ws, driver.run_id)
         return code
     if args.action == "list":
         runs = ws.list_runs(task="sweep")

@@ -126,7 +126,7 @@ def estimate_seconds(task: str, steps: int, workspace: Workspace | None = None, 
         store.close()
     if not done:
         return None
-    per_step = sorted((j.finished - j.started) / j.total for j in done)
+    per_step = sorted((j.finished - j.started) / j.total for j in done if j.finished and j.started)
     return per_step[len(per_step) // 2] * steps, len(done)
 
 

@@ -290,6 +290,8 @@ class RayBackend:
 
     def launch(self, job, workspace) -> None:
         address = job.backend_address or os.environ.get("GENESIS_RAY_ADDRESS") or local_cluster(workspace)
+        if not address:
+            raise RuntimeError("no Ray cluster to send the job to: start one with `genesis ray start`")
         ray = connect(address)
         run_log = workspace.get_run(job.run_id).log_path
         run_log.parent.mkdir(parents=True, exist_ok=True)

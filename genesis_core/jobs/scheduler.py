@@ -167,7 +167,7 @@ def own_children(proc: psutil.Process) -> list[psutil.Process]:
     """What a worker started for its own job (DataLoader workers, auto's candidates, torchrun ranks), not the
     workers of other jobs it launched while it looked at the queue (a sweep driver starts its trials): those
     are jobs of their own, in sessions of their own, and outlive it."""
-    out = []
+    out: list[psutil.Process] = []
     try:
         children = proc.children(recursive=True)
     except psutil.Error:
@@ -186,6 +186,8 @@ def own_children(proc: psutil.Process) -> list[psutil.Process]:
 def _kill_worker_group(job: Job) -> None:
     """SIGKILL a local worker and everything it started for its job (its own session: DataLoader workers,
     candidates; not other jobs' workers it launched, which have sessions of their own)."""
+    if job.pid is None:
+        return
     try:
         proc = psutil.Process(job.pid)
         children = own_children(proc)
@@ -218,7 +220,7 @@ def tick(workspace: Workspace | None = None) -> list[str]:
                 reason = _worker_gone(job, now)
                 if not reason and _overdue_cancel(job, now):
                     _kill_worker_group(job)  # it ignored the cancel and its own watchdog: stop it from here
-                    store.finish(job.id, "cancelled", f"stopped {now - job.cancel_at:.0f} s after the cancel request "
+                    store.finish(job.id, "cancelled", f"stopped {now - (job.cancel_at or now):.0f} s after the cancel request "
                                                       "(it did not stop by itself); its last checkpoint is kept")
                     continue
                 if not reason:

@@ -7,6 +7,7 @@ page's memory: closing a tab or restarting the app loses nothing.
 
 from __future__ import annotations
 
+import builtins
 import json
 import secrets
 import sqlite3
@@ -14,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, cast
 
 from genesis_core.errors import WorkbenchError
 from genesis_core.store.metrics import connect
@@ -163,7 +164,7 @@ class JobStore:
         return Job.from_row(row)
 
     def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[Job]:
-        sql, params = "SELECT * FROM jobs", []
+        sql, params = "SELECT * FROM jobs", cast("list[str]", [])
         if status:
             statuses = (status,) if isinstance(status, str) else tuple(status)
             sql += f" WHERE status IN ({','.join('?' * len(statuses))})"
@@ -173,7 +174,7 @@ class JobStore:
             sql += f" LIMIT {int(limit)}"
         return [Job.from_row(r) for r in self._conn.execute(sql, params).fetchall()]
 
-    def for_run(self, run_id: str) -> list[Job]:
+    def for_run(self, run_id: str) -> builtins.list[Job]:
         rows = self._conn.execute("SELECT * FROM jobs WHERE run_id = ? ORDER BY created DESC", (run_id,))
         return [Job.from_row(r) for r in rows.fetchall()]
 

@@ -77,7 +77,8 @@ class SpikeDetector:
     def __init__(self, window: int = 200, k: float = 5.0, beta: float = 0.98, min_history: int = 50,
                  sustained: int = 20):
         self.window, self.k, self.beta, self.min_history, self.sustained = window, k, beta, min_history, sustained
-        self.t, self.m, self.run = 0, 0.0, []
+        self.t, self.m = 0, 0.0
+        self.run: list[float] = []
         self.residuals: deque[float] = deque(maxlen=window)
 
     @property

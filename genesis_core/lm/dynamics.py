@@ -3,6 +3,8 @@ events, bits per byte per language, and a table of the hyperparameters that diff
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from genesis_core.store.compare import config_table
@@ -114,7 +116,7 @@ def phase_improvement(run: Run, curves: pd.DataFrame | None = None) -> pd.DataFr
     cuts = interventions(run)
     starts = [(int(steps[0]), "start")] + [(int(s), k) for s, k in zip(cuts["step"], cuts["kind"])
                                             if steps[0] < s <= steps[-1]]
-    rows = []
+    rows: list[dict[str, Any]] = []
     for i, (start, kind) in enumerate(starts):
         end = starts[i + 1][0] if i + 1 < len(starts) else int(steps[-1]) + 1
         inside = (steps >= start) & (steps < end)

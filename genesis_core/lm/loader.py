@@ -52,7 +52,12 @@ class DeviceCorpusLoader:
         self.languages = list(texts)
         self.context, self.batch_size, self.device = context, batch_size, device
         self.objective, self.masking = objective, masking or MaskingSchedule()
-        tokens, words, docs, starts, lengths, offset = [], [], [], [], [], 0
+        tokens: list[np.ndarray] = []
+        words: list[np.ndarray] = []
+        docs: list[np.ndarray] = []
+        starts: list[int] = []
+        lengths: list[int] = []
+        offset = 0
         word_base = 0
         for lang in self.languages:
             ids = encode(texts[lang])
@@ -121,6 +126,8 @@ class DeviceCorpusLoader:
         if self.objective == "causal":
             return window[:, :-1], window[:, 1:], lang, *docs, *pairs
         rate, share = self.masking.at(self.step - 1)
+        if self.words is None:
+            raise RuntimeError("the masked objective needs the corpus's word ids")
         inputs, targets = self.mask(window[:, :-1], self.words[idx[:, :-1]].long(), rate, share)
         return inputs, targets, lang, *docs, *pairs
 

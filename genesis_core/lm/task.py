@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 import torch
@@ -24,6 +24,9 @@ from genesis_core.lm.pair_tasks import PairTasksConfig, PairTaskSampler, build_p
 from genesis_core.registry import TASKS
 from genesis_core.training.callbacks import Callback, MetricsCallback
 from genesis_core.training.task import TaskConfigBase, TrainerConfig, TrainingTask
+
+if TYPE_CHECKING:
+    from genesis_core.store.webhook import WebhookNotifier
 
 
 @dataclass(frozen=True)
@@ -104,7 +107,7 @@ class LossDynamics(Callback):
         self.action = task.config.analytics.spike_action
         self.gates_updates = self.action != "log"
         self.span: list[float] = []  # min and max of the losses analysed since the last log step
-        self.webhook = None
+        self.webhook: WebhookNotifier | None = None
 
     def on_train_start(self, trainer, resumed_from) -> None:
         url = self.task.config.analytics.webhook
@@ -180,7 +183,9 @@ class LossDynamics(Callback):
             logs.update({"loss_min": self.span[0], "loss_max": self.span[1]})
             self.span = []
         a = self.analytics
-        rate, share = self.task.loader.current_masking() if self.task.config.objective == "masked" else (0.0, 0.0)
+        loader = self.task.loader
+        rate, share = loader.current_masking() if loader is not None and self.task.config.objective == "masked" \
+            else (0.0, 0.0)
         cfg = self.task.config
         logs.update({"loss_ema": a.ema, "loss_slope": a.slope(), "stagnation": float(a.stagnation),
                      "lr_multiplier": self.stun.multiplier(trainer.step), "stuns": float(self.stun.count),
@@ -359,7 +364,8 @@ class LanguageModelTask(TrainingTask):
         return total / max(count, 1) / math.log(2)
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> dict[str, float]:
+    def evaluate(self, module: nn.Module) -> dict[str, float]:
+        model = cast(LlamaModel, module)
         out = {}
         for lang in self.languages:
             out[f"bpb/{lang}"] = self.bits_per_byte(model, lang)
@@ -377,7 +383,8 @@ class LanguageModelTask(TrainingTask):
         return {"samples.txt": self.samples(model).encode("utf-8")}
 
     @torch.no_grad()
-    def samples(self, model: nn.Module, new_bytes: int = 160, prompt_bytes: int = 40, seed: int = 0) -> str:
+    def samples(self, module: nn.Module, new_bytes: int = 160, prompt_bytes: int = 40, seed: int = 0) -> str:
+        model = cast(LlamaModel, module)
         """What the model writes: a continuation of a held-out prompt per language (causal), or the
         fill-in of masked held-out text (masked)."""
         lines = []

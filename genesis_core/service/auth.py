@@ -77,7 +77,7 @@ class TokenChecker:
 
     def __init__(self, workspace):
         self.workspace = workspace
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._token = ""
 
     def current(self) -> str:

@@ -180,7 +180,7 @@ def clean_partial_writes(checkpoints_dir: str | Path) -> list[str]:
     import psutil
 
     folder = Path(checkpoints_dir)
-    removed = []
+    removed: list[str] = []
     if not folder.is_dir():
         return removed
     for p in folder.iterdir():

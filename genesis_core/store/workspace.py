@@ -47,7 +47,8 @@ def _meta_problem(meta: Any, folder: str) -> str:
         return f"run.json holds a {type(meta).__name__}, not a mapping"
     if meta.get("id") != folder:
         return f"run.json names the run {meta.get('id')!r}, not its folder {folder!r}"
-    kinds = {"task": str, "name": str, "created": (int, float), "tags": list, "favorite": bool}
+    kinds: dict[str, type | tuple[type, ...]] = {"task": str, "name": str, "created": (int, float), "tags": list,
+                                                 "favorite": bool}
     for key, kind in kinds.items():
         if key in meta and (not isinstance(meta[key], kind) or isinstance(meta[key], bool) and kind != bool):
             return f"run.json's {key} is {meta[key]!r}"

@@ -104,7 +104,7 @@ def generator_options(name: str, config: Any) -> dict[str, Any]:
 def constraints_from(config: Any) -> list:
     from genesis_core.tabular.single_table.constraints import Inequality, Range
 
-    out = []
+    out: list[Range | Inequality] = []
     for r in config.ranges:
         col, lo, hi = r.rsplit(":", 2)
         out.append(Range(col, float(lo), float(hi)))
@@ -173,14 +173,14 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         from genesis_core.tabular.single_table.auto import candidates_for, select_generator
 
         candidates = candidates_for(config.epsilon, tuple(config.candidates))
-        options = {n: generator_options(n, config) for n in candidates}
+        per_candidate = {n: generator_options(n, config) for n in candidates}
         name, leaderboard = select_generator(
-            train, schema, candidates, options, budget * CANDIDATE_SHARE, seed, config.epochs,
+            train, schema, candidates, per_candidate, budget * CANDIDATE_SHARE, seed, config.epochs,
             progress=lambda f, m: progress(f, 3, m), stop=stop)
         best = leaderboard[0]
         n_fit = len(train) - int(round(len(train) * 0.2))
         scored = sum(r.get("score") is not None for r in leaderboard)
-        unscored = {}
+        unscored: dict[str, Any] = {}
         for r in leaderboard:
             if r.get("score") is None:
                 unscored[r.get("status", "failed")] = unscored.get(r.get("status", "failed"), 0) + 1
@@ -206,7 +206,8 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
                          f"use one of {', '.join(n for n in GENERATORS.names() if GENERATORS.get(n).private)} or auto")
     if stop():
         raise InterruptedError("cancelled")
-    options, tuning = {**generator_options(name, config), **auto_limit}, []
+    options = {**generator_options(name, config), **auto_limit}
+    tuning: list[dict[str, Any]] = []
     if config.tune:
         if GENERATORS.get(name).private:
             raise ValueError(f"tuning {name} on this table would spend its privacy budget once per trial; tune on "
@@ -216,9 +217,9 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         options, tuning = tune_generator(train, schema, name, options, config.tune, budget * CANDIDATE_SHARE, seed,
                                          config.epochs, progress=lambda f, m: progress(f, 3, m), stop=stop)
         epochs = int(options.pop("epochs", epochs))
-        best = max((r for r in tuning if r.get("quality_score") is not None), key=lambda r: r["quality_score"],
-                   default=None)
-        if best is not None:
+        scored_trials = [r for r in tuning if r.get("quality_score") is not None]
+        if scored_trials:
+            best = max(scored_trials, key=lambda r: r["quality_score"])
             reason += f"; tuned with {len(tuning)} Optuna trials (best {best['quality_score']:.3f} on held-out rows)"
     gen = make_generator(name, seed=seed, epochs=epochs, **options)
     progress(1, 3, f"fitting {name} on {len(train)} rows ({reason})")
@@ -379,7 +380,7 @@ def score(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame
     quality = quality_report(t_train, t_synth, schema, t_hold, config.target or None, seed=seed, tick=tick)
     privacy = privacy_report(t_train, t_hold, t_synth, schema, list(config.quasi_identifiers), list(config.sensitive),
                              dp_statement, seed=seed, tick=tick)
-    out = {"quality": quality, "privacy": privacy}
+    out: dict[str, Any] = {"quality": quality, "privacy": privacy}
     if any(c.kind == "text" and c.name in synth.columns for c in schema):
         from genesis_core.tabular.evaluation.text import text_report
 

@@ -16,11 +16,14 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from genesis_core.errors import WorkbenchError
+
+if TYPE_CHECKING:
+    from genesis_core.tabular.single_table.base import TabularGenerator
 
 
 class SDKError(WorkbenchError, ValueError):
@@ -50,7 +53,7 @@ class SyntheticGenerator:
     options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self._generator = None
+        self._generator: TabularGenerator | None = None
         self._report: dict[str, Any] | None = None
         self._release: dict[str, Any] | None = None
 
@@ -131,7 +134,7 @@ class SyntheticGenerator:
         path = Path(path)
         try:
             saved = json.loads((path / "sdk.json").read_text())
-            privacy = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["privacy"].items()}
+            privacy: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in saved["privacy"].items()}
             gen = cls(saved["method"], PrivacyConfig(**privacy), saved["seed"], saved["options"])
             gen._report = json.loads((path / "report.json").read_text()) if (path / "report.json").exists() else None
         except (OSError, ValueError, KeyError, TypeError) as exc:

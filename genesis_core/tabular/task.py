@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from genesis_core.registry import GENERATORS, TASKS
 from genesis_core.tabular.data import schema as sch
@@ -211,7 +212,8 @@ class PrivacyCurveTask(JobTask):
         raw = read_source(cfg.source)[0]
         schema = schema_for(raw, cfg.column_types)
         real = sch.prepare(raw, schema)
-        points, total, start = [], len(cfg.generators) * len(cfg.epsilons), time.time()
+        points: list[dict[str, Any]] = []
+        total, start = len(cfg.generators) * len(cfg.epsilons), time.time()
         for name in cfg.generators:
             for eps in cfg.epsilons:
                 if stop_event.is_set():
@@ -222,7 +224,7 @@ class PrivacyCurveTask(JobTask):
                 q = fidelity(real, sch.prepare(gen.sample(len(raw)), schema), schema)
                 points.append({"generator": name, "epsilon": eps, "quality_score": q["quality_score"],
                                "column_shapes": q["column_shapes"], "column_pair_trends": q["column_pair_trends"],
-                               "epsilon_spent": gen.privacy.get("epsilon_total"), "seconds": round(time.time() - t0, 1)})
+                               "epsilon_spent": getattr(gen, "privacy", {}).get("epsilon_total"), "seconds": round(time.time() - t0, 1)})
                 done = len(points)
                 reporter({"step": done, "total": total, "eta_s": (time.time() - start) / done * (total - done),
                           "metrics": {}, "message": f"{name} at ε={eps:g}: quality {q['quality_score'] or 0:.3f}"})

@@ -7,8 +7,8 @@ scheduler, checkpoints and resume) sees a single optimizer whatever the recipe.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from typing import Any, Iterable
+from collections import OrderedDict, defaultdict
+from typing import Any, Callable, Iterable
 
 import torch
 
@@ -21,7 +21,7 @@ class CombinedOptimizer(torch.optim.Optimizer):
         self.optimizers = optimizers
         self.param_groups = [g for o in optimizers for g in o.param_groups]
         self.defaults: dict[str, Any] = {}
-        self.state: dict = {}
+        self.state = defaultdict(dict)
         self._optimizer_step_pre_hooks: OrderedDict = OrderedDict()
         self._optimizer_step_post_hooks: OrderedDict = OrderedDict()
         self._optimizer_state_dict_pre_hooks: OrderedDict = OrderedDict()
@@ -49,7 +49,7 @@ class CombinedOptimizer(torch.optim.Optimizer):
 
 
 def muon_adamw(named: Iterable[tuple[str, torch.nn.Parameter]], lr: float, muon_lr: float, weight_decay: float,
-               hidden: callable) -> CombinedOptimizer:
+               hidden: Callable[[str, torch.nn.Parameter], bool]) -> CombinedOptimizer:
     """Muon for the parameters `hidden(name, p)` accepts (2-D matrices inside the network), AdamW for the rest
     (decay on other matrices only)."""
     muon, adam_decay, adam_plain, seen = [], [], [], set()
@@ -63,7 +63,7 @@ def muon_adamw(named: Iterable[tuple[str, torch.nn.Parameter]], lr: float, muon_
             adam_decay.append(p)
         else:
             adam_plain.append(p)
-    optimizers = [torch.optim.AdamW([{"params": adam_decay, "weight_decay": weight_decay},
+    optimizers: list[torch.optim.Optimizer] = [torch.optim.AdamW([{"params": adam_decay, "weight_decay": weight_decay},
                                      {"params": adam_plain, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.95))]
     if muon:
         optimizers.append(torch.optim.Muon(muon, lr=muon_lr, weight_decay=weight_decay, adjust_lr_fn="match_rms_adamw"))

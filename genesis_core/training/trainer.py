@@ -15,7 +15,7 @@ import random
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import torch
@@ -84,7 +84,7 @@ def compile_for_training(model: nn.Module, device: torch.device) -> tuple[nn.Mod
     if device.type == "cpu" and not (shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")):
         return model, "torch.compile needs a C compiler on the CPU (none found); training eager"
     try:
-        return torch.compile(model), ""
+        return cast(nn.Module, torch.compile(model)), ""
     except Exception as exc:  # e.g. an unsupported Python
         return model, f"torch.compile is not available ({type(exc).__name__}); training eager"
 

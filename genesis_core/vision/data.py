@@ -121,11 +121,11 @@ def image_folder(path: str = "", size: int = 0, max_images: int = 100_000) -> La
                 skipped += 1
                 continue
             try:
-                with Image.open(file) as img:
-                    grey = img.mode in GREY_MODES
-                    img = img.convert("L" if grey else "RGB")
+                with Image.open(file) as opened:
+                    grey = opened.mode in GREY_MODES
+                    img = opened.convert("L" if grey else "RGB")
                     if size:
-                        img = img.resize((size, size), Image.BILINEAR)
+                        img = img.resize((size, size), Image.Resampling.BILINEAR)
                     pixels = np.asarray(img, dtype=np.float32) / 255.0
                     images.append(pixels[None] if grey else pixels.transpose(2, 0, 1))
             except (UnidentifiedImageError, OSError, ValueError):

@@ -20,7 +20,7 @@ def to_pil_grid(rows: list[torch.Tensor], scale: int = 1) -> Image.Image:
     arr = (canvas * 255).round().astype(np.uint8)
     img = Image.fromarray(arr[..., 0] if c == 1 else arr, mode="L" if c == 1 else "RGB")
     if scale > 1:
-        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+        img = img.resize((img.width * scale, img.height * scale), Image.Resampling.NEAREST)
     return img
 
 

@@ -24,6 +24,9 @@ class FamilyTask(Protocol):
     def sample(self, model: nn.Module, n: int, labels: torch.Tensor | None, seed: int) -> torch.Tensor:
         """n images in [0, 1], (n, C, H, W), with these labels (conditional models) and this seed."""
 
+    def evaluate(self, model: nn.Module) -> dict[str, float]:
+        """The family's figures on held-out images (FD against its floor, and its own)."""
+
 
 @runtime_checkable
 class ExactLikelihood(Protocol):

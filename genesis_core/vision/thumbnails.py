@@ -21,7 +21,7 @@ def mnist_grid_png(rows: int = 2, per_row: int = 10, scale: int = 3, seed: int |
     for r in range(rows):
         for c in range(per_row):
             grid[1 + r * 29:1 + r * 29 + 28, 1 + c * 29:1 + c * 29 + 28] = tiles[r, c]
-    image = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.NEAREST)
+    image = Image.fromarray(grid).resize((grid.shape[1] * scale, grid.shape[0] * scale), Image.Resampling.NEAREST)
     buf = io.BytesIO()
     image.save(buf, format="PNG")
     return buf.getvalue()

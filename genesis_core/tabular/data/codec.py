@@ -174,7 +174,8 @@ class TableCodec:
             for v in c.point_masses:
                 x[(labels == _mass_label(v)) & ~np.isnan(x)] = v
         if c.name in self.bounds:
-            x = np.clip(x, *self.bounds[c.name])
+            low, high = self.bounds[c.name]
+            x = np.clip(x, low, high)
         if c.levels:
             x = snap_to_levels(x, c.levels)
         elif c.integer:

@@ -146,7 +146,7 @@ def _sniff(text: str) -> str:
     except csv.Error:
         first = sample.splitlines()[0] if sample.splitlines() else ""
         counts = {d: first.count(d) for d in ",;\t|"}
-        return max(counts, key=counts.get) if max(counts.values()) > 0 else ","
+        return max(counts, key=lambda d: counts[d]) if max(counts.values()) > 0 else ","
 
 
 def _is_number(cell: str) -> bool:

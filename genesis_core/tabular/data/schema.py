@@ -329,18 +329,18 @@ def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
             spec.note = (f"whole numbers of up to {digits} digits, more than a float holds exactly: categories, "
                          "written back digit for digit")
         return spec
-    numbers, fmt, tokens = parse_numbers(text)
+    numbers, written, tokens = parse_numbers(text)
     share = float(numbers.notna().mean())
     if share > 0.0 and share + text.isin(tokens).mean() >= 0.999 and numbers.notna().sum() >= 2:
-        spec.decimal_comma, spec.thousands = fmt["decimal_comma"], fmt["thousands"]
-        spec.prefix, spec.suffix, spec.missing_tokens = fmt["prefix"], fmt["suffix"], tokens
+        spec.decimal_comma, spec.thousands = written["decimal_comma"], written["thousands"]
+        spec.prefix, spec.suffix, spec.missing_tokens = written["prefix"], written["suffix"], tokens
         spec.missing_rate = float((s.isna() | s.astype(str).str.strip().isin(tokens)).mean())
         _numeric_kind(name, numbers, spec, first)
         if not spec.integer and spec.decimals >= 0:
-            spec.decimals = max(spec.decimals, fmt["decimals"])  # "$1,148.50" keeps its two places
-        extras = (["decimal comma"] if fmt["decimal_comma"] else []) \
-            + ([f"thousands separated by {fmt['thousands']!r}"] if fmt["thousands"] else []) \
-            + ([f"written as {fmt['prefix']}…{fmt['suffix']}"] if fmt["prefix"] or fmt["suffix"] else []) \
+            spec.decimals = max(spec.decimals, written["decimals"])  # "$1,148.50" keeps its two places
+        extras = (["decimal comma"] if written["decimal_comma"] else []) \
+            + ([f"thousands separated by {written['thousands']!r}"] if written["thousands"] else []) \
+            + ([f"written as {written['prefix']}…{written['suffix']}"] if written["prefix"] or written["suffix"] else []) \
             + ([f"{', '.join(map(repr, tokens))} read as missing"] if tokens else [])
         spec.note += "".join(f"; {e}" for e in extras)
         return spec
@@ -420,8 +420,10 @@ def to_boolean(s: pd.Series, spec: ColumnSpec) -> pd.Series:
     text = s.astype(str).str.strip().str.lower()
     truthy = {str(spec.true_value).lower(), "true", "1", "1.0", "yes"}
     falsy = {str(spec.false_value).lower(), "false", "0", "0.0", "no"}
-    out = pd.Series(np.where(text.isin(truthy), True, np.where(text.isin(falsy), False, None)), index=s.index,
-                    dtype=object)
+    values = np.full(len(text), None, dtype=object)
+    values[text.isin(falsy).to_numpy()] = False
+    values[text.isin(truthy).to_numpy()] = True  # truthy first, as before: "1" is true even where false_value is "1"
+    out = pd.Series(values, index=s.index, dtype=object)
     return out.where(s.notna(), None)
 
 
@@ -497,7 +499,7 @@ def sdv_metadata(schema: list[ColumnSpec], table: str = "table", columns=None, m
     keeps their exact frequencies and their rank correlations); for scoring they stay numerical."""
     from sdv.metadata import Metadata
 
-    meta = {}
+    meta: dict[str, dict[str, Any]] = {}
     by_name = {c.name: c for c in schema}
     for c in ([by_name[n] for n in columns if n in by_name] if columns is not None else schema):
         if c.kind in NOT_SYNTHESISED:

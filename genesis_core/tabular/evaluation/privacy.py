@@ -24,7 +24,7 @@ scikit-learn's NearestNeighbors.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -185,7 +185,7 @@ def enforce_k_anonymity(df: pd.DataFrame, quasi: list[str], k: int, kinds: dict[
 
 
 def privacy_report(train: pd.DataFrame, holdout: pd.DataFrame | None, synth: pd.DataFrame,
-                   schema: list[ColumnSpec], quasi_identifiers: list[str] = (), sensitive: list[str] = (),
+                   schema: list[ColumnSpec], quasi_identifiers: Sequence[str] = (), sensitive: Sequence[str] = (),
                    dp_statement: dict | None = None, seed: int = 0,
                    tick: Callable[[str], None] = lambda what: None) -> dict[str, Any]:
     """Privacy figures of typed frames (schema.prepare); those that need rows the generator never saw are

@@ -163,7 +163,7 @@ def ml_utility(real_train: pd.DataFrame, real_test: pd.DataFrame, synth: pd.Data
     xtr, ytr = encode(real_train)
     xte, yte = encode(real_test)
     xsy, ysy = encode(synth)
-    out = {"target": target, "task": "classification" if classification else "regression",
+    out: dict[str, Any] = {"target": target, "task": "classification" if classification else "regression",
            "metric": "macro F1" if classification else "R²"}
     if len(np.unique(ytr)) < 2 or len(yte) < 2:
         out["note"] = "the real rows have one value of the target: nothing to predict"
@@ -203,12 +203,13 @@ def quality_report(real_train: pd.DataFrame, synth: pd.DataFrame, schema: list[C
     out = fidelity(real_train, synth, schema, seed)
     tick("detection: a classifier telling real from synthetic")
     out["c2st_auc"] = detection_auc(real_train[cols], synth[cols], kinds, seed)
-    holdout = real_holdout is not None and len(real_holdout) >= 6
-    out["c2st_baseline_auc"] = detection_auc(real_train[cols], real_holdout[cols], kinds, seed) if holdout else None
+    holdout = real_holdout if real_holdout is not None and len(real_holdout) >= 6 else None
+    out["c2st_baseline_auc"] = detection_auc(real_train[cols], holdout[cols], kinds, seed) if holdout is not None \
+        else None
     if target:
         tick(f"utility: models of {target} trained on synthetic and on real rows")
-        if holdout:
-            train, test, note = real_train, real_holdout, "tested on held-out real rows"
+        if holdout is not None:
+            train, test, note = real_train, holdout, "tested on held-out real rows"
         else:  # no rows the generator never saw: test on a part of the real rows (it saw them)
             order = np.random.default_rng(seed).permutation(len(real_train))
             cut = max(1, int(len(order) * 0.7))

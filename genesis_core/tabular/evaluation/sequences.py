@@ -63,8 +63,8 @@ def step_marginals(real: list[np.ndarray], synth: list[np.ndarray], min_count: i
         s = [a[t] for a in synth if len(a) > t]
         if len(r) < min_count or len(s) < min_count:
             continue
-        r, s = np.stack(r), np.stack(s)
-        scores += [1 - ks_2samp(r[:, j], s[:, j]).statistic for j in range(r.shape[1])]
+        ra, sa = np.stack(r), np.stack(s)
+        scores += [1 - ks_2samp(ra[:, j], sa[:, j]).statistic for j in range(ra.shape[1])]
     return float(np.mean(scores)) if scores else None
 
 
@@ -260,7 +260,7 @@ def sequence_report(real: pd.DataFrame, synth: pd.DataFrame, spec: SequenceSpec,
                                "length_synthetic_median": float(np.median([len(a) for a in s])), "lags": k,
                                "channels": channels}
     quality.update(_figures(real, synth, r, s, spec, k, seed, score_steps, tick))
-    if holdout is not None and len(h) >= 5:  # the floor: real sequences the generator never saw, scored the same way
+    if holdout is not None and h is not None and len(h) >= 5:  # the floor: real sequences the generator never saw, scored the same way
         quality["reference"] = _figures(real, holdout, r, h, spec, k, seed, score_steps,
                                         lambda what: tick(f"held-out floor, {what}"))
     tick("nearest-sequence privacy")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -66,7 +66,7 @@ def _parse_relationship(text: str) -> tuple[str, str, str, str]:
     return pt, pk, ct, fk
 
 
-def table_metadata(tables: dict[str, pd.DataFrame], relationships: list[str] = ()):
+def table_metadata(tables: dict[str, pd.DataFrame], relationships: Sequence[str] = ()):
     """SDV metadata with keys and relationships: SDV's detection, or the user's `parent.key:child.fk` list, then
     checked against the data (keys exist, parent keys are unique, foreign keys join)."""
     from sdv.metadata import Metadata

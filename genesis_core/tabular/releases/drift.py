@@ -131,7 +131,9 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 
                          f"{names(current)}), so there is nothing to compare; choose tables of the same kind.")
     ref = sch.prepare(reference, schema)
     cur = sch.prepare(current[shared], [c for c in schema if c.name in shared])
-    rows, pvals, owners = [], [], []
+    rows: list[dict[str, Any]] = []
+    pvals: list[float] = []
+    owners: list[tuple[int, str]] = []
     for spec in schema:
         if spec.name not in shared:
             continue
@@ -168,7 +170,7 @@ def drift_report(reference: pd.DataFrame, current: pd.DataFrame, alpha: float = 
     added = [str(c) for c in current.columns if c not in {s.name for s in schema}]
     kinds = column_kinds([s for s in schema if s.kind not in (*UNTESTED, "text")], [
         s.name for s in schema if s.name in shared and s.kind not in (*UNTESTED, "text")])
-    whole = table_test(ref[list(kinds)], cur[list(kinds)], kinds, seed) if kinds else {
+    whole: dict[str, Any] = table_test(ref[list(kinds)], cur[list(kinds)], kinds, seed) if kinds else {
         "test": "C2ST", "auc": None, "p_value": None, "why": "no column to compare"}
     whole["drifted"] = whole.get("p_value") is not None and whole["p_value"] < alpha
     drifted = [r["column"] for r in rows if r["drifted"]] + removed + added

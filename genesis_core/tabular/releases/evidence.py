@@ -21,7 +21,7 @@ DISCLAIMER = ("Evidence, not a certificate: these figures support a decision on 
               "they do not make one, and no one here attests that the release is anonymous.")
 
 # (identifier, how a column holding it is recognised: schema kind / pii type, or a name pattern)
-SAFE_HARBOR = (
+SAFE_HARBOR: tuple[tuple[str, dict[str, tuple[str, ...]], str], ...] = (
     ("Names", {"pii": ("name", "first_name", "last_name")}, r"(^|_)(first|last|full|sur)?_?name($|_)"),
     ("Geographic subdivisions smaller than a state (street, city, county, ZIP code)", {},
      r"zip|post_?code|postal|street|address|city|county|precinct|geo|latitude|longitude|lat$|lon$"),

@@ -167,6 +167,13 @@ class SequenceGenerator(abc.ABC):
         self.seed, self.epochs, self.options = seed, epochs, options
         self.spec: SequenceSpec | None = None
 
+    @property
+    def fitted_spec(self) -> SequenceSpec:
+        """The spec this generator was fitted (or loaded) with."""
+        if self.spec is None:
+            raise TableError("fit the sequence generator before sampling or saving it.")
+        return self.spec
+
     def fit(self, frame: pd.DataFrame, spec: SequenceSpec, progress: Progress | None = None) -> SequenceGenerator:
         self.spec = spec
         self.columns = list(frame.columns)
@@ -178,15 +185,15 @@ class SequenceGenerator(abc.ABC):
         if sequences < 1:
             raise TableError("ask for at least one sequence.")
         out = self._sample(sequences, self.seed if seed is None else seed)
-        out = relabel(out[self.columns], self.spec)
-        return out.sort_values([self.spec.key, *([self.spec.index] if self.spec.index else [])],
-                               kind="stable").reset_index(drop=True)
+        spec = self.fitted_spec
+        out = relabel(out[self.columns], spec)
+        return out.sort_values([spec.key, *([spec.index] if spec.index else [])], kind="stable").reset_index(drop=True)
 
     def save(self, folder: str | Path) -> Path:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"generator": self.name, "init": {"seed": self.seed, "epochs": self.epochs, **self.options},
-                "spec": self.spec.to_dict(), "columns": self.columns, "dtypes": self.dtypes, **self._save(folder)}
+                "spec": self.fitted_spec.to_dict(), "columns": self.columns, "dtypes": self.dtypes, **self._save(folder)}
         atomic_write_text(folder / "generator.json", json.dumps(meta, indent=2, default=str))
         return folder
 
@@ -249,12 +256,12 @@ class PARGenerator(SequenceGenerator):
         import torch
         from sdv.sequential import PARSynthesizer
 
-        progress(0, 1, f"fitting PAR on {frame[self.spec.key].nunique()} sequences ({self.epochs} epochs)")
+        progress(0, 1, f"fitting PAR on {frame[self.fitted_spec.key].nunique()} sequences ({self.epochs} epochs)")
         np.random.seed(self.seed)
         torch.manual_seed(self.seed)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            self.synth = PARSynthesizer(par_metadata(frame, self.spec), context_columns=self.spec.context,
+            self.synth = PARSynthesizer(par_metadata(frame, self.fitted_spec), context_columns=self.fitted_spec.context,
                                         epochs=self.epochs, verbose=False, enforce_min_max_values=True)
             self.synth.fit({"table": frame})
         progress(1, 1, "PAR fitted")

@@ -161,7 +161,7 @@ class TimeGANGenerator(SequenceGenerator):
 
     def _features(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The channels (gaps filled along their own sequence) and the index's increments, one row per step."""
-        spec = self.spec
+        spec = self.fitted_spec
         feats = frame[self.channel_columns].copy()
         keys = frame[spec.key].to_numpy()
         for c in spec.numeric_channels:
@@ -174,7 +174,7 @@ class TimeGANGenerator(SequenceGenerator):
 
     def _arrays(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(X [n, T, dim] padded, mask [n, T], lengths [n]) of the sorted frame."""
-        spec = self.spec
+        spec = self.fitted_spec
         x = self.codec.encode(self._features(frame))
         groups = frame.groupby(spec.key, sort=False).indices
         lengths = np.array([len(v) for v in groups.values()])
@@ -187,7 +187,7 @@ class TimeGANGenerator(SequenceGenerator):
         return out, mask, lengths
 
     def _context_table(self, frame: pd.DataFrame) -> pd.DataFrame:
-        spec = self.spec
+        spec = self.fitted_spec
         g = frame.groupby(spec.key, sort=False)
         ctx = g[spec.context].first().reset_index(drop=True) if spec.context else pd.DataFrame(index=range(g.ngroups))
         ctx[LENGTH] = g.size().to_numpy()
@@ -201,7 +201,7 @@ class TimeGANGenerator(SequenceGenerator):
         from genesis_core.tabular.data import schema as sch
         from genesis_core.tabular.single_table.base import make_generator
 
-        spec = self.spec
+        spec = self.fitted_spec
         lengths = frame.groupby(spec.key, sort=False).size()
         if lengths.max() > MAX_STEPS:
             raise TableError(f"the longest sequence has {int(lengths.max())} steps; TimeGAN here takes up to "
@@ -310,7 +310,7 @@ class TimeGANGenerator(SequenceGenerator):
     def _sample(self, sequences: int, seed: int) -> pd.DataFrame:
         import torch
 
-        spec = self.spec
+        spec = self.fitted_spec
         ctx = self.context_gen.sample(sequences, seed=seed).reset_index(drop=True)
         lengths = np.clip(np.round(ctx[LENGTH].astype(float).to_numpy()), 2, self.max_len).astype(int)
         ctx[LENGTH] = lengths

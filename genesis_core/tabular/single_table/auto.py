@@ -255,16 +255,16 @@ def select_generator(frame: pd.DataFrame, schema: list[ColumnSpec], candidates: 
             said = now
             elapsed = now - start
             share = max(len(board) / len(candidates), min(elapsed / max(budget_s, 1e-9), 1.0) * 0.99)
-            scored = ", ".join(f"{n} {r['score']:.3f}" if r.get("score") is not None
+            so_far = ", ".join(f"{n} {r['score']:.3f}" if r.get("score") is not None
                                else f"{n} {r['status']}" for n, r in board.items())
             progress(share, f"auto: {len(board)}/{len(candidates)} candidates done"
-                            + (f" ({scored})" if scored else "")
+                            + (f" ({so_far})" if so_far else "")
                             + (f"; fitting {', '.join(running)} on {len(fit_rows)} rows" if running else "")
                             + f"; {elapsed:.0f} of {budget_s:.0f} s")
         if stop():
             pending.clear()
         time.sleep(0.2)
-    leaderboard = sorted(board.values(), key=lambda r: -(r.get("score") if r.get("score") is not None else -1))
+    leaderboard = sorted(board.values(), key=lambda r: -(r["score"] if r.get("score") is not None else -1.0))
     scored = [r for r in leaderboard if r.get("score") is not None]
     if not scored:
         reasons = "; ".join(f"{r['generator']}: {r.get('error', r['status'])}" for r in leaderboard)

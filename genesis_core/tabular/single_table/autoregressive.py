@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence, cast
 
 import numpy as np
 import pandas as pd
@@ -191,7 +191,7 @@ class ColumnARNet(nn.Module):
         logits = self.head(h)
         return logits.masked_fill(~self.allowed[order], float("-inf"))
 
-    def orders(self, batch: int, generator: torch.Generator | None = None, first: list[int] = ()) -> torch.Tensor:
+    def orders(self, batch: int, generator: torch.Generator | None = None, first: Sequence[int] = ()) -> torch.Tensor:
         """A random order of the columns for each row (a column's positions stay together, bin before sub-bin);
         `first`: columns (group ids) that come first, in this order."""
         groups = max(self.group) + 1
@@ -313,7 +313,7 @@ class ColumnAutoregressiveGenerator(TabularGenerator):
             raise InterruptedError("cancelled")
         if keep.state is not None:
             trainer.model.load_state_dict(keep.state)
-        self.model, self.net_config = trainer.model.to("cpu").eval(), cfg
+        self.model, self.net_config = cast(ColumnARNet, trainer.model.to("cpu").eval()), cfg
         self.fit_info = {"steps": result.step, "held_out_nll": None if keep.best == math.inf else round(keep.best, 4),
                          "stopped": result.reason}
         progress(steps, steps, f"column-autoregressive model fitted at step {result.step} ({result.reason}; held-out "

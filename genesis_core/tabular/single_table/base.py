@@ -21,7 +21,7 @@ from __future__ import annotations
 import abc
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,7 +36,7 @@ from genesis_core.tabular.single_table.constraints import FixedCombinations
 if TYPE_CHECKING:
     from genesis_core.tabular.text.columns import TextSettings
 
-Progress = Callable[[int, int, str], None]  # (done, total, message)
+Progress = Callable[[float, float, str], None]  # (done, total, message)
 
 
 class GeneratorError(WorkbenchError, ValueError):
@@ -101,7 +101,7 @@ class TabularGenerator(abc.ABC):
 
     # -- public --------------------------------------------------------------------------------
     def fit(self, frame: pd.DataFrame, schema: list[ColumnSpec], progress: Progress | None = None,
-            fixed_combinations: list[tuple[str, ...]] = (), text: TextSettings | None = None,
+            fixed_combinations: Sequence[tuple[str, ...]] = (), text: TextSettings | None = None,
             stop: Callable[[], bool] = lambda: False) -> TabularGenerator:
         """Fit to `frame` (as read from the user's file) with its `schema` (schema.infer_schema + overrides).
         Free-text columns are written by a language model each (`text`: how; tabular/text/columns.py), after
@@ -124,7 +124,7 @@ class TabularGenerator(abc.ABC):
         report = progress or (lambda *a: None)
         table_share = TABLE_SHARE_WITH_TEXT if writes_text else 1.0  # one span for the whole fit, never restarted
         self._fit(model_frame, span(report, 0.0, table_share))
-        if writes_text:
+        if writes_text and text is not None:
             from genesis_core.tabular.text.columns import fit_text_models
 
             self.text_settings = text.to_dict()
@@ -133,7 +133,7 @@ class TabularGenerator(abc.ABC):
                                                span(report, table_share, 1.0), stop)
         return self
 
-    def sample(self, rows: int, conditions: dict[str, Any] | None = None, constraints: list = (),
+    def sample(self, rows: int, conditions: dict[str, Any] | None = None, constraints: Sequence = (),
                batch_size: int = 10_000, seed: int | None = None,
                progress: Progress | None = None) -> pd.DataFrame:
         """`rows` rows, written as the input was, in batches; `conditions` fixes column values; constraints
@@ -186,6 +186,8 @@ class TabularGenerator(abc.ABC):
         return {"seed": self.seed, "epochs": self.epochs, **self.options}
 
     def save(self, folder: str | Path) -> Path:
+        if self.codec is None:
+            raise GeneratorError("fit the generator before saving it.")
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {"generator": self.name, "init": self.init_args(), "codec": self.codec.to_dict(),

@@ -38,7 +38,7 @@ class _VAE(nn.Module):
                                  nn.Linear(hidden, 2 * latent))
         self.dec = nn.Sequential(nn.Linear(latent, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
                                  nn.Linear(hidden, width))
-        self.latent = latent
+        self.width, self.latent = width, latent
 
     def forward(self, x):
         mu, logvar = self.enc(x).chunk(2, dim=1)
@@ -203,10 +203,17 @@ class DPTVAEGenerator(TabularGenerator):
                                          if o["categories"] == "public" else set())),
         }
 
+    @property
+    def fitted_model(self) -> _VAE:
+        if self.model is None:
+            raise GeneratorError("fit DP-TVAE before sampling from or saving it.")
+        return self.model
+
     @torch.no_grad()
     def _sample(self, rows: int, conditions: dict[str, Any], seed: int) -> pd.DataFrame:
         g = torch.Generator().manual_seed(seed)
-        out = self.model.dec(torch.randn(rows, self.model.latent, generator=g))
+        model = self.fitted_model
+        out = model.dec(torch.randn(rows, model.latent, generator=g))
         data = {}
         for b, sl, miss in self._slices():
             if "categories" in b:
@@ -214,7 +221,7 @@ class DPTVAEGenerator(TabularGenerator):
                 idx = torch.multinomial(probs, 1, generator=g)[:, 0].numpy()
                 values = np.array(b["categories"], dtype=object)[idx]
                 values = np.where(values == "<missing>", None, values)
-                data[b["column"]] = _restore_category(values, b["kind"])
+                data[b["column"]] = _restore_category(np.asarray(values, dtype=object), b["kind"])
             else:
                 v = b["low"] + torch.sigmoid(out[:, sl])[:, 0].numpy() * (b["high"] - b["low"])
                 if b["integer"]:
@@ -230,9 +237,9 @@ class DPTVAEGenerator(TabularGenerator):
     def _save(self, folder: Path) -> dict:
         from safetensors.torch import save_file
 
-        save_file({k: v.contiguous() for k, v in self.model.state_dict().items()}, str(folder / "model.safetensors"))
-        return {"blocks": self.blocks, "privacy": self.privacy, "width": self.model.enc[0].in_features,
-                "latent": self.model.latent}
+        model = self.fitted_model
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(folder / "model.safetensors"))
+        return {"blocks": self.blocks, "privacy": self.privacy, "width": model.width, "latent": model.latent}
 
     def _load(self, folder: Path, meta: dict) -> None:
         from safetensors.torch import load_file

@@ -91,7 +91,7 @@ class JunctionTree:
                         self.parent[v] = u
                         seen.append(v)
                         stack.append(v)
-            self.upward += [(v, self.parent[v]) for v in reversed(seen) if self.parent[v] is not None]
+            self.upward += [(v, p) for v in reversed(seen) if (p := self.parent[v]) is not None]
 
     def home(self, clique: Clique) -> int | None:
         """A node holding every column of `clique`, or None."""
@@ -153,7 +153,8 @@ class JunctionTree:
         # the subtree joining the holders: every node on a path from a holder up to their meeting point
         path_up: dict[int, list[int]] = {}
         for h in holders:
-            chain, u = [], h
+            chain: list[int] = []
+            u: int | None = h
             while u is not None:
                 chain.append(u)
                 u = self.parent[u]
@@ -225,7 +226,7 @@ class GraphicalModel:
         if self.tree is None:
             self.tree = JunctionTree(self.sizes, list(self.theta))
         tree, self.total = self.tree, self._total()
-        owner = {c: tree.home(c) for c in self.theta}
+        owner: dict[Clique, int] = {c: home for c in self.theta if (home := tree.home(c)) is not None}
         routes = [next(c for c in self.theta if set(m.clique) <= set(c)) for m in self.measurements]
         lipschitz: dict[Clique, float] = {}
         for m, c in zip(self.measurements, routes):

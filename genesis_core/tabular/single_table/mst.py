@@ -114,7 +114,7 @@ class MSTGenerator(TabularGenerator):
                 else:
                     lo, hi = private_range(x, rng, rho=rho_each)
                     source = f"paid (noisy histogram over fixed cells, ρ={rho_each:.3g})"
-                meta = {"column": spec.name, "kind": spec.kind, "bounds": source}
+                meta: dict[str, Any] = {"column": spec.name, "kind": spec.kind, "bounds": source}
                 if spec.integer and spec.kind == "numerical" and hi - lo + 1 <= 64:
                     lo, hi = math.floor(lo), math.ceil(hi)
                     meta.update({"integers": [lo, hi], "size": int(hi - lo + 2)})

@@ -67,6 +67,8 @@ def private_range(x: np.ndarray, rng: np.random.Generator, rho: float | None = N
         noisy = counts + rng.normal(0, sigma, cells)
         threshold = sigma * float(_gauss_isf(miss / cells))
     else:
+        if eps is None:
+            raise ValueError("private_range needs rho (zCDP) or eps (pure DP)")
         noisy = counts + rng.laplace(0, 1 / eps, cells)
         threshold = math.log(cells / miss) / eps
     kept = np.flatnonzero(noisy >= threshold)

@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, cast
 
 import numpy as np
 import pandas as pd
@@ -209,7 +209,7 @@ class TextColumnModel:
         result = trainer.fit()
         if result.reason == "cancelled":
             raise InterruptedError("cancelled")
-        model = trainer.model.eval()
+        model = cast(LlamaModel, trainer.model.eval())
         present = [t.decode("utf-8") for t in encoded if t != bytes([MISSING_BYTE])]
         info = {"steps": steps, "windows": len(windows[0]), "seconds": round(time.monotonic() - t0, 1),
                 "seconds_per_step": round(per_step, 4) if per_step == per_step else None,

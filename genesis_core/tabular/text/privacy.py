@@ -81,7 +81,8 @@ class RunIndex:
     """The training texts' runs of each length asked for, hashed and sorted once per length."""
 
     def __init__(self, texts: list[str]):
-        self.texts, self._sorted = texts, {}
+        self.texts = texts
+        self._sorted: dict[int, np.ndarray] = {}
 
     def sorted_hashes(self, n: int) -> np.ndarray:
         if n not in self._sorted:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+from torch import nn
 
 from genesis_core.store import checkpoint as ckpt
 from genesis_core.store.workspace import Run, Workspace
@@ -81,13 +82,14 @@ def load_autoencoder(key: str, workspace: Workspace | None = None, device: str =
     run_id, _, member = key.partition(":")
     loaded = load_model(run_id, workspace, device=device)
     model = loaded.model
+    members = getattr(model, "members", None)
     if member:
-        if not hasattr(model, "members") or member not in model.members:
+        if not isinstance(members, nn.ModuleDict) or member not in members:
             raise ckpt.CheckpointError(f"run {run_id} has no member {member!r}.")
-        model = model.members[member]
-    elif hasattr(model, "members"):
+        model = members[member]
+    elif isinstance(members, nn.ModuleDict):
         raise ckpt.CheckpointError(f"run {run_id} is a sweep; pick one of its members, e.g. {run_id}:"
-                                   f"{next(iter(model.members))}.")
+                                   f"{next(iter(members))}.")
     return model.eval(), loaded.task
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -166,7 +166,7 @@ class Projection:
     coords: np.ndarray  # (N, 2)
     trustworthiness: float  # in [0, 1]; 1 = the 2-D neighbourhoods are neighbourhoods in z
     can_place_new_points: bool
-    _fitted: object = None
+    _fitted: Any = None
 
     def transform(self, z: np.ndarray) -> np.ndarray:
         if not self.can_place_new_points:

@@ -38,7 +38,11 @@ class Translator:
         z = z.float()
         if self.kind == "none":
             return z
+        if self.weight is None:
+            raise ValueError(f"this {self.kind} translator has not been fitted")
         if self.kind == "procrustes":
+            if self.in_mean is None or self.in_std is None or self.out_mean is None or self.out_std is None:
+                raise ValueError("this procrustes translator has not been fitted")
             d_in, d = z.shape[1], self.weight.shape[0]
             zs = (z - self.in_mean) / self.in_std
             zs = torch.nn.functional.pad(zs, (0, d - d_in))

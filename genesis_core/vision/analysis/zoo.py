@@ -15,12 +15,15 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import torch
 
 from genesis_core.errors import WorkbenchError
 from genesis_core.formatting import log_ticks
+
+if TYPE_CHECKING:
+    from genesis_core.vision.networks.diffusion import Diffusion
 
 ZOO_VERSION = 1
 
@@ -69,7 +72,7 @@ def member_config(name: str, dataset: str, steps: int, samples: int, seed: int =
                "device": "cpu", "tensorboard": False, "seed": seed}
     if m.task == "image_autoencoder":  # the same budget as the others: no early stop, the last weights
         trainer.update(early_stop_metric="", best_metric="")
-    cfg = {"task": m.task, "name": f"zoo {name}", "data": {"dataset": dataset}, "model": dict(m.model),
+    cfg: dict[str, Any] = {"task": m.task, "name": f"zoo {name}", "data": {"dataset": dataset}, "model": dict(m.model),
            "trainer": trainer}
     if m.task != "image_autoencoder":
         cfg["eval_samples"] = samples
@@ -126,12 +129,15 @@ def build_zoo(out: Path, dataset: str = "sklearn_digits", steps: int = 1500, sam
             train_s = time.perf_counter() - start
             folder = build / name
             folder.mkdir()
+            checkpoint = run.latest_checkpoint()
+            if checkpoint is None:
+                raise WorkbenchError(f"{name}: its training wrote no checkpoint")
             for f in ("meta.json", "model.safetensors"):
-                shutil.copy(run.latest_checkpoint() / f, folder / f)
+                shutil.copy(checkpoint / f, folder / f)
             loaded = load_model(folder)  # the figures are those of the shipped weights, scored again after loading
             metrics = {k: float(v) for k, v in loaded.task.evaluate(loaded.model).items()}
             trained = result.eval_metrics.get("eval/fd", metrics.get("fd"))
-            if "fd" in metrics and abs(metrics["fd"] - trained) > 1e-3 * abs(trained):
+            if "fd" in metrics and trained is not None and abs(metrics["fd"] - trained) > 1e-3 * abs(trained):
                 log(f"[{i + 1}/{len(members)}] {name}: the loaded weights score FD {metrics['fd']:.1f}, the trained "
                     f"model {trained:.1f}: the checkpoint does not hold all of the model's state")
             if cfg["task"] == "image_autoencoder":  # its own evaluation is reconstruction; score its samples too
@@ -144,7 +150,7 @@ def build_zoo(out: Path, dataset: str = "sklearn_digits", steps: int = 1500, sam
             curve = []
             if cfg["task"] == "image_diffusion":
                 log(f"[{i + 1}/{len(members)}] {name}: FD against sampler steps {list(sampler_steps)}")
-                curve = sampler_curve(loaded.task, loaded.model, steps=tuple(sampler_steps), n=samples)
+                curve = sampler_curve(loaded.task, cast("Diffusion", loaded.model), steps=tuple(sampler_steps), n=samples)
             rows.append({"name": name, "label": MEMBERS[name].label, "task": cfg["task"], "model": MEMBERS[name].model,
                          "checkpoint": name, "grid": f"{name}/grid.png", "train_s": round(train_s, 1),
                          "metrics": metrics, "sampler_curve": curve})

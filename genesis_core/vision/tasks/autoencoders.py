@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, cast
 
 import numpy as np
 import torch
@@ -216,7 +216,7 @@ class ImageAutoencoderConfig(TaskConfigBase):
 
 @TASKS.register("image_autoencoder")
 class ImageAutoencoderTask(ImageTask):
-    config_cls = ImageAutoencoderConfig
+    config_cls: ClassVar[type] = ImageAutoencoderConfig
     title = "Image autoencoder"
     description = ("Compress images into a small latent code and reconstruct them (AE or VAE, optionally "
                    "class-conditional); PCA of the same size is the baseline.")
@@ -241,7 +241,7 @@ class ImageAutoencoderTask(ImageTask):
             return None
         return pca_basis(self.split.train_x, k, (*self._data_key(), "train"))
 
-    def build_model(self) -> Autoencoder:
+    def build_model(self) -> nn.Module:  # an Autoencoder (a family of them in BottleneckSweepTask)
         k = self.config.model.latent_dim
         return Autoencoder(self.config.model, self.split.image_shape, self.split.num_classes, self.pca_for(k))
 
@@ -255,7 +255,8 @@ class ImageAutoencoderTask(ImageTask):
         return (d.dataset, d.path, d.image_size, d.channels, d.test_fraction, d.split_seed, d.val_fraction, d.limit)
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> dict[str, float]:
+    def evaluate(self, module: nn.Module) -> dict[str, float]:
+        model = cast(Autoencoder, module)
         m = reconstruction_metrics(model, self.split, self.device, val=self.val)
         pca = pca_baseline(self.split, self.config.model.latent_dim, self._data_key())
         m.update({f"pca_{k}": v for k, v in pca.items()})
@@ -264,7 +265,8 @@ class ImageAutoencoderTask(ImageTask):
         return m
 
     @torch.no_grad()
-    def preview(self, model: nn.Module) -> dict[str, Any]:
+    def preview(self, module: nn.Module) -> dict[str, Any]:
+        model = cast(Autoencoder, module)
         x, y = self.split.test_x[:12].to(self.device), self.split.test_y[:12].to(self.device)
         out = {"reconstructions": to_pil_grid([x, model.reconstruct(x, y).float()], scale=_preview_scale(self.split))}
         if model.conditional:  # one decoded row per class from the same z's
@@ -310,6 +312,10 @@ class AutoencoderFamily(nn.Module):
         self.members = nn.ModuleDict({f"z{k}": Autoencoder(replace(config, latent_dim=k), image_shape, num_classes,
                                                            pca_for(k)) for k in self.sizes})
 
+    def member(self, size: int) -> Autoencoder:
+        """The autoencoder of this latent size."""
+        return cast(Autoencoder, self.members[f"z{size}"])
+
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, Any]:
         return {name: m(x, y) for name, m in self.members.items()}
 
@@ -333,18 +339,20 @@ class BottleneckSweepTask(ImageAutoencoderTask):
         return torch.stack(list(losses.values())).sum(), {f"loss_{k}": v.detach() for k, v in losses.items()}
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> dict[str, float]:
+    def evaluate(self, module: nn.Module) -> dict[str, float]:
+        model = cast(AutoencoderFamily, module)
         out: dict[str, float] = {}
         for k in self.config.latent_sizes:
-            m = reconstruction_metrics(model.members[f"z{k}"], self.split, self.device, val=self.val)
+            m = reconstruction_metrics(model.member(k), self.split, self.device, val=self.val)
             m.update({f"pca_{name}": v for name, v in pca_baseline(self.split, k, self._data_key()).items()})
             out.update({f"z{k}/{name}": v for name, v in m.items()})
         return out
 
     @torch.no_grad()
-    def preview(self, model: nn.Module) -> dict[str, Any]:
+    def preview(self, module: nn.Module) -> dict[str, Any]:
+        model = cast(AutoencoderFamily, module)
         x, y = self.split.test_x[:10].to(self.device), self.split.test_y[:10].to(self.device)
-        rows = [x] + [model.members[f"z{k}"].reconstruct(x, y).float() for k in self.config.latent_sizes]
+        rows = [x] + [model.member(k).reconstruct(x, y).float() for k in self.config.latent_sizes]
         return {"reconstructions_by_latent_size": to_pil_grid(rows, scale=_preview_scale(self.split))}
 
     def checkpoint_meta(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ shift every block from an embedding of (level, corruption kind). It predicts a r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 import numpy as np
 import torch
@@ -79,7 +79,7 @@ class RestorationNet(nn.Module):
         return self._run(x, kind, level, "reverse")
 
     @torch.no_grad()
-    def apply(self, x: torch.Tensor, kind: str, level: float | torch.Tensor) -> torch.Tensor:
+    def corrupt(self, x: torch.Tensor, kind: str, level: float | torch.Tensor) -> torch.Tensor:
         """Make `kind` at `level` (a network trained to apply)."""
         return self._run(x, kind, level, "apply")
 
@@ -152,7 +152,8 @@ class ImageRestorationTask(ImageTask):
         return F.mse_loss(model(source, level, kind, direction).float(), target), {}
 
     @torch.no_grad()
-    def evaluate(self, model: nn.Module) -> dict[str, float]:
+    def evaluate(self, module: nn.Module) -> dict[str, float]:
+        model = cast(RestorationNet, module)
         x = self.split.test_x[:500]
         out = {}
         directions = DIRECTIONS[self.config.direction]
@@ -171,14 +172,15 @@ class ImageRestorationTask(ImageTask):
         return out
 
     @torch.no_grad()
-    def preview(self, model: nn.Module) -> dict[str, Any]:
+    def preview(self, module: nn.Module) -> dict[str, Any]:
+        model = cast(RestorationNet, module)
         x = self.split.test_x[:8]
         rows = [x]
         directions = DIRECTIONS[self.config.direction]
         for kind in self.config.corruptions:
             bad = corrupt(x, kind, 0.75, torch.Generator().manual_seed(0))
             rows += [bad] + ([model.restore(bad, kind, 0.75)] if "reverse" in directions else []) + (
-                [model.apply(x, kind, 0.75)] if "apply" in directions else [])
+                [model.corrupt(x, kind, 0.75)] if "apply" in directions else [])
         return {"restorations_at_level_0.75": to_pil_grid(rows, scale=max(1, 112 // x.shape[-1]))}
 
     def checkpoint_meta(self) -> dict[str, Any]:
@@ -207,7 +209,7 @@ def restoration_scores(model: RestorationNet, x: torch.Tensor, kind: str, level:
 def apply_scores(model: RestorationNet, x: torch.Tensor, kind: str, level: float, seed: int = 0) -> dict[str, float]:
     """PSNR of the network's corruption against the exact procedure's, beside the untouched image (identity)."""
     exact = corrupt(x, kind, level, torch.Generator().manual_seed(seed))
-    made = model.apply(x, kind, level)
+    made = model.corrupt(x, kind, level)
     return {"level": level, "applied_psnr_db": _psnr(made, exact), "identity_psnr_db": _psnr(x, exact),
             "applied_ssim": float(ssim(made, exact).mean())}
 
@@ -217,7 +219,7 @@ def cycle_matrix(model: RestorationNet, x: torch.Tensor, level: float = 0.5) -> 
     """PSNR (dB) against the original of reverse(kind b) after apply(kind a), rows a, columns b: the diagonal is
     each corruption made and undone by the network; off it, the wrong one undone."""
     kinds = model.kinds
-    return np.array([[_psnr(model.restore(model.apply(x, a, level), b, level), x) for b in kinds] for a in kinds])
+    return np.array([[_psnr(model.restore(model.corrupt(x, a, level), b, level), x) for b in kinds] for a in kinds])
 
 
 def psnr_vs_level(model: RestorationNet, x: torch.Tensor, kind: str,
