@@ -75,6 +75,13 @@ def traces_drawn(page, selector: str, at_least: int, timeout_ms: int = 120_000) 
         "&& p.querySelector('.main-svg'); }", arg=[selector, at_least], timeout=timeout_ms)
 
 
+def loss_panel_drawn(page, runs: int) -> None:
+    """Until the loss panel of `runs` runs shows its title, holds every run's traces, and the script has ended."""
+    page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
+    traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
+    idle(page)
+
+
 def open_comparison(browser, url: str, runs: int) -> float:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     page.goto(f"{url}/runs?m=loss")
@@ -82,9 +89,7 @@ def open_comparison(browser, url: str, runs: int) -> float:
     idle(page)
     t0 = time.perf_counter()
     page.get_by_text("Compare every listed run (the first", exact=False).click()
-    page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
-    traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
-    idle(page)
+    loss_panel_drawn(page, runs)
     seconds = time.perf_counter() - t0
     page.close()
     return seconds
@@ -97,9 +102,7 @@ def cold_tab(browser, url: str, runs: int, query: str = "") -> float:
     page = browser.new_page(viewport={"width": 1400, "height": 1100})
     t0 = time.perf_counter()
     page.goto(f"{url}/runs?all=1&m=loss&by=none" + (f"&{query}" if query else ""))
-    page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
-    traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
-    idle(page)
+    loss_panel_drawn(page, runs)
     seconds = time.perf_counter() - t0
     page.close()
     return seconds
