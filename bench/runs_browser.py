@@ -167,19 +167,19 @@ def main() -> None:
     make_runs(Workspace(home), args.runs, args.points)
     write_s = time.perf_counter() - t0
     proc, url = start_app(home)
-    times: dict[str, list[float]] = {"opening the comparison of 100 runs": [], "a change of grouping": [],
-                                     "a parallel-coordinates brush": [], "a cold tab, shared URL, 100 runs": [],
-                                     "a cold tab, shared URL, 2 runs": []}
+    opening, cold = f"opening the comparison of {args.runs} runs", f"a cold tab, shared URL, {args.runs} runs"
+    times: dict[str, list[float]] = {opening: [], "a change of grouping": [], "a parallel-coordinates brush": [],
+                                     cold: [], "a cold tab, shared URL, 2 runs": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM,
                                         args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
             cold_tab(browser, url, args.runs)  # the server's first script run imports the page's modules
             for _ in range(args.repeats):
-                times["opening the comparison of 100 runs"].append(open_comparison(browser, url, args.runs))
+                times[opening].append(open_comparison(browser, url, args.runs))
                 times["a change of grouping"].append(regroup(browser, url, args.runs))
                 times["a parallel-coordinates brush"].append(brush(browser, url))
-                times["a cold tab, shared URL, 100 runs"].append(cold_tab(browser, url, args.runs))
+                times[cold].append(cold_tab(browser, url, args.runs))
                 times["a cold tab, shared URL, 2 runs"].append(cold_tab(browser, url, 2, QUERY_2_RUNS))
             browser.close()
     finally:
