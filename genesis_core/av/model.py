@@ -166,7 +166,8 @@ class AudioToVideoNet(nn.Module):
             end = min(t, start + chunk)
             lo, hi = max(0, start - context), min(t, end + context)
             h = self.bridge(self.audio_encoder(features[None, lo:hi].to(device)))
-            if self.phase is not None and kept_rates is not None:  # anchored at the chunk's first frame: the phase the frames before it reached
+            # anchored at the chunk's first frame: the phase the frames before it reached
+            if self.phase is not None and kept_rates is not None:
                 rate = self.phase.rates(h)
                 before = kept_rates[:start].sum(0) - rate[0, :start - lo].double().cpu().sum(0)
                 h = self.phase.mix(h, rate, (before % 1.0).float().to(device))

@@ -220,7 +220,8 @@ def tick(workspace: Workspace | None = None) -> list[str]:
                 reason = _worker_gone(job, now)
                 if not reason and _overdue_cancel(job, now):
                     _kill_worker_group(job)  # it ignored the cancel and its own watchdog: stop it from here
-                    store.finish(job.id, "cancelled", f"stopped {now - (job.cancel_at or now):.0f} s after the cancel request "
+                    waited = now - (job.cancel_at or now)
+                    store.finish(job.id, "cancelled", f"stopped {waited:.0f} s after the cancel request "
                                                       "(it did not stop by itself); its last checkpoint is kept")
                     continue
                 if not reason:

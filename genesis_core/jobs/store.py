@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, cast
+from typing import Any, Iterator
 
 from genesis_core.errors import WorkbenchError
 from genesis_core.store.metrics import connect
@@ -164,7 +164,8 @@ class JobStore:
         return Job.from_row(row)
 
     def list(self, status: str | tuple[str, ...] | None = None, limit: int | None = None) -> list[Job]:
-        sql, params = "SELECT * FROM jobs", cast("list[str]", [])
+        sql = "SELECT * FROM jobs"
+        params: builtins.list[str] = []
         if status:
             statuses = (status,) if isinstance(status, str) else tuple(status)
             sql += f" WHERE status IN ({','.join('?' * len(statuses))})"

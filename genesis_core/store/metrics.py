@@ -110,30 +110,37 @@ def _signature(path: Path) -> tuple | None:
 
 
 class _ReadCache:
-    """The frames read from metrics files, kept until their file's signature changes (LRU, at most `max_rows` rows
-    in all). Callers get a copy, so a frame they change is never the one kept."""
+    """The frame of each (file, query), with the file's signature when it was read: served while the signature is
+    the same, replaced when a writer has committed since (so a running job's file holds one frame per query, never a
+    trail of stale ones). LRU, at most `max_rows` rows in all (an empty frame counts as one). Callers get a copy,
+    so a frame they change is never the one kept."""
 
     def __init__(self, max_rows: int = 2_000_000):
         self.max_rows, self.rows = max_rows, 0
-        self._frames: OrderedDict[tuple, pd.DataFrame] = OrderedDict()
+        self._frames: OrderedDict[tuple, tuple[tuple, pd.DataFrame]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> pd.DataFrame | None:
+    def get(self, key: tuple, sig: tuple) -> pd.DataFrame | None:
         with self._lock:
-            frame = self._frames.get(key)
-            if frame is not None:
-                self._frames.move_to_end(key)
-        return None if frame is None else frame.copy()
+            kept = self._frames.get(key)
+            if kept is None or kept[0] != sig:
+                return None
+            self._frames.move_to_end(key)
+        return kept[1].copy()
 
-    def put(self, key: tuple, frame: pd.DataFrame) -> None:
+    def put(self, key: tuple, sig: tuple, frame: pd.DataFrame) -> None:
+        size = len(frame) + 1
         with self._lock:
-            if key in self._frames or len(frame) > self.max_rows:
+            old = self._frames.pop(key, None)
+            if old is not None:
+                self.rows -= len(old[1]) + 1
+            if size > self.max_rows:
                 return
-            self._frames[key] = frame.copy()
-            self.rows += len(frame)
+            self._frames[key] = (sig, frame.copy())
+            self.rows += size
             while self.rows > self.max_rows:
-                _, old = self._frames.popitem(last=False)
-                self.rows -= len(old)
+                _, (_, dropped) = self._frames.popitem(last=False)
+                self.rows -= len(dropped) + 1
 
 
 _CACHE = _ReadCache()
@@ -151,8 +158,8 @@ class MetricsReader:
         if sig is None:
             return pd.DataFrame(columns=list(columns))
         params = list(params)
-        key = (str(self.path), sig, sql, tuple(params))
-        cached = _CACHE.get(key)
+        key = (str(self.path), sql, tuple(params))
+        cached = _CACHE.get(key, sig)
         if cached is not None:
             return cached
         conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
@@ -162,7 +169,7 @@ class MetricsReader:
             return pd.DataFrame(columns=list(columns))
         finally:
             conn.close()
-        _CACHE.put(key, frame)
+        _CACHE.put(key, sig, frame)
         return frame.copy()
 
     # the distinct keys by seeking through the (key, step) index, one seek per key (a million-step run has

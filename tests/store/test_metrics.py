@@ -1,3 +1,4 @@
+import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -118,3 +119,24 @@ def test_new_files_hold_a_covering_index_and_old_ones_keep_theirs(tmp_path):
     w.close()
     assert indexes(old) == {"scalars_key_step"}  # no index built over a long run's rows when it resumes
     assert MetricsReader(old).series("loss")["value"].tolist() == [2.0]
+
+
+def test_a_running_job_keeps_one_cached_frame_per_query_and_the_cache_stays_within_its_rows(tmp_path):
+    """A page polling a live run reads after every commit: each query keeps its newest frame only, and a cache with
+    a small row budget evicts the oldest frames (an empty frame counts as a row) instead of growing."""
+    from genesis_core.store import metrics
+
+    path = tmp_path / "live.db"
+    writer, reader = MetricsWriter(path, flush_every=1), MetricsReader(path)
+    for step in range(1, 40):
+        writer.log_scalars(step, {"loss": 1.0 / step})
+        reader.series("loss"), reader.series("never logged"), reader.latest()
+    writer.close()
+    mine = [k for k in metrics._CACHE._frames if k[0] == str(path)]
+    assert len(mine) == 3  # one per query, not one per commit
+    small = metrics._ReadCache(max_rows=50)
+    for i in range(200):
+        small.put(("f", i), ("sig",), pd.DataFrame({"v": range(i % 7)}))
+        assert small.rows <= 50
+    assert small.get(("f", 199), ("sig",)) is not None and small.get(("f", 0), ("sig",)) is None
+    assert small.get(("f", 199), ("other",)) is None  # a frame read before the last commit is never served

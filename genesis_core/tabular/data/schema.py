@@ -340,7 +340,8 @@ def infer_column(name: str, s: pd.Series, first: bool = False) -> ColumnSpec:
             spec.decimals = max(spec.decimals, written["decimals"])  # "$1,148.50" keeps its two places
         extras = (["decimal comma"] if written["decimal_comma"] else []) \
             + ([f"thousands separated by {written['thousands']!r}"] if written["thousands"] else []) \
-            + ([f"written as {written['prefix']}…{written['suffix']}"] if written["prefix"] or written["suffix"] else []) \
+            + ([f"written as {written['prefix']}…{written['suffix']}"]
+               if written["prefix"] or written["suffix"] else []) \
             + ([f"{', '.join(map(repr, tokens))} read as missing"] if tokens else [])
         spec.note += "".join(f"; {e}" for e in extras)
         return spec

@@ -4,6 +4,7 @@ couplings (Glow-style), exact bits per dimension.
 
 from __future__ import annotations
 
+import abc
 import math
 from typing import Protocol, cast
 
@@ -137,15 +138,15 @@ class Coupling(nn.Module):
         return torch.cat([a, (b - t) * (-s).exp()], 1)
 
 
-class PixelFlow(nn.Module):
+class PixelFlow(nn.Module, abc.ABC):
     """What the two exact-likelihood flows (Flow, MAF) share: forward maps [0, 1] pixels to a standard normal latent
     with its log-determinant, inverse maps back; from those, the log density, bits per dim on 256 levels (bounded
     through uniform dequantisation) and the Encodes protocol."""
     latent_path = "the flow's exact inverse, a straight line between the latents"  # how the explorer goes from one image to another through the latent
 
+    @abc.abstractmethod
     def inverse(self, z: torch.Tensor) -> torch.Tensor:
         """The latent -> pixels in [0, 1] (each flow's own exact inverse)."""
-        raise NotImplementedError
 
     def log_prob(self, x: torch.Tensor) -> torch.Tensor:
         """log density (nats) of dequantised pixels x in [0, 1]^D."""
