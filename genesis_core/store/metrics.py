@@ -9,7 +9,6 @@ reruns over a hundred finished runs reads each of them once.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 import time
@@ -92,21 +91,46 @@ class MetricsWriter:
 _LONG = ("step", "wall", "key", "value")
 
 
-def _signature(path: Path) -> tuple | None:
-    """What changes whenever a writer commits: the file's size and modification time, and its write-ahead log's size
-    and header (a commit appends to the log, so its size grows; when the log restarts from its beginning, the
-    header's salts change). None when the file is not there."""
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    sig: tuple = (st.st_mtime_ns, st.st_size)
-    try:
-        with open(path.with_name(path.name + "-wal"), "rb") as wal:
-            sig += (os.fstat(wal.fileno()).st_size, wal.read(32))
-    except OSError:
-        pass
-    return sig
+class _Connections:
+    """One read-only connection per metrics file, kept open so that SQLite itself says whether a writer has
+    committed since the last read: `PRAGMA data_version` changes exactly when another connection commits (a size
+    or time of the file and its log does not: a log that restarts from its beginning can end at the same size
+    within the same tick of the clock). A file replaced by another gets a new connection. At most
+    `limit` kept, least recently used dropped first (closed once no read holds it); each has its own lock (reads of different files run at once)."""
+
+    def __init__(self, limit: int = 256):
+        self.limit, self._opened = limit, 0
+        self._open: OrderedDict[str, tuple[tuple[int, int, int], int, sqlite3.Connection, threading.Lock]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> tuple[int, sqlite3.Connection, threading.Lock] | None:
+        """(this connection's number, connection, its lock); None when the file is not there."""
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        # the file's identity; its change time too, since a deleted file's inode number is soon reused (a checkpoint
+        # also changes it, which costs one new connection)
+        inode, key = (st.st_dev, st.st_ino, st.st_ctime_ns), str(path)
+        with self._lock:
+            kept = self._open.get(key)
+            if kept is not None and kept[0] == inode:
+                self._open.move_to_end(key)
+                return kept[1], kept[2], kept[3]
+            if kept is not None:  # closed when no read holds it any more
+                del self._open[key]
+            try:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10, check_same_thread=False)
+            except sqlite3.Error:
+                return None
+            self._opened += 1
+            self._open[key] = (inode, self._opened, conn, threading.Lock())
+            while len(self._open) > self.limit:
+                self._open.popitem(last=False)
+            return self._opened, conn, self._open[key][3]
+
+
+_CONNECTIONS = _Connections()
 
 
 class _ReadCache:
@@ -154,21 +178,26 @@ class MetricsReader:
 
     def _query(self, sql: str, params: Iterable[Any] = (), columns: tuple[str, ...] = ()) -> pd.DataFrame:
         """Rows as a frame; an empty frame with `columns` when the file or table is not there yet."""
-        sig = _signature(self.path)
-        if sig is None:
+        opened = _CONNECTIONS.get(self.path)
+        if opened is None:
             return pd.DataFrame(columns=list(columns))
+        number, conn, lock = opened
         params = list(params)
         key = (str(self.path), sql, tuple(params))
-        cached = _CACHE.get(key, sig)
-        if cached is not None:
-            return cached
-        conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, timeout=10)
-        try:
-            frame = pd.read_sql_query(sql, conn, params=params)
-        except (sqlite3.OperationalError, pd.errors.DatabaseError):
-            return pd.DataFrame(columns=list(columns))
-        finally:
-            conn.close()
+        with lock:
+            try:
+                # what changes when another connection commits; with the connection's number, a file replaced
+                # (a new connection) never matches a frame read from the old one
+                sig = (number, conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return pd.DataFrame(columns=list(columns))
+            cached = _CACHE.get(key, sig)
+            if cached is not None:
+                return cached
+            try:
+                frame = pd.read_sql_query(sql, conn, params=params)
+            except (sqlite3.Error, pd.errors.DatabaseError):
+                return pd.DataFrame(columns=list(columns))
         _CACHE.put(key, sig, frame)
         return frame.copy()
 

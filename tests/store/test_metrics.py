@@ -67,6 +67,7 @@ def test_rows_are_committed_by_time_as_well_as_by_count(tmp_path):
 @given(batches=st.lists(st.tuples(st.integers(1, 300), st.sampled_from(["none", "passive", "truncate", "reopen"])),
                         min_size=1, max_size=6))
 @example(batches=[(300, "passive"), (1, "none")])  # the log restarts from its beginning at the same size
+@example(batches=[(1, "passive"), (1, "none"), (1, "none")])  # two commits into a restarted log, same size (CI)
 def test_a_reader_never_serves_rows_older_than_the_last_commit(tmp_path_factory, batches):
     """Reads are kept until a writer commits again: after every commit, whatever the write-ahead log did (grew,
     was checkpointed into the file, restarted from its beginning, the writer closed and reopened), every view reads
@@ -140,3 +141,29 @@ def test_a_running_job_keeps_one_cached_frame_per_query_and_the_cache_stays_with
         assert small.rows <= 50
     assert small.get(("f", 199), ("sig",)) is not None and small.get(("f", 0), ("sig",)) is None
     assert small.get(("f", 199), ("other",)) is None  # a frame read before the last commit is never served
+
+
+def test_a_replaced_file_is_read_afresh_and_open_connections_stay_within_their_limit(tmp_path):
+    """A metrics file replaced by another (a restored run) is read from the new file, not from the connection kept
+    for the old one; the kept connections are bounded."""
+    import os
+
+    from genesis_core.store import metrics
+
+    path = tmp_path / "metrics.db"
+    for value, name in ((1.0, "a.db"), (2.0, "b.db")):
+        w = MetricsWriter(tmp_path / name)
+        w.log_scalars(1, {"loss": value})
+        w.close()
+    os.replace(tmp_path / "a.db", path)
+    reader = MetricsReader(path)
+    assert reader.series("loss")["value"].tolist() == [1.0]
+    os.replace(tmp_path / "b.db", path)
+    assert reader.series("loss")["value"].tolist() == [2.0]
+    pool = metrics._Connections(limit=3)
+    for i in range(8):
+        w = MetricsWriter(tmp_path / f"{i}.db")
+        w.close()
+        assert pool.get(tmp_path / f"{i}.db") is not None
+        assert len(pool._open) <= 3
+    assert pool.get(tmp_path / "missing.db") is None
