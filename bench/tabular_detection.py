@@ -98,8 +98,8 @@ def fit_sample(generator: str, train, schema, seed: int, budget_s: float, epochs
         meta = fitted.quality_report()["meta"]
         board = meta["leaderboard"]
         given = (f"{meta['generator']} ({sum(r.get('score') is not None for r in board)}/{len(board)} scored: "
-                 + ", ".join(f"{r['generator']} {r['status']}" + (f" {r['epochs']} epochs" if r.get("epochs") else "")
-                             for r in board) + ")")
+                 + ", ".join(f"{r['generator']} " + (f"{r['score']:.3f}" if r.get("score") is not None else r["status"])
+                             + (f" {r['epochs']} epochs" if r.get("epochs") else "") for r in board) + ")")
     else:
         limit = {"time_limit_s": budget_s} if generator == "autoregressive" and fixed else {}
         synth = make_generator(generator, seed=seed, epochs=epochs, **limit).fit(train, schema).sample(len(train),

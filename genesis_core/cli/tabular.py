@@ -140,8 +140,11 @@ def _print_plan(meta: dict) -> None:
         score, auc = row.get("score", row.get("quality_score")), row.get("detection_auc")
         print(f"auto: {row['generator']:<16} " + (
             f"score {score:.3f} = mean of quality {row['quality_score']:.3f} and detection "
-            + (f"(AUC {auc:.3f})" if auc is not None else "(not measured)") + f"  ({row['fit_s']:.1f} s to fit"
+            + (f"(AUC {auc:.3f})" if auc is not None else "(not measured)")
+            + (f" x copy guard {row['copy_guard']:.2f}" if row.get("copy_guard", 1.0) < 1.0 else "")
+            + f"  ({row['fit_s']:.1f} s to fit"
             + (f", {row['epochs']} epochs at the pace its slot holds" if row.get("epochs") else "") + ")"
+            + (f"  <- chosen: {row['chosen']}" if row.get("chosen") else "")
             if score is not None else f"{row['status']}: {row.get('error', '')}"))
 
 

@@ -177,21 +177,25 @@ def synthesize(config: Any, out_dir: Path, progress: Progress = lambda done, tot
         name, leaderboard = select_generator(
             train, schema, candidates, per_candidate, budget * CANDIDATE_SHARE, seed, config.epochs,
             progress=lambda f, m: progress(f, 3, m), stop=stop)
-        best = leaderboard[0]
+        best = next(r for r in leaderboard if r["generator"] == name)
         n_fit = len(train) - int(round(len(train) * 0.2))
         scored = sum(r.get("score") is not None for r in leaderboard)
         unscored: dict[str, Any] = {}
         for r in leaderboard:
             if r.get("score") is None:
                 unscored[r.get("status", "failed")] = unscored.get(r.get("status", "failed"), 0) + 1
+        tie = best.get("chosen", "best score") != "best score"
         how_many = (f"the only one of {len(leaderboard)} candidates scored" if scored == 1 else
-                    f"best of {scored} candidates scored" + (f" (of {len(leaderboard)})" if scored < len(leaderboard)
-                                                             else ""))
+                    ("chosen among" if tie else "best of") + f" {scored} candidates scored"
+                    + (f" (of {len(leaderboard)})" if scored < len(leaderboard) else ""))
+        if tie:
+            how_many += f": {best['chosen']}"
         if unscored:
             how_many += "; not scored: " + ", ".join(f"{n} {s}" for s, n in unscored.items())
         reason = (f"{how_many}; fit on {n_fit} rows, scored on {int(round(len(train) * 0.2))} "
                   f"rows they never saw (score {best['score']:.3f}: quality {best['quality_score']:.3f}, detection "
                   + (f"AUC {best['detection_auc']:.3f}" if best.get("detection_auc") is not None else "not measured")
+                  + (f", copy guard {best['copy_guard']:.2f}" if best.get("copy_guard", 1.0) < 1.0 else "")
                   + f"; budget {budget:.0f} s)")
         epochs = final_epochs(best, config.epochs, len(train), n_fit, budget_end - time.monotonic())
         if epochs < config.epochs and GENERATORS.get(name).paced_by == "epochs":

@@ -11,9 +11,12 @@ from hypothesis import strategies as st
 
 from genesis_core.tabular.data.demos import load_demo
 from genesis_core.tabular.pipeline import schema_for
-from genesis_core.tabular.single_table.auto import (PROBE_EPOCHS, final_epochs, paced_epochs, select_generator,
-                                                    slot_seconds)
-from genesis_core.tabular.single_table.base import make_generator
+from genesis_core.registry import GENERATORS
+from genesis_core.tabular.data.schema import schema_to_dicts
+from genesis_core.tabular.single_table.auto import (COPY_SLACK, PROBE_EPOCHS, _score_candidate, _split,
+                                                    auc_standard_error, choose, copy_guard,
+                                                    final_epochs, paced_epochs, select_generator, slot_seconds)
+from genesis_core.tabular.single_table.base import TabularGenerator, make_generator
 
 paces = st.floats(1e-3, 30.0)  # seconds per epoch
 seconds = st.floats(0.0, 2000.0)
@@ -80,3 +83,108 @@ def test_every_candidate_finishes_within_its_slot(workspace):
     assert PROBE_EPOCHS <= rows["tvae"]["epochs"] < 5000
     assert rows["autoregressive"]["epochs"] is None and name in rows
     assert took < budget + 30, took  # process start-up and scoring beside the slots
+
+
+@settings(max_examples=300, deadline=None)
+@given(share=st.floats(0.0, 1.0), other=st.floats(0.0, 1.0), held_out=st.floats(0.0, 0.85))
+def test_the_copy_guard_spares_rows_as_close_as_unseen_ones_and_zeroes_copies(share, other, held_out):
+    g = copy_guard(share, held_out)
+    assert 0.0 <= g <= 1.0
+    assert (g == 1.0) == (share <= held_out + COPY_SLACK)
+    assert copy_guard(1.0, held_out) == 0.0
+    lo, hi = sorted((share, other))
+    assert copy_guard(lo, held_out) >= copy_guard(hi, held_out)  # closer to the training rows never scores higher
+
+
+class _CopyTrainingRows(TabularGenerator):
+    """A 'generator' that returns its training rows: every classifier is fooled, and auto must not fall for it."""
+
+    name = "copy_training_rows_for_a_test"
+
+    def _fit(self, frame, progress):
+        self.rows = frame.reset_index(drop=True)
+
+    def _sample(self, rows, conditions, seed):
+        return self.rows.sample(rows, replace=True, random_state=seed).reset_index(drop=True)
+
+    def _save(self, folder):
+        return {}
+
+    def _load(self, folder, meta):
+        pass
+
+
+def test_auto_scores_by_rows_it_never_saw_and_a_copier_loses_to_a_copula():
+    """The held-out detection separates a copula from a table's joint on 275 rows (a test over the 55 held-out
+    rows alone put both near 0.5), and copies of the training rows, which pass any classifier, score near 0."""
+    frame = load_demo("penguins")
+    schema = schema_for(frame)
+    rows, fit_rows = schema_to_dicts(schema), _split(frame, 0, "auto")
+    GENERATORS.register(_CopyTrainingRows.name)(_CopyTrainingRows)
+    try:
+        copier = _score_candidate(_CopyTrainingRows.name, {}, frame, rows, fit_rows, 0, 1)
+    finally:
+        GENERATORS._items.pop(_CopyTrainingRows.name)
+    copula = _score_candidate("gaussian_copula", {}, frame, rows, fit_rows, 0, 1)
+    assert copier["detection_auc"] < 0.65 and copier["copy_guard"] < 0.2, copier  # passes a classifier, copies
+    assert copula["copy_guard"] == 1.0 and copula["detection_auc"] > 0.8, copula  # told apart: a copula's rows
+    assert copier["score"] < copula["score"]
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)  # the same 40 tables every run: a 3-sigma bound
+@given(seed=st.integers(0, 10_000), dims=st.integers(1, 6), repeats=st.floats(0.0, 0.6))
+def test_rows_from_the_real_distribution_sit_as_close_as_unseen_rows_and_copies_sit_closer(seed, dims, repeats):
+    """On generated tables (some with rows that repeat exactly, as real tables of few distinct values do): fresh
+    draws from the table's distribution are no more often unusually close to a training row than held-out rows
+    are (within the guard's slack: the score is not cut), and copies of training rows always are (it is, by
+    more than half)."""
+    import numpy as np
+
+    from genesis_core.tabular.evaluation.privacy import closer_than_unseen
+
+    rng = np.random.default_rng(seed)
+    pool = rng.normal(size=(40, dims)).round(1)  # a finite pool: a share `repeats` of rows comes from it
+
+    def draw(n):
+        rows = rng.normal(size=(n, dims))
+        common = rng.random(n) < repeats
+        rows[common] = pool[rng.integers(0, len(pool), common.sum())]
+        return rows
+
+    train, held, fresh = draw(400), draw(300), draw(300)
+    close = closer_than_unseen(train, held, fresh)
+    assert copy_guard(close["synthetic"], close["held_out"], max(COPY_SLACK, close["noise"])) == 1.0, close
+    copies = closer_than_unseen(train, held, train[rng.integers(0, len(train), 300)])
+    assert copies["synthetic"] == 1.0
+    assert copy_guard(copies["synthetic"], copies["held_out"], max(COPY_SLACK, copies["noise"])) < 0.5, copies
+
+
+boards = st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 0.2)), min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(board=boards, order=st.randoms())
+def test_auto_takes_the_best_score_or_a_preferred_candidate_within_its_noise(board, order):
+    rows = [{"generator": f"g{i}", "score": s, "score_se": se} for i, (s, se) in enumerate(board)]
+    preference = [r["generator"] for r in rows]
+    order.shuffle(preference)
+    name, why = choose(rows, preference)
+    best = max(rows, key=lambda r: r["score"])
+    mine = next(r for r in rows if r["generator"] == name)
+    if name != best["generator"]:  # a tie: never further behind than the two scores' noise, and preferred
+        assert best["score"] - mine["score"] <= (mine["score_se"] ** 2 + best["score_se"] ** 2) ** 0.5 + 1e-12
+        assert preference.index(name) < preference.index(best["generator"]) and "standard error" in why
+    else:
+        assert mine["score"] == best["score"]
+    if all(r["score_se"] == 0 for r in rows):  # no noise: the best score, always
+        assert mine["score"] == best["score"]
+    earlier = preference[:preference.index(name)]  # no candidate preferred over it was within noise
+    for r in rows:
+        if r["generator"] in earlier and r["score"] != best["score"]:
+            assert best["score"] - r["score"] > (r["score_se"] ** 2 + best["score_se"] ** 2) ** 0.5 - 1e-12
+
+
+def test_the_auc_standard_error_shrinks_with_rows_and_matches_hanley_mcneil():
+    assert abs(auc_standard_error(0.85, 55, 200) - 0.0339) < 0.001  # worked by hand from the 1982 formula
+    assert auc_standard_error(0.85, 550, 2000) < auc_standard_error(0.85, 55, 200) / 3
+    assert auc_standard_error(1.0, 55, 200) < 1e-3

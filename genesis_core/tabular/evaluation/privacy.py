@@ -79,6 +79,23 @@ def dcr(synth_x: np.ndarray, train_x: np.ndarray, holdout_x: np.ndarray) -> dict
             "dcr_train": d_train[:, 0], "dcr_holdout": d_hold}
 
 
+def closer_than_unseen(train_x: np.ndarray, holdout_x: np.ndarray, synth_x: np.ndarray,
+                       quantile: float = 0.05) -> dict[str, float]:
+    """How many synthetic rows sit closer to a training row than real rows the generator never saw usually do:
+    the share of synthetic rows whose distance to the closest training row is at most the `quantile` of the
+    held-out rows' own distances, beside the held-out rows' share at that distance (`quantile`, or more where
+    real rows repeat a training row exactly: the distance is then 0 for many of them). A generator that does not
+    copy sits near the held-out share, within `noise` (three standard errors of the difference of the two
+    shares: a few dozen held-out rows make it large); copies sit at 1."""
+    d_hold = nearest(holdout_x, train_x, 1)[:, 0]
+    d_synth = nearest(synth_x, train_x, 1)[:, 0]
+    threshold = float(np.quantile(d_hold, quantile))
+    held = float(np.mean(d_hold <= threshold))
+    noise = 3.0 * float(np.sqrt(held * (1.0 - held) * (1.0 / len(d_hold) + 1.0 / max(len(d_synth), 1))))
+    return {"synthetic": float(np.mean(d_synth <= threshold)), "held_out": held, "distance": threshold,
+            "noise": noise}
+
+
 def membership_auc(train_x: np.ndarray, holdout_x: np.ndarray, synth_x: np.ndarray) -> float:
     from sklearn.metrics import roc_auc_score
 

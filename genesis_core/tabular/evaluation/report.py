@@ -141,10 +141,17 @@ def to_html(report: dict[str, Any], real: pd.DataFrame, synth: pd.DataFrame, sch
     board = ""
     if meta.get("leaderboard"):
         board = ("<h2>Auto: the candidates, scored on rows they never saw</h2><p>Score: the mean of the quality "
-                 "score and the detection score 1 - 2 max(0, AUC - 0.5) of a classifier telling the candidate's rows "
-                 "from those real rows.</p>"
-                 + table(meta["leaderboard"], ["generator", "status", "score", "quality_score", "detection_auc",
-                                                "column_shapes", "column_pair_trends", "fit_s", "epochs", "seconds", "error"]))
+                 "score and the detection score 1 - 2 max(0, AUC - 0.5) of a classifier (trained on the rows the "
+                 "candidate was fit on against its rows) telling the candidate's rows from those real rows, times the "
+                 "copy guard: 1 unless more of its rows sit unusually close to a training row (closer than 95% of "
+                 "the unseen real rows do: too_close) than of the unseen rows themselves (too_close_held_out), 0 for "
+                 "copies.</p>"
+                 + "<p>The best score wins, unless a candidate earlier in the candidates' order is within one "
+                 "standard error of it (score_se, from the AUC's): a tie on a few dozen rows goes to the preferred "
+                 "candidate.</p>"
+                 + table(meta["leaderboard"], ["generator", "chosen", "status", "score", "score_se", "quality_score",
+                                                "detection_auc",
+                                                "copy_guard", "too_close", "too_close_held_out", "column_shapes", "column_pair_trends", "fit_s", "epochs", "seconds", "error"]))
     if meta.get("tuning"):
         keys = list(dict.fromkeys(k for row in meta["tuning"] for k in row))
         board += "<h2>Tuning: Optuna trials scored on rows they never saw</h2>" + table(meta["tuning"], keys)
