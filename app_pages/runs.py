@@ -31,6 +31,8 @@ from genesis_core.store.compare import (
 from genesis_core.store.metrics import MetricsReader
 from genesis_core.store.workspace import filter_runs
 
+VIEWS = ["Curves", "Hyperparameters and results", "Tables"]
+
 st.title("Runs")
 ws = workspace()
 
@@ -61,7 +63,6 @@ def compare(selected) -> None:
         return
     wanted = [k for k in url.get("m", "").split(",") if k in keys] or [headline_metric(chosen, keys)]
     differences = config_table(chosen)  # read once: the grouping keys, the finals and the Tables tab use it
-    latest = metric_table(chosen)
     differing = [c for c in differences.columns if c not in ("run", "id")]
     c1, c2 = st.columns([3, 2])
     metrics = c1.multiselect("Metrics (a panel each)", keys, wanted, key="cmp_keys",
@@ -80,51 +81,63 @@ def compare(selected) -> None:
     if not query and "q" in url:
         del url["q"]
     group = "" if by == "none" else by
-    if len(metrics) == 1:
-        frame = curves(chosen, metrics[0], x, smoothing)
-        title = title_of(metrics[0], chosen, frame)
-        if frame.empty:
-            st.caption(f"No run logged {metrics[0]} on this x-axis.")
-        elif group:
-            grouped = group_curves(frame, group_of(chosen, group))
-            st.plotly_chart(group_figure(grouped, metrics[0], x, group, log_y, title), key="cmp_fig")
-        else:
-            st.plotly_chart(curves_figure(frame, metrics[0], x, log_y, title), key="cmp_fig")
-    elif metrics:
-        st.plotly_chart(panels_figure(chosen, metrics, x, smoothing, group, tuple(metrics) if log_y else ()),
-                        key="cmp_panels")
+    # tabs run lazily: only the open one is computed and drawn, so opening a comparison draws the curves alone
+    # (the parallel coordinates, the scatter and two tables cost the browser seconds at 100 runs); the open tab
+    # is in the URL with the rest of the view
+    curves_tab, params_tab, tables_tab = st.tabs(VIEWS, key="cmp_view", on_change="rerun", bind="query-params")
+    if curves_tab.open:
+        with curves_tab:
+            if len(metrics) == 1:
+                frame = curves(chosen, metrics[0], x, smoothing)
+                title = title_of(metrics[0], chosen, frame)
+                if frame.empty:
+                    st.caption(f"No run logged {metrics[0]} on this x-axis.")
+                elif group:
+                    grouped = group_curves(frame, group_of(chosen, group))
+                    st.plotly_chart(group_figure(grouped, metrics[0], x, group, log_y, title), key="cmp_fig")
+                else:
+                    st.plotly_chart(curves_figure(frame, metrics[0], x, log_y, title), key="cmp_fig")
+            elif metrics:
+                st.plotly_chart(panels_figure(chosen, metrics, x, smoothing, group, tuple(metrics) if log_y else ()),
+                                key="cmp_panels")
+    if not (params_tab.open or tables_tab.open):
+        return
+    latest = metric_table(chosen)
     finals = joined(differences, latest)
     numeric_metrics = [k for k in finals.columns if k not in ("run", "id", "task", *differing)
                        and pd.api.types.is_numeric_dtype(finals[k])]
-    tab_params, tab_tables = st.tabs(["Hyperparameters and results", "Tables"])
-    with tab_params:
-        if not differing or not numeric_metrics:
-            st.caption("Parallel coordinates need a config key that differs between the runs and a final metric.")
-        else:
-            dims = st.multiselect("Axes", differing + numeric_metrics,
-                                  differing[:4] + [m for m in metrics if m in numeric_metrics][:2], key="cmp_dims")
-            colour = st.selectbox("Colour by", numeric_metrics, key="cmp_colour",
-                                  index=numeric_metrics.index(metrics[0]) if metrics and metrics[0] in numeric_metrics
-                                  else 0)
-            if dims:
-                st.plotly_chart(parallel_figure(finals, dims, colour), key="cmp_parallel")
-                st.caption("Drag along an axis to brush: only the runs inside every brushed range stay lit.")
-            s1, s2 = st.columns(2)
-            param = s1.selectbox("Hyperparameter", differing, key="cmp_sc_x")
-            metric = s2.selectbox("Final metric", numeric_metrics, key="cmp_sc_y")
-            st.plotly_chart(scatter_figure(finals, param, metric), key="cmp_scatter")
-            if group and metric:
-                st.dataframe(grouped_final(finals, group, metric), hide_index=True)
-    with tab_tables:
-        only = st.toggle("Differences only", True, key="cmp_diff")
-        configs = differences if only else config_table(chosen, differences_only=False)
-        st.markdown("**Config**")
-        st.dataframe(configs, hide_index=True)
-        st.markdown("**Latest metrics** (click a column to sort)")
-        st.dataframe(latest, hide_index=True)
-        d1, d2 = st.columns(2)
-        d1.download_button("Metrics (CSV)", latest.to_csv(index=False), "runs_metrics.csv", "text/csv", key="cmp_dl_m")
-        d2.download_button("Config (CSV)", configs.to_csv(index=False), "runs_config.csv", "text/csv", key="cmp_dl_c")
+    if params_tab.open:
+        with params_tab:
+            if not differing or not numeric_metrics:
+                st.caption("Parallel coordinates need a config key that differs between the runs and a final metric.")
+            else:
+                dims = st.multiselect("Axes", differing + numeric_metrics,
+                                      differing[:4] + [m for m in metrics if m in numeric_metrics][:2], key="cmp_dims")
+                colour = st.selectbox("Colour by", numeric_metrics, key="cmp_colour",
+                                      index=numeric_metrics.index(metrics[0])
+                                      if metrics and metrics[0] in numeric_metrics else 0)
+                if dims:
+                    st.plotly_chart(parallel_figure(finals, dims, colour), key="cmp_parallel")
+                    st.caption("Drag along an axis to brush: only the runs inside every brushed range stay lit.")
+                s1, s2 = st.columns(2)
+                param = s1.selectbox("Hyperparameter", differing, key="cmp_sc_x")
+                metric = s2.selectbox("Final metric", numeric_metrics, key="cmp_sc_y")
+                st.plotly_chart(scatter_figure(finals, param, metric), key="cmp_scatter")
+                if group and metric:
+                    st.dataframe(grouped_final(finals, group, metric), hide_index=True)
+    if tables_tab.open:
+        with tables_tab:
+            only = st.toggle("Differences only", True, key="cmp_diff")
+            configs = differences if only else config_table(chosen, differences_only=False)
+            st.markdown("**Config**")
+            st.dataframe(configs, hide_index=True)
+            st.markdown("**Latest metrics** (click a column to sort)")
+            st.dataframe(latest, hide_index=True)
+            d1, d2 = st.columns(2)
+            d1.download_button("Metrics (CSV)", latest.to_csv(index=False), "runs_metrics.csv", "text/csv",
+                               key="cmp_dl_m")
+            d2.download_button("Config (CSV)", configs.to_csv(index=False), "runs_config.csv", "text/csv",
+                               key="cmp_dl_c")
 
 
 if "runs_deleted" in st.session_state:

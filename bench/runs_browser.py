@@ -8,6 +8,8 @@ Streamlit's script finished):
 - a cold tab: the shared URL `/runs?all=1&m=loss` opened in a new tab, which first loads the app and Plotly's
   JavaScript; the same URL over 2 runs (a query) is timed beside it, the part that does not depend on the runs;
 - a change of grouping: choosing `model.latent_dim` in "Group by" until the five groups' bands are drawn;
+- opening the "Hyperparameters and results" tab (its content runs only when opened) until the parallel
+  coordinates are drawn;
 - a parallel-coordinates brush: a drag along the first axis until Plotly has applied the brushed range and
   repainted (two animation frames after the drag ends).
 Each is repeated `--repeats` times (a fresh tab for the first paint); the median and range are reported.
@@ -76,9 +78,13 @@ def traces_drawn(page, selector: str, at_least: int, timeout_ms: int = 120_000) 
 
 
 def loss_panel_drawn(page, runs: int) -> None:
-    """Until the loss panel of `runs` runs shows its title, holds every run's traces, and the script has ended."""
+    """Until the loss panel of `runs` runs shows its title, has drawn every run (the last logged values: a marker
+    per run, the trace added after the runs' lines), and the script has ended."""
     page.get_by_text(f"loss of {runs} runs", exact=True).wait_for(timeout=120_000)
-    traces_drawn(page, ".st-key-cmp_fig .js-plotly-plot", 2 * runs)
+    page.wait_for_function(
+        "([sel, n]) => { const p = document.querySelector(sel); return p && p._fullData && p.querySelector('.main-svg') "
+        "&& p._fullData.some(t => t.name === 'last logged value' && t.x && t.x.length >= n); }",
+        arg=[".st-key-cmp_fig .js-plotly-plot", runs], timeout=120_000)
     idle(page)
 
 
@@ -126,12 +132,25 @@ def regroup(browser, url: str, runs: int) -> float:
     return seconds
 
 
-def brush(browser, url: str) -> float:
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    page.goto(f"{url}/runs?all=1&m=loss&by=none")
+def open_parameters(page) -> float:
+    """A click on the comparison's "Hyperparameters and results" tab until its parallel coordinates are drawn
+    (the tabs run lazily: nothing of this tab is computed or sent before)."""
+    t0 = time.perf_counter()
+    page.get_by_role("tab", name="Hyperparameters and results").click()
     plot = page.locator(".st-key-cmp_parallel .js-plotly-plot")
     plot.wait_for(timeout=120_000)
+    traces_drawn(page, ".st-key-cmp_parallel .js-plotly-plot", 1)
     idle(page)
+    return time.perf_counter() - t0
+
+
+def brush(browser, url: str, tab_times: list[float]) -> float:
+    page = browser.new_page(viewport={"width": 1400, "height": 1100})
+    page.goto(f"{url}/runs?all=1&m=loss&by=none")
+    page.get_by_text("loss of", exact=False).first.wait_for(timeout=120_000)
+    idle(page)
+    tab_times.append(open_parameters(page))
+    plot = page.locator(".st-key-cmp_parallel .js-plotly-plot")
     plot.scroll_into_view_if_needed()
     axis = plot.locator(".axis-brush").first  # the first axis's brush area
     box = axis.bounding_box()
@@ -168,8 +187,9 @@ def main() -> None:
     write_s = time.perf_counter() - t0
     proc, url = start_app(home)
     opening, cold = f"opening the comparison of {args.runs} runs", f"a cold tab, shared URL, {args.runs} runs"
-    times: dict[str, list[float]] = {opening: [], "a change of grouping": [], "a parallel-coordinates brush": [],
-                                     cold: [], "a cold tab, shared URL, 2 runs": []}
+    params = "opening the Hyperparameters tab"
+    times: dict[str, list[float]] = {opening: [], "a change of grouping": [], params: [],
+                                     "a parallel-coordinates brush": [], cold: [], "a cold tab, shared URL, 2 runs": []}
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM,
@@ -178,7 +198,7 @@ def main() -> None:
             for _ in range(args.repeats):
                 times[opening].append(open_comparison(browser, url, args.runs))
                 times["a change of grouping"].append(regroup(browser, url, args.runs))
-                times["a parallel-coordinates brush"].append(brush(browser, url))
+                times["a parallel-coordinates brush"].append(brush(browser, url, times[params]))
                 times[cold].append(cold_tab(browser, url, args.runs))
                 times["a cold tab, shared URL, 2 runs"].append(cold_tab(browser, url, 2, QUERY_2_RUNS))
             browser.close()

@@ -193,6 +193,37 @@ def _curve_traces(part: pd.DataFrame, name: str, color: str, legend: bool = True
     return traces
 
 
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    """Series laid end to end with a gap between them (a line breaks at NaN, or None where the x is not numeric)."""
+    numeric = all(np.issubdtype(p.dtype, np.number) for p in parts)
+    gap = np.array([np.nan]) if numeric else np.array([None], dtype=object)
+    return np.concatenate([v for p in parts for v in (p if numeric else p.astype(object), gap)][:-1])
+
+
+def _run_traces(groups: list, colors: dict[str, str], legend: bool = True) -> list:
+    """The runs' traces: a run's own (`_curve_traces`) up to LEGEND_RUNS runs; above, one raw and one smoothed trace
+    per colour, the runs of that colour laid end to end with gaps (a hovered point still names its run). Each trace
+    costs the browser more than its points do: 100 runs drew 200 SVG traces, 56 now."""
+    if len(groups) <= LEGEND_RUNS:
+        return [t for (name, run_id), part in groups
+                for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[run_id], legend)]
+    by_color: dict[str, list] = {}
+    for (name, run_id), part in groups:
+        by_color.setdefault(colors[run_id], []).append((f"{name} · {run_id[-4:]}", part))
+    traces = []
+    for color, members in by_color.items():
+        xs = _joined([part["x"].to_numpy() for _, part in members])
+        names = _joined([np.full(len(part), label, dtype=object) for label, part in members])
+        raw, value = (_joined([part[c].to_numpy(dtype=float) for _, part in members]) for c in ("raw", "value"))
+        if not np.allclose(raw, value, equal_nan=True):
+            traces.append({"type": "scatter", "x": xs, "y": raw, "mode": "lines", "line": {"color": color, "width": 1},
+                           "opacity": 0.25, "name": "raw", "showlegend": False, "hoverinfo": "skip"})
+        traces.append({"type": "scatter", "x": xs, "y": value, "mode": "lines", "line": {"color": color},
+                       "name": f"{len(members)} runs", "showlegend": False, "text": names,
+                       "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>"})
+    return traces
+
+
 def _last_values(frame: pd.DataFrame, colors: dict[str, str]):
     """Each run's last logged value, drawn raw (smoothing never hides where a run ended), in its colour: one trace
     for every run, since each trace costs the browser more than its points do."""
@@ -225,9 +256,7 @@ def curves_figure(frame: pd.DataFrame, key: str, x: str, log_y: bool = False, ti
         frame = frame.assign(raw=frame["value"])
     groups = list(frame.groupby(["run", "id"], sort=False)) if len(frame) else []
     colors = {run_id: color for ((_, run_id), _), color in zip(groups, _colors(len(groups)))}
-    fig = _figure([t for (name, run_id), part in groups
-                   for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[run_id])]
-                  + ([_last_values(frame, colors)] if groups else []))
+    fig = _figure(_run_traces(groups, colors) + ([_last_values(frame, colors)] if groups else []))
     fig.update_layout(title=title or f"{key} of {frame['id'].nunique() if len(frame) else 0} runs", xaxis_title=x,
                       yaxis_title=key, yaxis_type="log" if log_y else "linear", height=460,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10},
@@ -316,8 +345,8 @@ def panels_figure(runs: list[Run], keys: list[str], x: str = "step", smoothing: 
         if by:
             traces = _group_traces(group_curves(frame, groups), by, legend=i == 0)
         else:
-            traces = [t for (name, run_id), part in frame.groupby(["run", "id"], sort=False)
-                      for t in _curve_traces(part, f"{name} · {run_id[-4:]}", colors[run_id], legend=i == 0)]
+            traces = _run_traces(list(frame.groupby(["run", "id"], sort=False)) if len(frame) else [], colors,
+                                 legend=i == 0)
             traces += [_last_values(frame, colors)] if len(frame) else []
         if traces:  # one call per panel, unvalidated (`_figure`): slow at 100 runs otherwise
             fig._validate = False

@@ -234,3 +234,31 @@ def test_a_long_series_is_read_in_buckets_that_keep_its_logged_points(tmp_path_f
         elif max_points >= 100:  # buckets of at most 1% of the run: the EMA of their means tracks the full one
             full = dict(zip(steps.tolist(), ema(values, smoothing).tolist()))
             assert max(abs(full[int(x)] - v) for x, v in zip(frame["x"], frame["value"])) < 0.1
+
+
+def test_above_the_legend_threshold_runs_share_a_trace_per_colour_and_keep_every_point(workspace):
+    """Forty runs: one raw and one smoothed trace per colour, the runs laid end to end with gaps; every run's
+    points are there, each hovered point names its run, and the last logged values stay one trace."""
+    from genesis_core.store.compare import LEGEND_RUNS, _colors, curves, curves_figure
+
+    runs = seeded_runs(workspace, seeds=tuple(range(20)), widths=(8, 16))
+    assert len(runs) > LEGEND_RUNS
+    frame = curves(runs, "loss", smoothing=0.9)
+    fig = curves_figure(frame, "loss", "step")
+    smooth = [t for t in fig.data if t.name.endswith(" runs")]
+    raw = [t for t in fig.data if t.name == "raw"]
+    assert len(smooth) == len(raw) == len(set(_colors(len(runs)))) < len(runs)
+    assert sum(int(t.name.split()[0]) for t in smooth) == len(runs)
+    points = sum(int(np.isfinite(np.asarray(t.y, dtype=float)).sum()) for t in smooth)
+    assert points == len(frame)  # no point lost to the merge
+    for t in smooth:  # a gap between runs, and each point's hover text is its own run's name
+        y = np.asarray(t.y, dtype=float)
+        assert np.isnan(y).sum() == int(t.name.split()[0]) - 1
+        named = [n for n in t.text if n is not None]
+        assert len(named) == np.isfinite(y).sum()
+    for (name, run_id), part in frame.groupby(["run", "id"], sort=False):
+        label = f"{name} · {run_id[-4:]}"
+        t = next(t for t in smooth if label in t.text)
+        mine = np.asarray(t.y, dtype=float)[np.array([n == label for n in t.text])]
+        assert np.allclose(mine, part["value"].to_numpy())
+    assert sum(t.name == "last logged value" for t in fig.data) == 1

@@ -140,3 +140,14 @@ def test_runs_page_compares_panels_groups_queries_and_keeps_the_view_in_the_url(
     assert not at.exception and at.query_params["m"] == "eval/psnr_db,loss"
     at.text_input(key="cmp_query").set_value("psnr is high").run()
     assert not at.exception and "cannot read 'psnr is high'" in at.error[0].value
+    # the tabs run lazily: the curves alone on opening; the parallel coordinates and the tables when opened
+    at.text_input(key="cmp_query").set_value("").run()
+    assert [c.proto.spec.count('"parcoords"') for c in at.get("plotly_chart")] == [0] and not at.dataframe[1:]
+    at.session_state["cmp_view"] = "Hyperparameters and results"
+    at.run()
+    specs = [c.proto.spec for c in at.get("plotly_chart")]
+    assert not at.exception and len(specs) == 2 and '"parcoords"' in specs[0] and "model.latent_dim" in specs[0]
+    at.session_state["cmp_view"] = "Tables"
+    at.run()
+    assert not at.exception and not at.get("plotly_chart")
+    assert any("eval/psnr_db" in d.value.columns for d in at.dataframe)
