@@ -285,3 +285,14 @@ def test_runs_compare_in_chromium_bands_raw_lines_and_the_query_show_what_the_da
     expect(page.get_by_text("3 of the 6 selected runs match the query.")).to_be_visible(timeout=scaled(30_000))
     expect(page).to_have_url(re.compile(r"q=eval"), timeout=scaled(30_000))  # the view is in the URL
     page.screenshot(path=str(workspace.root / "runs-compare.png"), full_page=True)
+    # the hyperparameters tab runs when opened: its parallel coordinates are drawn then, over the 3 runs left
+    assert page.locator(".st-key-cmp_parallel").count() == 0
+    page.get_by_role("tab", name="Hyperparameters and results").click()
+    plot = page.locator(".st-key-cmp_parallel .js-plotly-plot")
+    expect(plot).to_be_visible(timeout=scaled(30_000))
+    page.wait_for_function("p => p._fullData && p._fullData.length", arg=plot.element_handle(),
+                           timeout=scaled(30_000))
+    dims = plot.evaluate("p => p._fullData[0].dimensions.map(d => ({label: d.label, n: d.values.length}))")
+    # among the 3 wider runs only the seed differs (the width is the same): the seed's axis and a final metric's
+    assert [d["label"] for d in dims][0] == "trainer.seed" and all(d["n"] == 3 for d in dims)
+    expect(page).to_have_url(re.compile(r"cmp_view=Hyperparameters"), timeout=scaled(30_000))  # the tab too
