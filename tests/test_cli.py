@@ -16,6 +16,23 @@ def cli(*args, timeout=scaled(180)):
                           timeout=timeout, env=os.environ.copy())
 
 
+def cli_here(capsys, *args):
+    """The same command in this process, its output and exit code as `cli` returns them: for a test of what a
+    command prints, not of the `genesis` process itself (this file's tests run that), without a second
+    interpreter importing torch (seconds each on two busy cores)."""
+    from types import SimpleNamespace
+
+    from genesis_core.cli.commands import main
+
+    capsys.readouterr()
+    try:
+        code = main(list(args))
+    except SystemExit as exc:  # argparse's own refusals
+        code = exc.code if isinstance(exc.code, int) else 2
+    out = capsys.readouterr()
+    return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+
 def test_help_explains_each_command(workspace):
     out = cli("--help")
     assert out.returncode == 0

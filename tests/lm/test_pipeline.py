@@ -10,12 +10,12 @@ from genesis_core.jobs import api
 from genesis_core.store.metrics import MetricsReader
 from tests.jobs.test_jobs import wait_until
 from tests.lm.helpers import tiny_lm
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_here
 from tests.timeouts import scaled
 
 
 @pytest.mark.slow
-def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace):
+def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace, capsys):
     cfg = tiny_lm(trainer={"steps": 240, "checkpoint_every": 30, "eval_every": 240, "preview_every": 0,
                            "auto_resume": 2})
     reference = api.wait(api.submit(cfg, workspace=workspace).id, workspace, timeout=scaled(300))
@@ -36,12 +36,12 @@ def test_a_crashed_job_auto_resumes_from_its_checkpoint_and_finishes(workspace):
     # the SIGKILLed, auto-resumed run logs the same losses, EMA and LR as the one that never stopped
     assert curve(run.id) == pytest.approx(curve(reference.run_id), rel=1e-6)
 
-    verdict = cli("lm", "eval", run.id, "--bytes", "1024")
+    verdict = cli_here(capsys, "lm", "eval", run.id, "--bytes", "1024")
     assert verdict.returncode == 0 and "GO: every language beats its unigram baseline" in verdict.stdout
     assert "unigram_bpb" in verdict.stdout
-    strict = cli("lm", "eval", run.id, "--bytes", "1024", "--margin", "50")
+    strict = cli_here(capsys, "lm", "eval", run.id, "--bytes", "1024", "--margin", "50")
     assert strict.returncode == 3 and "NO-GO" in strict.stdout
-    events = cli("lm", "events", run.id)
+    events = cli_here(capsys, "lm", "events", run.id)
     assert "resume" in events.stdout
     sample = cli("lm", "sample", run.id, "--prompt", "The ", "--length", "20")
     assert sample.returncode == 0 and sample.stdout.startswith("The ")

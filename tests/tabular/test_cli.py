@@ -1,16 +1,16 @@
-"""generate, report and privacy-audit from the terminal, in real subprocesses."""
+"""generate, report and privacy-audit from the terminal: the first `generate` in a real subprocess, the rest in this
+process (what they print; tests/test_cli.py runs the `genesis` process itself)."""
 
 import json
 
 import pandas as pd
 import pytest
 
-from tests.test_cli import cli
-from tests.timeouts import scaled
+from tests.test_cli import cli, cli_here
 
 
 @pytest.mark.slow
-def test_generate_report_and_audit(workspace, tmp_path):
+def test_generate_report_and_audit(workspace, tmp_path, capsys):
     out = tmp_path / "synth.csv"
     gen = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "dp_tvae", "--epsilon", "2", "--epochs", "3",
               "-n", "150", "--target", "species")
@@ -25,19 +25,19 @@ def test_generate_report_and_audit(workspace, tmp_path):
     from genesis_core.tabular.data.demos import load_demo
     load_demo("penguins").to_csv(real, index=False)
     html = tmp_path / "r.html"
-    rep = cli("report", "-r", str(real), "-s", str(out), "--target", "species", "--quasi-identifiers", "island,sex",
+    rep = cli_here(capsys, "report", "-r", str(real), "-s", str(out), "--target", "species", "--quasi-identifiers", "island,sex",
               "--sensitive", "species", "-o", str(html))
     assert rep.returncode == 0, rep.stderr
     text = html.read_text()
     assert "<h2>Privacy</h2>" in text and "plotly" in text.lower() and "ML utility: species" in text
 
-    audit = cli("privacy-audit", "-r", str(real), "-s", str(out), "--quasi-identifiers", "island,sex,body_mass_g",
+    audit = cli_here(capsys, "privacy-audit", "-r", str(real), "-s", str(out), "--quasi-identifiers", "island,sex,body_mass_g",
                 "--enforce-k", "3", "-o", str(tmp_path / "released.csv"))
     assert audit.returncode == 0 and "k=" in audit.stdout and "exact_copy_rate" in audit.stdout
 
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,a\n1,2,3\n4,5,6\n")
-    err = cli("generate", "-i", str(bad), "-o", str(tmp_path / "x.csv"))
+    err = cli_here(capsys, "generate", "-i", str(bad), "-o", str(tmp_path / "x.csv"))
     assert err.returncode == 2 and err.stderr.strip() == (
         "error: the header names 'a' more than once; column names must be unique.")
 
@@ -47,17 +47,17 @@ def test_generate_fits_every_row_writes_as_many_and_measures_auto_and_tuning(wor
     from genesis_core.tabular.data.demos import load_demo
 
     out = tmp_path / "p.csv"
-    quick = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--no-report")
+    quick = cli_here(capsys, "generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--no-report")
     assert quick.returncode == 0, quick.stderr
     assert len(pd.read_csv(out)) == len(load_demo("penguins")) and not out.with_suffix(".report.json").exists()
-    held = cli("generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--holdout-fraction",
+    held = cli_here(capsys, "generate", "-i", "demo:penguins", "-o", str(out), "-m", "gaussian_copula", "--holdout-fraction",
                "0.25", "--tune", "3", "--budget", "300")
     assert held.returncode == 0, held.stderr
     meta = json.loads(out.with_suffix(".report.json").read_text())["meta"]
     assert meta["rows_holdout"] == 86 and meta["rows_train"] == 258 and meta["rows_synthetic"] == 344
     assert held.stdout.count("tune: trial") == 3 and "(defaults)" in held.stdout and "[good]" in held.stdout
-    auto = cli("generate", "-i", "demo:penguins", "-o", str(out), "--candidates", "gaussian_copula,tvae",
-               "--epochs", "5", "--no-report", timeout=scaled(400))
+    auto = cli_here(capsys, "generate", "-i", "demo:penguins", "-o", str(out), "--candidates", "gaussian_copula,tvae",
+               "--epochs", "5", "--no-report")
     assert auto.returncode == 0, auto.stderr
     lines = [line for line in auto.stdout.splitlines() if line.startswith("auto:")]
     assert len(lines) == 2 and all("quality" in line for line in lines)

@@ -1,36 +1,37 @@
-"""`python -m genesis_core images ...` in real subprocesses, on tiny models trained in process."""
+"""`genesis images ...` on tiny models trained in process, each command run in this process (tests/test_cli.py runs
+the `genesis` process itself)."""
 
 import pytest
 
-from tests.test_cli import cli
+from tests.test_cli import cli_here
 from tests.vision.helpers import config, train
 
 
 @pytest.mark.slow
-def test_image_analyses_from_the_terminal(workspace, tmp_path):
+def test_image_analyses_from_the_terminal(workspace, tmp_path, capsys):
     ae, _ = train(workspace, config(steps=100, name="ae", model={"latent_dim": 4, "channels": 8}))
     sweep, _ = train(workspace, config("bottleneck_sweep", steps=100, latent_sizes=[2, 4], model={"channels": 8}))
     restorer, _ = train(workspace, config("image_restoration", steps=30, corruptions=["blur"],
                                           model={"channels": 8, "blocks": 1}))
 
-    models = cli("images", "models")
+    models = cli_here(capsys, "images", "models")
     assert models.returncode == 0 and ae.id in models.stdout and f"{sweep.id}:z2" in models.stdout
 
-    table = cli("images", "bottleneck", sweep.id, "--target", "5")
+    table = cli_here(capsys, "images", "bottleneck", sweep.id, "--target", "5")
     assert table.returncode == 0 and "smallest latent reaching 5 dB: 2 (PCA: 2)" in table.stdout
     assert "pca_psnr_db" in table.stdout
 
     gif = tmp_path / "path.gif"
-    out = cli("images", "interpolate", ae.id, "--from", "0", "--to", "5", "--method", "slerp", "-o", str(gif))
+    out = cli_here(capsys, "images", "interpolate", ae.id, "--from", "0", "--to", "5", "--method", "slerp", "-o", str(gif))
     assert out.returncode == 0 and "slerp" in out.stdout and gif.read_bytes()[:6] == b"GIF89a"
 
-    matrix = cli("images", "stitch", "--all", "--translator", "none", "--anchors", "200")
+    matrix = cli_here(capsys, "images", "stitch", "--all", "--translator", "none", "--anchors", "200")
     assert matrix.returncode == 0 and "   -  " in matrix.stdout  # 4 -> 2 dims has no identity translator
 
-    restore = cli("images", "restore", restorer.id, "--kind", "blur")
+    restore = cli_here(capsys, "images", "restore", restorer.id, "--kind", "blur")
     assert restore.returncode == 0 and "classical = unsharp masking" in restore.stdout
 
-    bad = cli("images", "probe", "no-such-run")
+    bad = cli_here(capsys, "images", "probe", "no-such-run")
     assert bad.returncode == 2 and bad.stderr.strip().startswith("error: ") and len(bad.stderr.splitlines()) == 1
 
 
