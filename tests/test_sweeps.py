@@ -5,7 +5,7 @@ import json
 import pytest
 
 from genesis_core.jobs import api
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_here
 from tests.timeouts import scaled
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,7 @@ space:
 """
 
 
-def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_path, monkeypatch):
+def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("GENESIS_MAX_JOBS_CPU", "2")
     path = tmp_path / "sweep.yaml"
     path.write_text(SWEEP)
@@ -41,7 +41,7 @@ def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_pat
     assert len(jobs) == 3 and all(j.status == "succeeded" for j in jobs)
     summary = json.loads(sweep.artifact_path("sweep.json").read_text())
     assert len(summary["trials"]) == 3 and summary["best"]["value"] == max(t["value"] for t in summary["trials"])
-    listed = cli("sweep", "list")
+    listed = cli_here(capsys, "sweep", "list")
     assert sweep.id in listed.stdout and "best eval/psnr_db" in listed.stdout
 
 
@@ -52,11 +52,11 @@ def test_a_sweep_runs_its_trials_as_jobs_and_reports_the_best(workspace, tmp_pat
     ("space:\n  trainer.lr: {between: [0, 1]}\n", "space.trainer.lr.between: unknown key"),
     ("trails: 3\n", "trails: unknown key"),
 ])
-def test_a_bad_sweep_file_fails_before_anything_starts_naming_the_key(workspace, tmp_path, change, message):
+def test_a_bad_sweep_file_fails_before_anything_starts_naming_the_key(workspace, tmp_path, change, message, capsys):
     path = tmp_path / "bad.yaml"
     base = SWEEP if not change.startswith("space") else SWEEP.split("space:")[0]
     path.write_text(base + change)
-    out = cli("sweep", "run", str(path))
+    out = cli_here(capsys, "sweep", "run", str(path))
     assert out.returncode == 2 and message in out.stderr and "Traceback" not in out.stderr
     assert not api.list_jobs(workspace)
 

@@ -13,7 +13,7 @@ from genesis_core.lm.bytes import encode
 from genesis_core.lm.corpus import builtin_language
 from genesis_core.training.trainer import Trainer
 from tests.lm.helpers import tiny_lm
-from tests.test_cli import cli
+from tests.test_cli import cli_here
 from tests.vision.helpers import make_task
 
 
@@ -48,12 +48,12 @@ def test_trigram_is_a_distribution_and_model_bits_match_a_direct_computation():
     assert got == pytest.approx(direct, rel=1e-5)
 
 
-def test_lm_morphemes_prints_per_language_and_per_suffix_figures(workspace):
+def test_lm_morphemes_prints_per_language_and_per_suffix_figures(workspace, capsys):
     cfg = tiny_lm(data={"languages": ["en", "de"]}, trainer={"steps": 60, "eval_every": 60, "checkpoint_every": 60,
                                                              "preview_every": 0})
     run = workspace.create_run("language_model", cfg)
     Trainer(make_task(cfg), run).fit()
-    per = cli("lm", "morphemes", run.id, "--stems", "10", "--by-suffix")
+    per = cli_here(capsys, "lm", "morphemes", run.id, "--stems", "10", "--by-suffix")
     assert per.returncode == 0, per.stderr
     assert "step 60" in per.stdout and "gain_bits" in per.stdout and "trigram_gain_bits" in per.stdout
     assert " ness " in per.stdout and " heit " in per.stdout
@@ -65,10 +65,10 @@ def test_lm_morphemes_prints_per_language_and_per_suffix_figures(workspace):
     assert shown["items"].tolist() == [table[table.language == lang]["items"].sum() for lang in ("en", "de")]
 
 
-def test_a_masked_model_is_refused_in_one_sentence(workspace):
+def test_a_masked_model_is_refused_in_one_sentence(workspace, capsys):
     cfg = tiny_lm(objective="masked", data={"languages": ["en"]},
                   trainer={"steps": 5, "eval_every": 5, "checkpoint_every": 5, "preview_every": 0})
     run = workspace.create_run("language_model", cfg)
     Trainer(make_task(cfg), run).fit()
-    out = cli("lm", "morphemes", run.id)
+    out = cli_here(capsys, "lm", "morphemes", run.id)
     assert out.returncode == 2 and "needs a causal model" in out.stderr

@@ -17,7 +17,7 @@ from genesis_core.tabular.evaluation.sequences import (
     predictive_scores,
 )
 from genesis_core.tabular.sequential.generators import SequenceGenerator, make_sequence_generator, prepare_sequences
-from tests.test_cli import cli
+from tests.test_cli import cli, cli_here
 
 
 def sines(n: int = 60, steps: int = 24, seed: int = 0) -> pd.DataFrame:
@@ -106,7 +106,7 @@ def test_timegan_trains_its_three_phases_keeps_context_and_learns_the_dynamics(t
 
 
 @pytest.mark.slow
-def test_par_from_the_cli_keeps_context_constant_and_writes_a_report(workspace, tmp_path):
+def test_par_from_the_cli_keeps_context_constant_and_writes_a_report(workspace, tmp_path, capsys):
     out = tmp_path / "modes.csv"
     run = cli("generate", "-i", "demo:modechoice", "-o", str(out), "-m", "par", "--sequence-key", "individual",
               "--sequence-index", "mode", "-n", "30", "--epochs", "8", "--holdout-fraction", "0.2")
@@ -121,14 +121,14 @@ def test_par_from_the_cli_keeps_context_constant_and_writes_a_report(workspace, 
     assert q["reference"]["column_shapes"] > 0.5 and "share_closer_to_train" in report["privacy"]
     assert "Real and synthetic sequences" in out.with_suffix(".report.html").read_text()
 
-    bad = cli("generate", "-i", "demo:penguins", "-o", str(tmp_path / "x.csv"), "-m", "par", "--sequence-key",
+    bad = cli_here(capsys, "generate", "-i", "demo:penguins", "-o", str(tmp_path / "x.csv"), "-m", "par", "--sequence-key",
               "bill_length_mm")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and bad.stderr.count("\n") == 1
     assert not (tmp_path / "x.csv").exists()
 
 
 @pytest.mark.slow
-def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path):
+def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path, capsys):
     from genesis_core.tabular.data.demos import load_demo_tables
 
     folder = tmp_path / "tables"
@@ -137,7 +137,7 @@ def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path):
     for name, frame in tables.items():
         frame.to_csv(folder / f"{name}.csv", index=False)
     out = tmp_path / "synth"
-    run = cli("generate", "-i", str(folder), "-o", str(out), "--scale", "0.5")
+    run = cli_here(capsys, "generate", "-i", str(folder), "-o", str(out), "--scale", "0.5")
     assert run.returncode == 0, run.stderr
     travellers, options = pd.read_csv(out / "travellers.csv"), pd.read_csv(out / "options.csv")
     assert abs(len(travellers) - 105) <= 2 and options["individual"].isin(travellers["individual"]).all()
@@ -150,7 +150,7 @@ def test_related_tables_from_a_folder_resolve_every_key(workspace, tmp_path):
     # keys that do not join: one sentence, nothing written
     pd.DataFrame({"id": range(10), "x": range(10)}).to_csv(tmp_path / "a.csv", index=False)
     pd.DataFrame({"bid": range(20), "a_id": range(100, 120), "y": range(20)}).to_csv(tmp_path / "b.csv", index=False)
-    bad = cli("generate", "-i", str(tmp_path / "a.csv"), "-i", str(tmp_path / "b.csv"), "-o", str(tmp_path / "o"),
+    bad = cli_here(capsys, "generate", "-i", str(tmp_path / "a.csv"), "-i", str(tmp_path / "b.csv"), "-o", str(tmp_path / "o"),
               "--relationship", "a.id:b.a_id")
     assert bad.returncode == 2 and "the keys do not join" in bad.stderr and bad.stderr.count("\n") == 1
     assert not list((tmp_path / "o").glob("*.csv"))
