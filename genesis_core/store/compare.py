@@ -193,11 +193,10 @@ def _curve_traces(part: pd.DataFrame, name: str, color: str, legend: bool = True
     return traces
 
 
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    """Series laid end to end with a gap between them (a line breaks at NaN, or None where the x is not numeric)."""
-    numeric = all(np.issubdtype(p.dtype, np.number) for p in parts)
-    gap = np.array([np.nan]) if numeric else np.array([None], dtype=object)
-    return np.concatenate([v for p in parts for v in (p if numeric else p.astype(object), gap)][:-1])
+def _joined(parts: list[np.ndarray], gap: Any = np.nan) -> np.ndarray:
+    """Series laid end to end with `gap` between them (a Plotly line breaks at NaN; None for text)."""
+    between = np.array([gap], dtype=float if isinstance(gap, float) else object)
+    return np.concatenate([v for p in parts for v in (p, between)][:-1])
 
 
 def _run_traces(groups: list, colors: dict[str, str], legend: bool = True) -> list:
@@ -212,14 +211,14 @@ def _run_traces(groups: list, colors: dict[str, str], legend: bool = True) -> li
         by_color.setdefault(colors[run_id], []).append((f"{name} · {run_id[-4:]}", part))
     traces = []
     for color, members in by_color.items():
-        xs = _joined([part["x"].to_numpy() for _, part in members])
-        names = _joined([np.full(len(part), label, dtype=object) for label, part in members])
-        raw, value = (_joined([part[c].to_numpy(dtype=float) for _, part in members]) for c in ("raw", "value"))
+        xs, raw, value = (_joined([part[c].to_numpy(dtype=float) for _, part in members]) for c in ("x", "raw", "value"))
+        names = _joined([np.full(len(part), label, dtype=object) for label, part in members], None)
+        short = max(len(part) for _, part in members) <= 30  # markers, as on a run's own trace
         if not np.allclose(raw, value, equal_nan=True):
             traces.append({"type": "scatter", "x": xs, "y": raw, "mode": "lines", "line": {"color": color, "width": 1},
                            "opacity": 0.25, "name": "raw", "showlegend": False, "hoverinfo": "skip"})
-        traces.append({"type": "scatter", "x": xs, "y": value, "mode": "lines", "line": {"color": color},
-                       "name": f"{len(members)} runs", "showlegend": False, "text": names,
+        traces.append({"type": "scatter", "x": xs, "y": value, "mode": "lines+markers" if short else "lines",
+                       "line": {"color": color}, "name": f"{len(members)} runs", "showlegend": False, "text": names,
                        "hovertemplate": "%{text}<br>%{y:.4g}<extra></extra>"})
     return traces
 

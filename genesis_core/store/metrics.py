@@ -95,9 +95,9 @@ class _Connections:
     """One read-only connection per metrics file, kept open so that SQLite itself says whether a writer has
     committed since the last read: `PRAGMA data_version` changes exactly when another connection commits (a size
     or time of the file and its log does not: a log that restarts from its beginning can end at the same size
-    within the same tick of the clock). A file replaced by another gets a new connection. At most
-    `limit` kept, least recently used dropped first (closed once no read holds it); each has its own lock (reads of different files run at once).
-    While one is open, a writer that closes is not the file's last connection, so SQLite leaves its write-ahead log
+    within the same tick of the clock). A file replaced by another gets a new connection. At most `limit` kept,
+    least recently used dropped first (closed once no read holds it); each has its own lock (reads of different
+    files run at once). While one is open, a writer that closes is not the file's last connection, so SQLite leaves its write-ahead log
     (`metrics.db-wal`) beside the file instead of folding it in: the rows are safe there and every SQLite reader
     sees them; a copy of a run folder takes the log with it."""
 

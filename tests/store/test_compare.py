@@ -262,3 +262,42 @@ def test_above_the_legend_threshold_runs_share_a_trace_per_colour_and_keep_every
         mine = np.asarray(t.y, dtype=float)[np.array([n == label for n in t.text])]
         assert np.allclose(mine, part["value"].to_numpy())
     assert sum(t.name == "last logged value" for t in fig.data) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(runs=st.integers(1, 60), seed=st.integers(0, 10_000), smoothed=st.booleans())
+def test_every_run_keeps_its_own_points_whether_drawn_alone_or_sharing_a_colour(runs, seed, smoothed):
+    """On generated runs (any count, 1 to 40 points each, short and long): every run's points are drawn, in order,
+    under its own name, raw and smoothed alike; above the legend's threshold the runs share one trace per colour."""
+    import pandas as pd
+
+    from genesis_core.store.compare import LEGEND_RUNS, _colors, curves_figure
+
+    rng = np.random.default_rng(seed)
+    parts = []
+    for i in range(runs):
+        n = int(rng.integers(1, 41))
+        raw = rng.normal(size=n)
+        parts.append(pd.DataFrame({"run": f"r{i}", "id": f"run-{i:04d}", "x": np.sort(rng.choice(1000, n, False)),
+                                   "raw": raw, "value": raw + 0.5 if smoothed else raw}))
+    frame = pd.concat(parts, ignore_index=True)
+    lines = [t for t in curves_figure(frame, "loss", "step").data if t.name != "last logged value"]
+    shared = runs > LEGEND_RUNS
+    smooth = [t for t in lines if t.name != "raw" and not t.name.endswith("(raw)")]
+    assert len(smooth) == (len(set(_colors(runs))) if shared else runs)
+    assert len(lines) == len(smooth) * (2 if smoothed else 1)  # a raw trace beside each smoothed one, when they differ
+    for part in parts:
+        label = f"{part['run'].iloc[0]} · {part['id'].iloc[0][-4:]}"
+        if shared:  # the run's colour's traces, and its points among them (the raw trace has the same layout)
+            line = next(t for t in smooth if label in t.text)
+            mine = np.array([n == label for n in line.text])
+            raw_line = next((t for t in lines if t.name == "raw" and t.line.color == line.line.color), None)
+        else:
+            line = next(t for t in smooth if t.name == label)
+            mine = np.ones(len(line.y), bool)
+            raw_line = next((t for t in lines if t.name == f"{label} (raw)"), None)
+        assert np.allclose(np.asarray(line.y, dtype=float)[mine], part["value"].to_numpy())
+        assert np.allclose(np.asarray(line.x, dtype=float)[mine], part["x"].to_numpy())
+        if smoothed:
+            assert np.allclose(np.asarray(raw_line.y, dtype=float)[mine], part["raw"].to_numpy())
+    assert sum(int(np.isfinite(np.asarray(t.y, dtype=float)).sum()) for t in smooth) == len(frame)

@@ -117,24 +117,36 @@ def _why_no_pair_trends(cols: list[str], pair_rows: list[dict], report) -> str:
             f"score is the column shapes alone; {scored} of {len(pair_rows)} pairs have their own score below.")
 
 
+def _balanced(real: pd.DataFrame, other: pd.DataFrame, kinds: dict[str, str], seed: int,
+              max_rows: int) -> tuple[TableEncoder, np.ndarray, np.ndarray] | None:
+    """The two-sample test's training set: as many rows of each side (at most `max_rows`), encoded by an encoder
+    fitted on the real ones; None when fewer than 6 a side."""
+    n = min(len(real), len(other), max_rows)
+    if n < 6:
+        return None
+    r, s = real.sample(n, random_state=seed), other.sample(n, random_state=seed)
+    enc = TableEncoder(r, kinds)
+    return enc, np.vstack([enc(r), enc(s)]), np.r_[np.zeros(n), np.ones(n)]
+
+
+def _detector(seed: int):
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(random_state=seed, max_iter=100)
+
+
 def detection_auc(real: pd.DataFrame, other: pd.DataFrame, kinds: dict[str, str], seed: int = 0,
                   max_rows: int = 5000, folds: int = 3) -> float:
     """Cross-validated ROC AUC of telling `real` rows from `other` rows (0.5: indistinguishable): a
     gradient-boosted classifier's out-of-fold probabilities over `folds` folds, on at most `max_rows` of each."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
     from sklearn.model_selection import cross_val_predict
 
-    n = min(len(real), len(other), max_rows)
-    if n < 6:
+    data = _balanced(real, other, kinds, seed, max_rows)
+    if data is None:
         return float("nan")
-    r = real.sample(n, random_state=seed)
-    s = other.sample(n, random_state=seed)
-    enc = TableEncoder(r, kinds)
-    x = np.vstack([enc(r), enc(s)])
-    y = np.r_[np.zeros(n), np.ones(n)]
-    proba = cross_val_predict(HistGradientBoostingClassifier(random_state=seed, max_iter=100), x, y, cv=folds,
-                              method="predict_proba")[:, 1]
+    _, x, y = data
+    proba = cross_val_predict(_detector(seed), x, y, cv=folds, method="predict_proba")[:, 1]
     return float(roc_auc_score(y, proba))
 
 
@@ -146,17 +158,13 @@ def held_out_detection_auc(fit_real: pd.DataFrame, fit_other: pd.DataFrame, held
     The classifier learns from every row the generator was fit on (a few hundred on a small table), where a
     cross-validated test over the held-out rows alone learns from a few dozen and finds nothing: both AUCs
     would sit near 0.5 for every generator. Balanced training (at most `max_rows` of each side)."""
-    from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.metrics import roc_auc_score
 
-    n = min(len(fit_real), len(fit_other), max_rows)
-    if n < 6 or len(held_real) < 2 or len(held_other) < 2:
+    data = _balanced(fit_real, fit_other, kinds, seed, max_rows)
+    if data is None or len(held_real) < 2 or len(held_other) < 2:
         return float("nan")
-    r, s = fit_real.sample(n, random_state=seed), fit_other.sample(n, random_state=seed)
-    enc = TableEncoder(r, kinds)
-    clf = HistGradientBoostingClassifier(random_state=seed, max_iter=100)
-    clf.fit(np.vstack([enc(r), enc(s)]), np.r_[np.zeros(n), np.ones(n)])
-    proba = clf.predict_proba(np.vstack([enc(held_real), enc(held_other)]))[:, 1]
+    enc, x, y = data
+    proba = _detector(seed).fit(x, y).predict_proba(np.vstack([enc(held_real), enc(held_other)]))[:, 1]
     return float(roc_auc_score(np.r_[np.zeros(len(held_real)), np.ones(len(held_other))], proba))
 
 

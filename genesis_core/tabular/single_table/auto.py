@@ -11,8 +11,8 @@ test over them alone put every candidate near 0.5. A generator whose rows pass t
 classifier (a copula, often) no longer wins on quality alone. The mean is multiplied by a copy guard
 (`copy_guard`): 1 while no more of the candidate's rows sit unusually close to a training row (closer than 95%
 of the held-out real rows do) than of the held-out rows themselves, within COPY_SLACK or the two shares' noise;
-down to 0 for copies, since
-copies pass any classifier.
+down to 0 for copies, since copies pass any classifier. The best score wins, unless a candidate earlier in the
+candidates' order is within one standard error of it (`choose`).
 
 Every candidate gets an equal slot of the budget (two run at a time, or one on a single core: a slot is the
 budget over the number of candidates one lane runs in turn), and its fit is held to most of its slot (FIT_SHARE; the rest
@@ -53,8 +53,9 @@ VALIDATION_SHARE = 0.2
 CANDIDATE_SHARE = 0.5  # of the budget, for the candidates; the rest is the winner's fit on every row
 FIT_SHARE = 0.7  # of a candidate's slot, for its fit; the rest is sampling and scoring
 PROBE_EPOCHS = 2  # the probe fit that gives the pace of an epoch
-COPY_SLACK = 0.1  # how many more rows than held-out ones may sit unusually close before a score is cut
-#                  (more where the held-out rows are few: three standard errors of the difference)
+# how many more rows than held-out ones may sit unusually close before a score is cut (more where the held-out
+# rows are few: three standard errors of the difference)
+COPY_SLACK = 0.1
 
 
 def default_budget(rows: int, columns: int) -> float:
@@ -171,9 +172,10 @@ def _score_candidate(name: str, options: dict, frame: pd.DataFrame, schema_rows:
     s_fit, s_held = t_synth.iloc[:n_fit].reset_index(drop=True), t_synth.iloc[n_fit:].reset_index(drop=True)
     scores = fidelity(t_val, s_held, schema, seed)
     cols = [c for c in t_val.columns if c in t_synth.columns]
-    auc = held_out_detection_auc(t_fit[cols], s_fit[cols], t_val[cols], s_held[cols], column_kinds(schema, cols), seed)
+    kinds = column_kinds(schema, cols)
+    auc = held_out_detection_auc(t_fit[cols], s_fit[cols], t_val[cols], s_held[cols], kinds, seed)
     detection = 1.0 - 2.0 * max(0.0, auc - 0.5) if auc == auc else None
-    enc = TableEncoder(t_fit[cols], column_kinds(schema, cols))
+    enc = TableEncoder(t_fit[cols], kinds)
     close = closer_than_unseen(enc(t_fit[cols]), enc(t_val[cols]), enc(s_held[cols]))
     novelty = copy_guard(close["synthetic"], close["held_out"], max(COPY_SLACK, close["noise"]))
     parts = [v for v in (scores["quality_score"], detection) if v is not None]
@@ -199,19 +201,16 @@ def choose(leaderboard: list[dict[str, Any]], preference: list[str]) -> tuple[st
     """(the candidate auto takes, why) from scored rows: the best score, unless a candidate earlier in
     `preference` is within one standard error of the difference (the one-standard-error rule: on a few dozen
     held-out rows two scores closer than that are a tie, and a tie goes to the preferred candidate)."""
-    scored = sorted((r for r in leaderboard if r.get("score") is not None), key=lambda r: -r["score"])
-    best = scored[0]
-    for name in preference:
-        row = next((r for r in scored if r["generator"] == name), None)
-        if row is None or row is best:
-            if row is best:
-                return best["generator"], "best score"
-            continue
+    scored = {r["generator"]: r for r in leaderboard if r.get("score") is not None}
+    best = max(scored.values(), key=lambda r: r["score"])
+    for row in (scored[n] for n in preference if n in scored):
+        if row is best:
+            break
         gap = best["score"] - row["score"]
         noise = math.hypot(best.get("score_se") or 0.0, row.get("score_se") or 0.0)
         if gap <= noise:
-            return name, (f"within one standard error of {best['generator']}'s score ({gap:.3f} behind, standard "
-                          f"error {noise:.3f}), and earlier in the candidates' order")
+            return row["generator"], (f"within one standard error of {best['generator']}'s score ({gap:.3f} behind, "
+                                      f"standard error {noise:.3f}), and earlier in the candidates' order")
     return best["generator"], "best score"
 
 
