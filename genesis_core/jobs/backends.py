@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from genesis_core.errors import WorkbenchError
+from genesis_core.jobs import warm
 from genesis_core.registry import BACKENDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,8 +52,9 @@ def worker_env(workspace) -> dict[str, str]:
 
 @BACKENDS.register("local")
 class LocalBackend:
-    """A detached OS process on this machine (a fresh interpreter, never a fork); it outlives the page, the
-    tab and the app that started it."""
+    """A detached OS process on this machine; it outlives the page, the tab and the app that started it. On
+    Linux it is forked from this environment's warm interpreter when one is ready (jobs/warm.py: the libraries
+    are imported once, the workbench's code afresh for each job), otherwise a fresh interpreter."""
 
     name = "local"
     _children: list[subprocess.Popen] = []  # polled so they never linger as zombies
@@ -60,14 +62,18 @@ class LocalBackend:
     def launch(self, job, workspace) -> None:
         run_log = workspace.get_run(job.run_id).log_path
         run_log.parent.mkdir(parents=True, exist_ok=True)
+        env = worker_env(workspace)
+        if job.nproc == 1 and warm.start_worker(job.id, env, str(ROOT), str(run_log)):
+            return
         with open(run_log, "ab") as log:
             proc = subprocess.Popen(worker_command(job), stdout=log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=worker_env(workspace), cwd=ROOT,
+                                    stdin=subprocess.DEVNULL, env=env, cwd=ROOT,
                                     start_new_session=True, close_fds=True)
         self._children.append(proc)
 
     @classmethod
     def reap(cls) -> None:
+        warm.reap()
         for proc in list(cls._children):
             if proc.poll() is not None:
                 cls._children.remove(proc)

@@ -4,8 +4,9 @@ There is no daemon. Every process that touches jobs (a page refresh, the CLI, `w
 just finished) calls `tick()`, which in one exclusive transaction:
   1. marks running jobs whose worker is gone (process dead, or heartbeat stale) as failed;
   2. starts the oldest queued jobs while their device has a free slot.
-Workers are detached OS processes (`python -m genesis_core.jobs.worker JOB_ID`, a fresh interpreter,
-never a fork), so they outlive the page, the tab and the app that started them.
+Workers are detached OS processes (`python -m genesis_core.jobs.worker JOB_ID`, or the same `worker.main`
+forked from a warm interpreter that has the libraries imported: jobs/warm.py), sessions of their own, so they
+outlive the page, the tab and the app that started them.
 """
 
 from __future__ import annotations
