@@ -71,12 +71,12 @@ def _folder() -> Path | None:
 def environment_key(env: dict[str, str] | None = None) -> str:
     """What a warm interpreter must share with the worker it forks: the interpreter, the installed packages and
     the environment read at import time."""
-    env = os.environ if env is None else env
+    items = (os.environ if env is None else env).items()
     try:
         site = os.stat(sysconfig.get_paths()["purelib"]).st_mtime_ns
     except OSError:
         site = 0
-    keyed = sorted((k, v) for k, v in env.items() if k.startswith(KEYED_PREFIXES))
+    keyed = sorted((k, v) for k, v in items if k.startswith(KEYED_PREFIXES))
     raw = json.dumps([sys.executable, sys.version, site, keyed])
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
@@ -270,17 +270,20 @@ def _become_worker(job: str, env: dict[str, str], cwd: str, log: str, close: lis
     for entry in reversed([p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]):
         if entry not in sys.path:
             sys.path.insert(0, entry)
-    sys.argv = [str(Path(__file__).with_name("worker.py")), job]
+    sys.argv = [str(Path(__file__).with_name("worker.py")), job]  # (runpy sets argv[0] again)
 
 
 def main() -> int:
     request = serve()
     if request is None:
         return 0
-    from genesis_core.jobs.worker import _log, main as worker_main
+    print(f"[{time.strftime('%H:%M:%S')}] worker forked from the warm interpreter (its libraries already imported)",
+          flush=True)
+    import runpy
 
-    _log("worker forked from the warm interpreter (its libraries already imported)")
-    return worker_main([str(request["job"])])
+    # what `python -m genesis_core.jobs.worker JOB_ID` runs, as its __main__ (sys.argv is set for it)
+    runpy.run_module("genesis_core.jobs.worker", run_name="__main__", alter_sys=True)
+    return 0
 
 
 if __name__ == "__main__":
