@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import copy
+import os
 import sys
 from pathlib import Path
 
 import pytest
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one of several test processes on this machine's cores: one thread
+    # each (set before torch is imported), or their OpenMP pools oversubscribe the cores and spin
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 from tests.timeouts import SCALE
 
@@ -46,3 +52,21 @@ def pytest_configure(config):
     """pytest-timeout's limit (pytest.ini) scaled by the one factor of every wait (tests/timeouts.py)."""
     if getattr(config.option, "timeout", None):
         config.option.timeout = float(config.option.timeout) * SCALE
+
+
+def pytest_collection_modifyitems(config, items):
+    """With several test processes (`./workbench test`), the slowest files first: a long file started last would
+    leave one process working alone at the end. tests/file_seconds.json holds each file's seconds at the last
+    measured run (a new file counts as quick); the order inside a file is kept."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    import json
+
+    try:
+        seconds = json.loads((ROOT / "tests" / "file_seconds.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    first_seen = {}
+    for i, item in enumerate(items):
+        first_seen.setdefault(item.nodeid.split("::")[0], i)
+    items.sort(key=lambda item: (-seconds.get(item.nodeid.split("::")[0], 0), first_seen[item.nodeid.split("::")[0]]))

@@ -44,6 +44,7 @@ PRELOAD = ("numpy", "pandas", "torch", "torch.nn", "torch.optim", "torch.utils.d
 KEYED_PREFIXES = ("OMP_", "MKL_", "OPENBLAS_", "KMP_", "GOMP_", "CUDA_", "NVIDIA_", "PYTORCH_", "TORCH_", "HIP_",
                   "ROCR_", "PYTHON", "LD_", "NUMBA_", "MPLBACKEND")
 REQUEST_LIMIT = 1 << 20
+RETRY_S = 120.0  # after a start, the next one waits this long (the first takes 10-20 s to load)
 
 
 def enabled() -> bool:
@@ -88,6 +89,19 @@ def _paths(key: str) -> tuple[Path, Path, Path] | None:
     return folder / f"{key}.sock", folder / f"{key}.lock", folder / f"{key}.log"
 
 
+def _socket_call(method, path: Path) -> None:
+    """`sock.connect(path)` or `sock.bind(path)` for a path of any length: a Unix socket's path holds at most 107
+    bytes, so a longer one is reached through a descriptor of its folder (/proc/self/fd/N/NAME)."""
+    if len(os.fsencode(str(path))) < 100:
+        method(str(path))
+        return
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        method(f"/proc/self/fd/{folder}/{path.name}")
+    finally:
+        os.close(folder)
+
+
 def start_worker(job_id: str, env: dict[str, str], cwd: str, log_path: str, timeout: float = 5.0) -> int | None:
     """Fork the job's worker from the warm interpreter of this environment; its pid, or None when there is none
     ready (one is then started for the next job, and the caller starts a fresh interpreter as before)."""
@@ -102,7 +116,7 @@ def start_worker(job_id: str, env: dict[str, str], cwd: str, log_path: str, time
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
-            conn.connect(str(sock_path))
+            _socket_call(conn.connect, sock_path)
             conn.sendall(request)
             reply = json.loads(_read_line(conn) or b"{}")
         pid = reply.get("pid")
@@ -124,13 +138,18 @@ def _read_line(conn: socket.socket) -> bytes:
 
 
 def _start_server(env: dict[str, str], cwd: str, lock_path: Path, log: Path) -> None:
-    """Start this environment's warm interpreter unless one holds its lock (loading, or serving)."""
+    """Start this environment's warm interpreter unless one holds its lock (loading, or serving), or one was
+    started in the last RETRY_S seconds (one that cannot serve here is not started again for every job)."""
+    try:
+        if time.time() - lock_path.stat().st_mtime < RETRY_S:
+            return
+    except OSError:
+        pass
     try:
         with open(lock_path, "a") as fh:
             fcntl.flock(fh, fcntl.LOCK_SH | fcntl.LOCK_NB)  # released on close: only a probe
-    except BlockingIOError:
-        return
-    except OSError:
+            os.utime(lock_path)
+    except OSError:  # (BlockingIOError: one holds it)
         return
     try:
         with open(log, "ab") as out:
@@ -188,7 +207,7 @@ def serve() -> dict | None:
         del sys.modules[name]  # the workbench's own code is always imported afresh by the worker
     sock_path.unlink(missing_ok=True)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(str(sock_path))
+    _socket_call(server.bind, sock_path)
     os.chmod(sock_path, 0o600)
     server.listen(16)
     server.settimeout(1.0)

@@ -25,8 +25,9 @@ def wait_until(predicate, timeout=scaled(90), poll=0.1):
 
 @pytest.fixture
 def own_warm_folder(tmp_path, monkeypatch):
-    """A warm interpreter of this test's own (the suite's shared one is left alone), ending 3 s after its last job."""
-    runtime = tmp_path / "run"
+    """A warm interpreter of this test's own (the suite's shared one is left alone), ending 3 s after its last job,
+    in a folder whose socket path is longer than a Unix socket's 107 bytes (as under a long TMPDIR)."""
+    runtime = tmp_path / ("run-" + "x" * 90)
     runtime.mkdir(mode=0o700)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(runtime))
     monkeypatch.setenv("GENESIS_WARM_IDLE_S", "3")
