@@ -11,3 +11,16 @@ SCALE = float(os.environ.get("GENESIS_TEST_TIMEOUT_SCALE", "3"))
 def scaled(seconds: float) -> float:
     """`seconds` (or milliseconds, for Playwright) times the factor."""
     return seconds * SCALE
+
+
+def wait_until(predicate, timeout: float | None = None, poll: float = 0.1):
+    """The predicate's first truthy value, polled every `poll` s; TimeoutError after `timeout` (default 90 s, scaled)."""
+    import time
+
+    deadline = time.monotonic() + (scaled(90) if timeout is None else timeout)
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(poll)
+    raise TimeoutError("condition not reached")

@@ -14,19 +14,9 @@ from genesis_core.jobs import api, scheduler
 from genesis_core.jobs.store import JobStateError, JobStore
 from genesis_core.jobs.worker import RunLock
 from genesis_core.store.metrics import MetricsReader
-from tests.timeouts import scaled
+from tests.timeouts import scaled, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def wait_until(predicate, timeout=scaled(90), poll=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError("condition not reached")
 
 
 def losses(workspace, job):

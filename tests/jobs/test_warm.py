@@ -2,7 +2,6 @@
 and the warm interpreter is private, keyed by what it imported with, and ends when idle."""
 
 import os
-import time
 
 import psutil
 import pytest
@@ -10,17 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from genesis_core.jobs import api, warm
 from genesis_core.store.metrics import MetricsReader
-from tests.timeouts import scaled
-
-
-def wait_until(predicate, timeout=scaled(90), poll=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(poll)
-    raise TimeoutError("condition not reached")
+from tests.timeouts import scaled, wait_until
 
 
 @pytest.fixture
